@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian machine, then runs ruff, mypy and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# bubblewrap gives the runtime layer its network and filesystem isolation; the tests exercise it.
+if ! command -v bwrap >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+    else
+        echo "scripts/test.sh: bwrap is missing; install the Debian package 'bubblewrap'" >&2
+    fi
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+
+.venv/bin/ruff check governed_agents tests benchmarks
+.venv/bin/mypy
+.venv/bin/python -m pytest -q "$@"
