@@ -1,0 +1,332 @@
+"""The Governor: one object per application that ties analysis, policy and receipts together.
+
+Every governed agent and the governed code executor ask it the same two questions — "may this
+agent run this code / call this tool?" (``gate_code`` / ``gate_tool``) — and it answers with a
+:class:`GateResult`: the :class:`Decision` and the receipt that records it. The gate fails closed:
+an exception anywhere, or a receipt store that cannot write, turns the answer into a denial.
+
+Framework-free: nothing here imports AutoGen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from governed_agents._provenance import ConversationContext, current_provenance
+from governed_agents.analysis import analyze
+from governed_agents.ir import SovereignIR, Unresolved
+from governed_agents.policy._decision import Decision, Outcome, Violation
+
+if TYPE_CHECKING:
+    from governed_agents.policy import PolicySet
+    from governed_agents.receipts import Receipt, ReceiptLog
+
+__all__ = [
+    "ENV_POLICY",
+    "ENV_RECEIPTS",
+    "ApprovalHandler",
+    "GateResult",
+    "GovernanceConfigError",
+    "Governor",
+]
+
+ENV_POLICY = "GOVERNED_AGENTS_POLICY"
+ENV_RECEIPTS = "GOVERNED_AGENTS_RECEIPTS"
+DEFAULT_RECEIPTS = "governed-receipts.db"
+
+# An approver is asked about a "needs approval" decision and answers (approved, who, reason).
+ApprovalHandler = Callable[[Decision], Awaitable[tuple[bool, str, str]]]
+
+
+class GovernanceConfigError(RuntimeError):
+    """Raised when a governed agent is built without a policy: governance is never silently off."""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    decision: Decision
+    receipt: Receipt | None = None
+
+    @property
+    def approved(self) -> bool:
+        return self.decision.approved
+
+    @property
+    def receipt_id(self) -> str | None:
+        return self.receipt.receipt_id if self.receipt is not None else None
+
+
+class Governor:
+    """Holds the policy and the receipt log of one application.
+
+    ``policy``: a policy file (``.policy`` DSL, YAML or JSON) or a loaded ``PolicySet``.
+    ``receipts``: a SQLite log path, an open ``ReceiptLog``, ``None`` for the default
+    (``$GOVERNED_AGENTS_RECEIPTS`` or ``./governed-receipts.db``), or ``False`` to keep no receipts
+    (tests and benchmarks only: decisions are then not auditable).
+    ``require_isolation``: when the policy's limits need a runtime layer this machine cannot give
+    (bubblewrap for network/filesystem isolation), deny rather than run with fewer layers.
+    """
+
+    def __init__(
+        self,
+        policy: str | os.PathLike[str] | PolicySet,
+        receipts: str | os.PathLike[str] | ReceiptLog | bool | None = None,
+        *,
+        require_isolation: bool = True,
+        work_dir: str | os.PathLike[str] | None = None,
+        key_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        from governed_agents.policy import PolicySet, load_policy
+
+        self.policy: PolicySet = policy if isinstance(policy, PolicySet) else load_policy(policy)
+        self.receipts: ReceiptLog | None = _open_receipts(receipts, key_path)
+        self.require_isolation = require_isolation
+        self.work_dir = Path(work_dir) if work_dir is not None else None
+
+    @classmethod
+    def from_env(cls) -> Governor:
+        """The governor configured by ``$GOVERNED_AGENTS_POLICY`` (and ``$GOVERNED_AGENTS_RECEIPTS``)."""
+        path = os.environ.get(ENV_POLICY)
+        if not path:
+            raise GovernanceConfigError(
+                "no governor configured: pass governor=Governor(policy=...) to the governed agent, "
+                f"or set ${ENV_POLICY} to a policy file"
+            )
+        return cls(path, os.environ.get(ENV_RECEIPTS) or None)
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    def decide_code(
+        self,
+        code: str,
+        language: str = "python",
+        *,
+        executor: str,
+        suggester: str | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+    ) -> Decision:
+        """Analyse ``code`` and evaluate it under ``executor``'s policy (∩ ``suggester``'s)."""
+        try:
+            wd = work_dir if work_dir is not None else self.work_dir
+            ir = _analyze_cached(code, language, str(wd) if wd is not None else None)
+            return self.policy.evaluate(ir, executor=executor, suggester=suggester)
+        except Exception as exc:
+            return _internal_denial(exc, executor=executor, suggester=suggester, code=code, language=language)
+
+    def decide_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        executor: str,
+        suggester: str | None = None,
+        code: str | None = None,
+        language: str = "python",
+    ) -> Decision:
+        """Evaluate a tool call (and, for a tool whose argument is code, that code)."""
+        try:
+            return self.policy.evaluate_tool(
+                tool, arguments, executor=executor, suggester=suggester, code=code, language=language
+            )
+        except Exception as exc:
+            return _internal_denial(exc, executor=executor, suggester=suggester, action="tool_use")
+
+    # -- receipts ----------------------------------------------------------------------------
+
+    async def record(
+        self,
+        decision: Decision,
+        *,
+        context: ConversationContext | None = None,
+        approver: str | None = None,
+        runtime: dict[str, Any] | None = None,
+    ) -> Receipt | None:
+        """Append a receipt for ``decision``; raises ``ReceiptStoreError`` when the log cannot write."""
+        if self.receipts is None:
+            return None
+        from governed_agents.receipts import Receipt
+
+        receipt = Receipt.from_decision(decision, context=context, approver=approver, runtime=runtime)
+        return await self.receipts.aappend(receipt)
+
+    # -- the gate ------------------------------------------------------------------------------
+
+    async def gate_code(
+        self,
+        code_blocks: Sequence[tuple[str, str]],
+        *,
+        executor: str,
+        suggester: str | None = None,
+        context: ConversationContext | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+        runtime: dict[str, Any] | None = None,
+    ) -> GateResult:
+        """Decide on a batch of ``(language, code)`` blocks as one, and record the decision.
+
+        ``suggester``/``context`` default to the current provenance (set by the governed agents).
+        """
+        suggester, context = _with_provenance(suggester, context)
+        try:
+            decisions = [
+                self.decide_code(code, language, executor=executor, suggester=suggester, work_dir=work_dir)
+                for language, code in code_blocks
+            ]
+            decision = merge_decisions(decisions, executor=executor, suggester=suggester)
+        except Exception as exc:
+            decision = _internal_denial(exc, executor=executor, suggester=suggester)
+        return await self._recorded(decision, context=context, runtime=runtime)
+
+    async def gate_tool(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        executor: str,
+        suggester: str | None = None,
+        context: ConversationContext | None = None,
+        code: str | None = None,
+    ) -> GateResult:
+        suggester, context = _with_provenance(suggester, context)
+        decision = self.decide_tool(tool, arguments, executor=executor, suggester=suggester, code=code)
+        return await self._recorded(decision, context=context)
+
+    async def settle_approval(
+        self,
+        pending: GateResult,
+        *,
+        approved: bool,
+        approver: str,
+        reason: str = "",
+        context: ConversationContext | None = None,
+    ) -> GateResult:
+        """Record a person's (or an approval function's) answer to a "needs approval" decision."""
+        if pending.decision.outcome != "needs_approval":
+            return pending
+        _, context = _with_provenance(None, context)
+        outcome: Outcome = "approved" if approved else "denied"
+        violations = pending.decision.violations
+        if not approved:
+            message = f"{approver} refused approval" + (f": {reason}" if reason else "")
+            violations = (*violations, Violation(constraint="requires_approval", message=message))
+        decision = pending.decision.model_copy(update={"outcome": outcome, "violations": violations})
+        return await self._recorded(decision, context=context, approver=approver)
+
+    async def _recorded(
+        self,
+        decision: Decision,
+        *,
+        context: ConversationContext | None,
+        approver: str | None = None,
+        runtime: dict[str, Any] | None = None,
+    ) -> GateResult:
+        try:
+            receipt = await self.record(decision, context=context, approver=approver, runtime=runtime)
+        except Exception as exc:  # a decision that cannot be recorded is not allowed to run
+            denial = deny(
+                decision,
+                constraint="receipts",
+                message=f"the receipt log could not record this decision ({type(exc).__name__}: {exc})",
+            )
+            return GateResult(denial, None)
+        return GateResult(decision, receipt)
+
+
+# -- helpers (module-level so that they are easy to test) ---------------------------------------
+
+
+def deny(decision: Decision, *, constraint: str, message: str) -> Decision:
+    """``decision`` turned into a denial with one more violation."""
+    violation = Violation(constraint=constraint, message=message)
+    return decision.model_copy(update={"outcome": "denied", "violations": (*decision.violations, violation)})
+
+
+def merge_decisions(decisions: Sequence[Decision], *, executor: str, suggester: str | None) -> Decision:
+    """One decision for a batch of blocks: the strictest outcome, every violation, all operations."""
+    if not decisions:
+        ir = SovereignIR(code_signature="sha256:" + hashlib.sha256(b"").hexdigest())
+        return Decision(outcome="approved", executor=executor, suggester=suggester, ir=ir)
+    if len(decisions) == 1:
+        return decisions[0]
+    rank = {"approved": 0, "needs_approval": 1, "denied": 2}
+    outcome = max((d.outcome for d in decisions), key=rank.__getitem__)
+    violations = tuple(
+        v.model_copy(update={"message": f"block {i}: {v.message}"})
+        for i, d in enumerate(decisions, 1)
+        for v in d.violations
+    )
+    languages = {d.ir.language for d in decisions}
+    signature = hashlib.sha256("\n".join(d.ir.code_signature for d in decisions).encode()).hexdigest()
+    ir = SovereignIR(
+        canonical_action=decisions[0].ir.canonical_action,
+        language=languages.pop() if len(languages) == 1 else "mixed",
+        code_signature="sha256:" + signature,
+        operations=tuple(op for d in decisions for op in d.ir.operations),
+        unresolved=tuple(u for d in decisions for u in d.ir.unresolved),
+    )
+    reasons = tuple(dict.fromkeys(r for d in decisions for r in d.approval_reasons))
+    return decisions[0].model_copy(
+        update={"outcome": outcome, "violations": violations, "approval_reasons": reasons, "ir": ir}
+    )
+
+
+def _internal_denial(
+    exc: BaseException,
+    *,
+    executor: str,
+    suggester: str | None,
+    code: str | None = None,
+    language: str = "python",
+    action: str = "code_execution",
+) -> Decision:
+    reason = f"internal error in the gate ({type(exc).__name__}: {exc}); denied to fail closed"
+    digest = hashlib.sha256((code or "").encode("utf-8", "surrogatepass")).hexdigest()
+    ir = SovereignIR(
+        canonical_action="tool_use" if action == "tool_use" else "code_execution",
+        language=language,
+        code_signature="sha256:" + digest,
+        unresolved=(Unresolved(reason=reason, kind="internal_error"),),
+    )
+    return Decision(
+        outcome="denied",
+        executor=executor,
+        suggester=suggester,
+        action="tool_use" if action == "tool_use" else "code_execution",
+        violations=(Violation(constraint="internal_error", message=reason),),
+        ir=ir,
+    )
+
+
+def _with_provenance(
+    suggester: str | None, context: ConversationContext | None
+) -> tuple[str | None, ConversationContext | None]:
+    current = current_provenance.get()
+    if current is None:
+        return suggester, context
+    return (suggester if suggester is not None else current.suggester), (context or current.context)
+
+
+@lru_cache(maxsize=512)
+def _analyze_cached(code: str, language: str, work_dir: str | None) -> SovereignIR:
+    """AutoGen re-sends blocks an executor already saw; the IR of the same text is the same."""
+    return analyze(code, language=language, work_dir=work_dir)
+
+
+def _open_receipts(
+    receipts: str | os.PathLike[str] | ReceiptLog | bool | None,
+    key_path: str | os.PathLike[str] | None,
+) -> ReceiptLog | None:
+    if receipts is False:
+        return None
+    from governed_agents.receipts import ReceiptLog
+
+    if isinstance(receipts, ReceiptLog):
+        return receipts
+    if receipts is None or receipts is True:
+        receipts = os.environ.get(ENV_RECEIPTS) or DEFAULT_RECEIPTS
+    return ReceiptLog(receipts, key_path=key_path)
