@@ -1,16 +1,93 @@
-"""`governed-agents run` (placeholder until its issue lands)."""
+"""`governed-agents run`: run a file as an agent's governed executor would (gate, then runtime).
+
+Exit codes: the program's own exit code when it ran; 126 when the gate denied it (nothing ran);
+the program's non-zero code (or 125) when a runtime limit stopped it; 2 for usage or policy errors.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from pathlib import Path
 from typing import Any
+
+DENIED = 126
+LIMIT = 125
+USAGE = 2
+
+_LANGUAGE_BY_SUFFIX = {".py": "python", ".sh": "bash", ".bash": "bash"}
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("run", help="(not built yet)")
+    p = subparsers.add_parser(
+        "run",
+        help="run a file under an agent's policy and runtime limits",
+        description="Gate FILE for AGENT, then run it under the policy's runtime limits.",
+    )
+    p.add_argument("--policy", required=True, help="policy file (.policy, .yaml, .json)")
+    p.add_argument("--agent", required=True, help="the executing agent whose policy decides")
+    p.add_argument("--suggester", help="the agent that suggested the code (for delegation rules)")
+    p.add_argument("--language", help="python or bash (default: from the file's suffix)")
+    p.add_argument("--work-dir", help="where the code runs (default: a fresh temporary folder)")
+    p.add_argument("--receipts", help="SQLite receipt log to append the decision to")
+    p.add_argument(
+        "--allow-missing-isolation",
+        action="store_true",
+        help="run with the layers this machine has when bubblewrap is missing (default: deny)",
+    )
+    p.add_argument("file", metavar="FILE")
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("governed-agents run: not built yet", flush=True)
-    return 2
+    path = Path(args.file)
+    try:
+        code = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"governed-agents run: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return USAGE
+    language = args.language or _LANGUAGE_BY_SUFFIX.get(path.suffix.lower(), "python")
+    from governed_agents.governor import Governor
+    from governed_agents.policy import PolicyError
+
+    try:
+        governor = Governor(
+            args.policy,
+            args.receipts if args.receipts else False,
+            require_isolation=not args.allow_missing_isolation,
+        )
+    except (PolicyError, OSError) as exc:
+        print(f"governed-agents run: {exc}", file=sys.stderr)
+        return USAGE
+    return asyncio.run(_gate_and_run(governor, code, language, args))
+
+
+async def _gate_and_run(governor: Any, code: str, language: str, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from governed_agents.runtime import run_code
+
+    with tempfile.TemporaryDirectory(prefix="governed-run-") as tmp:
+        work_dir = Path(args.work_dir) if args.work_dir else Path(tmp)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        gate = await governor.gate_code(
+            [(language, code)], executor=args.agent, suggester=args.suggester, work_dir=work_dir
+        )
+        where = f" (receipt {gate.receipt_id})" if gate.receipt_id else ""
+        if not gate.approved:
+            print(f"governed-agents run: {args.file}: {gate.decision.explain()}{where}", file=sys.stderr)
+            return DENIED
+        report = await run_code(
+            code, language, gate.decision.limits, work_dir=work_dir,
+            require_isolation=governor.require_isolation,
+        )
+    sys.stdout.write(report.stdout)
+    sys.stderr.write(report.stderr)
+    if report.limit_broken or report.exit_code != 0:
+        summary = report.summary()
+        if summary:
+            print(f"governed-agents run: {args.file}: {summary}", file=sys.stderr)
+    if report.limit_broken:
+        return report.exit_code if report.exit_code not in (0, None) else LIMIT
+    return int(report.exit_code)
