@@ -1,0 +1,398 @@
+"""What APIs do, as data: qualified name → effect spec. One table; the walker has no if-chains.
+
+A spec says which operation a call performs and which argument carries the value that matters
+(``arg`` = positional index, ``kw`` = keyword name). ``returns`` names the abstract type of the
+call's result, so that methods on it can be looked up as ``"<type>.<method>"`` (``open(...)`` →
+``builtins.file``; ``pathlib.Path(...)`` → ``pathlib.Path``). Entries ending in ``.*`` cover every
+name below that prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DUCK_METHODS", "MODULE_ESCAPES", "Spec", "lookup"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str  # file | open | net | proc | env | db | dyn | effect | import | getattr | ctor | path_join
+    op: str = ""  # file: read/write/delete; env: read/write; dyn: kind; effect: effect name
+    arg: int | None = 0  # which positional argument carries the value (path/url/command/name/sql)
+    kw: str | None = None  # ... or which keyword
+    returns: str | None = None  # abstract type of the result
+    also: tuple[Spec, ...] = ()  # further operations the same call performs
+    value_from: str = ""  # for methods: "self" when the value (path/url) lives on the receiver
+
+
+def _s(kind: str, op: str = "", arg: int | None = 0, kw: str | None = None, **extra: object) -> Spec:
+    return Spec(kind, op, arg, kw, **extra)  # type: ignore[arg-type]
+
+
+READ, WRITE, DELETE = "read", "write", "delete"
+SELF = {"arg": None, "value_from": "self"}
+
+_FILE: dict[str, Spec] = {
+    # builtins and io
+    "open": _s("open", kw="file", returns="builtins.file"),
+    "io.open": _s("open", kw="file", returns="builtins.file"),
+    "codecs.open": _s("open", kw="filename", returns="builtins.file"),
+    "os.open": _s("open", kw="path"),
+    "os.fdopen": _s("open", arg=None),
+    # os / os.path / shutil / glob / tempfile
+    "os.remove": _s("file", DELETE, kw="path"),
+    "os.unlink": _s("file", DELETE, kw="path"),
+    "os.rmdir": _s("file", DELETE, kw="path"),
+    "os.removedirs": _s("file", DELETE, kw="name"),
+    "os.truncate": _s("file", WRITE, kw="path"),
+    "os.rename": _s("file", DELETE, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "os.renames": _s("file", DELETE, kw="old", also=(_s("file", WRITE, arg=1, kw="new"),)),
+    "os.replace": _s("file", DELETE, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "os.mkdir": _s("file", WRITE, kw="path"),
+    "os.makedirs": _s("file", WRITE, kw="name"),
+    "os.mkfifo": _s("file", WRITE, kw="path"),
+    "os.mknod": _s("file", WRITE, kw="path"),
+    "os.link": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "os.symlink": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "os.utime": _s("file", WRITE, kw="path"),
+    "os.listdir": _s("file", READ, kw="path"),
+    "os.scandir": _s("file", READ, kw="path"),
+    "os.walk": _s("file", READ, kw="top"),
+    "os.fwalk": _s("file", READ, kw="top"),
+    "os.readlink": _s("file", READ, kw="path"),
+    "os.stat": _s("file", READ, kw="path"),
+    "os.lstat": _s("file", READ, kw="path"),
+    "os.access": _s("file", READ, kw="path"),
+    "os.chdir": _s("file", READ, kw="path"),
+    "os.path.getsize": _s("file", READ, kw="filename"),
+    "os.path.getmtime": _s("file", READ, kw="filename"),
+    "shutil.copy": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "shutil.copy2": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "shutil.copyfile": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "shutil.copytree": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "shutil.copymode": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "shutil.copystat": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "shutil.copyfileobj": _s("file", READ, arg=None, also=(_s("file", WRITE, arg=None),)),
+    "shutil.move": _s("file", DELETE, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
+    "shutil.rmtree": _s("file", DELETE, kw="path"),
+    "shutil.make_archive": _s("file", WRITE, kw="base_name", also=(_s("file", READ, arg=2, kw="root_dir"),)),
+    "shutil.unpack_archive": _s("file", READ, kw="filename", also=(_s("file", WRITE, arg=1, kw="extract_dir"),)),
+    "shutil.disk_usage": _s("effect", "system_info", arg=None),
+    "glob.glob": _s("file", READ, kw="pathname"),
+    "glob.iglob": _s("file", READ, kw="pathname"),
+    "fnmatch.filter": _s("file", READ, arg=None),
+    "tempfile.mkstemp": _s("file", WRITE, arg=None),
+    "tempfile.mkdtemp": _s("file", WRITE, arg=None),
+    "tempfile.NamedTemporaryFile": _s("file", WRITE, arg=None, returns="builtins.file"),
+    "tempfile.TemporaryFile": _s("file", WRITE, arg=None, returns="builtins.file"),
+    "linecache.getline": _s("file", READ, kw="filename"),
+    "fileinput.input": _s("file", READ, kw="files"),
+    "zipfile.ZipFile": _s("open", kw="file"),
+    "tarfile.open": _s("open", kw="name"),
+    "csv.reader": _s("file", READ, arg=None),
+    # pathlib: the constructor carries the path; methods use it
+    "pathlib.Path": _s("ctor", returns="pathlib.Path"),
+    "pathlib.PosixPath": _s("ctor", returns="pathlib.Path"),
+    "pathlib.PurePath": _s("ctor", returns="pathlib.Path"),
+    "pathlib.Path.home": _s("ctor", arg=None, returns="pathlib.Path"),
+    "pathlib.Path.cwd": _s("ctor", arg=None, returns="pathlib.Path"),
+    "pathlib.Path.read_text": _s("file", READ, **SELF),
+    "pathlib.Path.read_bytes": _s("file", READ, **SELF),
+    "pathlib.Path.open": _s("open", **SELF, returns="builtins.file"),
+    "pathlib.Path.iterdir": _s("file", READ, **SELF),
+    "pathlib.Path.glob": _s("file", READ, **SELF),
+    "pathlib.Path.rglob": _s("file", READ, **SELF),
+    "pathlib.Path.stat": _s("file", READ, **SELF),
+    "pathlib.Path.write_text": _s("file", WRITE, **SELF),
+    "pathlib.Path.write_bytes": _s("file", WRITE, **SELF),
+    "pathlib.Path.touch": _s("file", WRITE, **SELF),
+    "pathlib.Path.mkdir": _s("file", WRITE, **SELF),
+    "pathlib.Path.unlink": _s("file", DELETE, **SELF),
+    "pathlib.Path.rmdir": _s("file", DELETE, **SELF),
+    "pathlib.Path.rename": _s("file", DELETE, **SELF, also=(_s("file", WRITE, arg=0, kw="target"),)),
+    "pathlib.Path.replace": _s("file", DELETE, **SELF, also=(_s("file", WRITE, arg=0, kw="target"),)),
+    "pathlib.Path.chmod": _s("effect", "privilege", **SELF),
+    "pathlib.Path.symlink_to": _s("file", WRITE, **SELF),
+    # os.path folding
+    "os.path.join": _s("path_join", arg=None),
+    "os.path.abspath": _s("path_join", arg=None),
+    "os.path.normpath": _s("path_join", arg=None),
+    "os.path.realpath": _s("path_join", arg=None),
+    "os.path.expanduser": _s("path_join", arg=None),
+    # print(file=...) writes to the handle
+    "print": _s("file", WRITE, arg=None, kw="file", value_from="handle"),
+}
+
+_DATA: dict[str, Spec] = {
+    **{f"pandas.read_{n}": _s("file", READ, kw=k, returns="pandas.DataFrame")
+       for n, k in (("csv", "filepath_or_buffer"), ("table", "filepath_or_buffer"), ("fwf", "filepath_or_buffer"),
+                    ("json", "path_or_buf"), ("excel", "io"), ("parquet", "path"), ("feather", "path"),
+                    ("hdf", "path_or_buf"), ("html", "io"), ("xml", "path_or_buffer"), ("orc", "path"),
+                    ("sas", "filepath_or_buffer"), ("spss", "path"), ("stata", "filepath_or_buffer"))},
+    "pandas.read_pickle": _s("file", READ, kw="filepath_or_buffer",
+                             also=(_s("dyn", "deserialization", arg=None),)),
+    "pandas.read_sql": _s("db", kw="sql"),
+    "pandas.read_sql_query": _s("db", kw="sql"),
+    "pandas.read_sql_table": _s("db", kw="table_name", op="select_table"),
+    "pandas.read_clipboard": _s("effect", "system_info", arg=None),
+    "pandas.DataFrame": _s("ctor", arg=None, returns="pandas.DataFrame"),
+    "pandas.Series": _s("ctor", arg=None, returns="pandas.DataFrame"),
+    "numpy.load": _s("file", READ, kw="file"),  # allow_pickle is checked by the walker
+    "numpy.loadtxt": _s("file", READ, kw="fname"),
+    "numpy.genfromtxt": _s("file", READ, kw="fname"),
+    "numpy.fromfile": _s("file", READ, kw="file"),
+    "numpy.memmap": _s("file", READ, kw="filename"),
+    "numpy.save": _s("file", WRITE, kw="file"),
+    "numpy.savez": _s("file", WRITE, kw="file"),
+    "numpy.savez_compressed": _s("file", WRITE, kw="file"),
+    "numpy.savetxt": _s("file", WRITE, kw="fname"),
+    "numpy.ctypeslib.load_library": _s("effect", "native_code", arg=None),
+    "matplotlib.pyplot.savefig": _s("file", WRITE, kw="fname"),
+    "matplotlib.pyplot.imsave": _s("file", WRITE, kw="fname"),
+    "matplotlib.pyplot.imread": _s("file", READ, kw="fname"),
+    "matplotlib.image.imread": _s("file", READ, kw="fname"),
+    "matplotlib.image.imsave": _s("file", WRITE, kw="fname"),
+    "PIL.Image.open": _s("file", READ, kw="fp"),
+    "json.load": _s("file", READ, arg=None),
+    "json.dump": _s("file", WRITE, arg=None),
+    "sqlite3.connect": _s("file", READ, kw="database", returns="sqlite3.Connection"),
+    "sqlite3.Connection.cursor": _s("ctor", arg=None, returns="sqlite3.Connection"),
+}
+
+# Methods looked up by name alone when the receiver's origin is unknown: the name is distinctive.
+DUCK_METHODS: dict[str, Spec] = {
+    **{m: _s("file", WRITE, kw="path_or_buf") for m in (
+        "to_csv", "to_json", "to_excel", "to_parquet", "to_feather", "to_hdf", "to_html", "to_xml",
+        "to_stata", "to_orc", "to_latex", "to_markdown")},
+    "to_pickle": _s("file", WRITE, kw="path"),
+    "tofile": _s("file", WRITE, kw="fid"),
+    "savefig": _s("file", WRITE, kw="fname"),
+    "write_text": _s("file", WRITE, arg=None),
+    "write_bytes": _s("file", WRITE, arg=None),
+    "read_text": _s("file", READ, arg=None),
+    "read_bytes": _s("file", READ, arg=None),
+    "unlink": _s("file", DELETE, arg=None),
+    "rmdir": _s("file", DELETE, arg=None),
+    "to_sql": _s("db", op="insert", arg=None),
+    "execute": _s("db", kw="sql"),
+    "executemany": _s("db", kw="sql"),
+    "executescript": _s("db", kw="sql_script"),
+    "exec_driver_sql": _s("db", kw="statement"),
+    "kill": _s("effect", "process_control", arg=None),
+    "terminate": _s("effect", "process_control", arg=None),
+    "send_signal": _s("effect", "process_control", arg=None),
+    "suspend": _s("effect", "process_control", arg=None),
+    "sendto": _s("net", arg=1, kw="address"),
+    "sendall": _s("net", arg=None, value_from="self"),
+    "connect": _s("net", kw="address", value_from="address"),
+    "connect_ex": _s("net", kw="address", value_from="address"),
+    "bind": _s("net", kw="address", value_from="address"),
+    "urlopen": _s("net", kw="url"),
+    "retrbinary": _s("net", arg=None, value_from="self"),
+    "storbinary": _s("net", arg=None, value_from="self"),
+    "sendmail": _s("net", arg=None, value_from="self"),
+}
+
+_HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+_NET: dict[str, Spec] = {
+    **{f"requests.{v}": _s("net", kw="url", returns="requests.Response") for v in _HTTP_VERBS},
+    "requests.request": _s("net", arg=1, kw="url", returns="requests.Response"),
+    "requests.Session": _s("ctor", arg=None, returns="requests.Session"),
+    "requests.session": _s("ctor", arg=None, returns="requests.Session"),
+    **{f"requests.Session.{v}": _s("net", kw="url") for v in _HTTP_VERBS},
+    "requests.Session.request": _s("net", arg=1, kw="url"),
+    **{f"httpx.{v}": _s("net", kw="url") for v in (*_HTTP_VERBS, "stream")},
+    "httpx.request": _s("net", arg=1, kw="url"),
+    "httpx.Client": _s("ctor", arg=None, returns="httpx.Client"),
+    "httpx.AsyncClient": _s("ctor", arg=None, returns="httpx.Client"),
+    **{f"httpx.Client.{v}": _s("net", kw="url") for v in (*_HTTP_VERBS, "stream")},
+    "httpx.Client.request": _s("net", arg=1, kw="url"),
+    "aiohttp.ClientSession": _s("ctor", arg=None, returns="aiohttp.ClientSession"),
+    **{f"aiohttp.ClientSession.{v}": _s("net", kw="url") for v in (*_HTTP_VERBS, "ws_connect")},
+    "aiohttp.ClientSession.request": _s("net", arg=1, kw="url"),
+    "aiohttp.request": _s("net", arg=1, kw="url"),
+    "urllib.request.urlopen": _s("net", kw="url", returns="builtins.file"),
+    "urllib.request.urlretrieve": _s("net", kw="url", also=(_s("file", WRITE, arg=1, kw="filename"),)),
+    "urllib.request.Request": _s("ctor", kw="url", returns="urllib.request.Request"),
+    "urllib.request.build_opener": _s("ctor", arg=None, returns="urllib.request.OpenerDirector"),
+    "urllib.request.OpenerDirector.open": _s("net", kw="fullurl"),
+    "urllib.urlopen": _s("net", kw="url"),
+    "urllib2.urlopen": _s("net", kw="url"),
+    "http.client.HTTPConnection": _s("net", kw="host", returns="http.client.HTTPConnection"),
+    "http.client.HTTPSConnection": _s("net", kw="host", returns="http.client.HTTPConnection"),
+    "socket.socket": _s("ctor", arg=None, returns="socket.socket"),
+    "socket.create_connection": _s("net", kw="address", value_from="address", returns="socket.socket"),
+    "socket.create_server": _s("net", kw="address", value_from="address", returns="socket.socket"),
+    "socket.getaddrinfo": _s("net", kw="host"),
+    "socket.gethostbyname": _s("net", kw="hostname"),
+    "socket.socket.connect": _s("net", kw="address", value_from="address"),
+    "socket.socket.connect_ex": _s("net", kw="address", value_from="address"),
+    "socket.socket.bind": _s("net", kw="address", value_from="address"),
+    "socket.socket.sendto": _s("net", arg=1, kw="address", value_from="address"),
+    "asyncio.open_connection": _s("net", kw="host"),
+    "asyncio.start_server": _s("net", arg=1, kw="host"),
+    "ftplib.FTP": _s("net", kw="host", returns="ftplib.FTP"),
+    "ftplib.FTP_TLS": _s("net", kw="host", returns="ftplib.FTP"),
+    "smtplib.SMTP": _s("net", kw="host", returns="smtplib.SMTP"),
+    "smtplib.SMTP_SSL": _s("net", kw="host", returns="smtplib.SMTP"),
+    "poplib.POP3": _s("net", kw="host"),
+    "imaplib.IMAP4": _s("net", kw="host"),
+    "imaplib.IMAP4_SSL": _s("net", kw="host"),
+    "telnetlib.Telnet": _s("net", kw="host"),
+    "paramiko.SSHClient.connect": _s("net", kw="hostname"),
+    "xmlrpc.client.ServerProxy": _s("net", kw="uri"),
+    "webbrowser.open": _s("net", kw="url"),
+    "websocket.create_connection": _s("net", kw="url"),
+    "websockets.connect": _s("net", kw="uri"),
+}
+
+_PROC: dict[str, Spec] = {
+    **{f"subprocess.{f}": _s("proc", kw="args") for f in (
+        "run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput")},
+    "os.system": _s("proc", kw="command"),
+    "os.popen": _s("proc", kw="cmd", returns="builtins.file"),
+    **{f"os.{f}": _s("proc", kw="path") for f in (
+        "execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe")},
+    **{f"os.{f}": _s("proc", arg=1, kw="file") for f in (
+        "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe")},
+    "os.posix_spawn": _s("proc", kw="path"),
+    "os.posix_spawnp": _s("proc", kw="path"),
+    "os.fork": _s("proc", arg=None),
+    "os.forkpty": _s("proc", arg=None),
+    "pty.spawn": _s("proc", kw="argv"),
+    "asyncio.create_subprocess_exec": _s("proc", kw="program"),
+    "asyncio.create_subprocess_shell": _s("proc", kw="cmd"),
+    "multiprocessing.Process": _s("proc", arg=None),
+    "commands.getoutput": _s("proc", kw="cmd"),
+    "sh.Command": _s("proc", kw="path"),
+    "pexpect.spawn": _s("proc", kw="command"),
+    "pexpect.run": _s("proc", kw="command"),
+}
+
+_ENV: dict[str, Spec] = {
+    "os.getenv": _s("env", READ, kw="key"),
+    "os.getenvb": _s("env", READ, kw="key"),
+    "os.environ.get": _s("env", READ, kw="key"),
+    "os.environ.copy": _s("env", READ, arg=None),
+    "os.environ.items": _s("env", READ, arg=None),
+    "os.environ.keys": _s("env", READ, arg=None),
+    "os.environ.values": _s("env", READ, arg=None),
+    "os.environ.pop": _s("env", WRITE, kw="key"),
+    "os.environ.setdefault": _s("env", WRITE, kw="key"),
+    "os.environ.update": _s("env", WRITE, arg=None),
+    "os.environ.clear": _s("env", WRITE, arg=None),
+    "os.putenv": _s("env", WRITE, kw="name"),
+    "os.unsetenv": _s("env", WRITE, kw="name"),
+    "dotenv.load_dotenv": _s("env", WRITE, arg=None),
+}
+
+_DYN: dict[str, Spec] = {
+    "exec": _s("dyn", "exec", arg=None),
+    "eval": _s("dyn", "eval", arg=None),
+    "compile": _s("dyn", "compile", arg=None),
+    "breakpoint": _s("dyn", "other", arg=None),
+    "__import__": _s("import", kw="name"),
+    "importlib.import_module": _s("import", kw="name"),
+    "importlib.__import__": _s("import", kw="name"),
+    "importlib.reload": _s("dyn", "dynamic_import", arg=None),
+    "importlib.util.spec_from_file_location": _s("dyn", "dynamic_import", arg=None),
+    "importlib.machinery.SourceFileLoader": _s("dyn", "dynamic_import", arg=None),
+    "getattr": _s("getattr", arg=None),
+    "globals": _s("dyn", "introspection", arg=None),
+    "locals": _s("dyn", "introspection", arg=None),
+    "vars": _s("dyn", "introspection", arg=None),
+    "setattr": _s("dyn", "introspection", arg=None),
+    "delattr": _s("dyn", "introspection", arg=None),
+    "sys._getframe": _s("dyn", "introspection", arg=None),
+    "sys.settrace": _s("dyn", "introspection", arg=None),
+    "sys.setprofile": _s("dyn", "introspection", arg=None),
+    "sys.addaudithook": _s("dyn", "introspection", arg=None),
+    "inspect.currentframe": _s("dyn", "introspection", arg=None),
+    "inspect.stack": _s("dyn", "introspection", arg=None),
+    "gc.get_objects": _s("dyn", "introspection", arg=None),
+    "gc.get_referents": _s("dyn", "introspection", arg=None),
+    "types.FunctionType": _s("dyn", "exec", arg=None),
+    "types.CodeType": _s("dyn", "exec", arg=None),
+    "runpy.run_path": _s("dyn", "exec", arg=None),
+    "runpy.run_module": _s("dyn", "exec", arg=None),
+    "code.*": _s("dyn", "exec", arg=None),
+    "codeop.*": _s("dyn", "compile", arg=None),
+    "ctypes.*": _s("dyn", "native_code", arg=None),
+    "_ctypes.*": _s("dyn", "native_code", arg=None),
+    "cffi.*": _s("dyn", "native_code", arg=None),
+    "pickle.load": _s("dyn", "deserialization", arg=None),
+    "pickle.loads": _s("dyn", "deserialization", arg=None),
+    "pickle.Unpickler": _s("dyn", "deserialization", arg=None),
+    "_pickle.*": _s("dyn", "deserialization", arg=None),
+    "cPickle.*": _s("dyn", "deserialization", arg=None),
+    "marshal.load": _s("dyn", "deserialization", arg=None),
+    "marshal.loads": _s("dyn", "deserialization", arg=None),
+    "shelve.open": _s("dyn", "deserialization", arg=None, also=(_s("file", WRITE, kw="filename"),)),
+    "dill.load": _s("dyn", "deserialization", arg=None),
+    "dill.loads": _s("dyn", "deserialization", arg=None),
+    "cloudpickle.load": _s("dyn", "deserialization", arg=None),
+    "cloudpickle.loads": _s("dyn", "deserialization", arg=None),
+    "joblib.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="filename"),)),
+    "torch.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="f"),)),
+    "yaml.load": _s("dyn", "deserialization", arg=None),  # yaml.safe_load is not listed
+    "yaml.unsafe_load": _s("dyn", "deserialization", arg=None),
+    "yaml.full_load": _s("dyn", "deserialization", arg=None),
+    "jsonpickle.decode": _s("dyn", "deserialization", arg=None),
+}
+
+_EFFECTS: dict[str, Spec] = {
+    **{f"os.{f}": _s("effect", "process_control", arg=None) for f in (
+        "kill", "killpg", "abort", "_exit", "setsid", "setpgid", "nice", "sched_setaffinity")},
+    "signal.pthread_kill": _s("effect", "process_control", arg=None),
+    "signal.signal": _s("effect", "process_control", arg=None),
+    "psutil.Process.kill": _s("effect", "process_control", arg=None),
+    "psutil.Process.terminate": _s("effect", "process_control", arg=None),
+    "psutil.Process.send_signal": _s("effect", "process_control", arg=None),
+    "psutil.Process.suspend": _s("effect", "process_control", arg=None),
+    "psutil.*": _s("effect", "system_info", arg=None),
+    **{f"os.{f}": _s("effect", "privilege", arg=None) for f in (
+        "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid",
+        "setgroups", "initgroups", "chown", "lchown", "fchown", "chmod", "lchmod", "fchmod", "chroot",
+        "chflags", "lchflags", "umask")},
+    "shutil.chown": _s("effect", "privilege", arg=None),
+    "ctypes.CDLL": _s("dyn", "native_code", arg=None),
+    **{f"os.{f}": _s("effect", "system_info", arg=None) for f in (
+        "uname", "getlogin", "getloadavg", "cpu_count", "getpid", "getppid", "getuid", "geteuid",
+        "getgid", "getgroups", "times", "statvfs")},
+    "platform.*": _s("effect", "system_info", arg=None),
+    "getpass.getuser": _s("effect", "system_info", arg=None),
+    "pwd.*": _s("effect", "system_info", arg=None),
+    "grp.*": _s("effect", "system_info", arg=None),
+    "spwd.*": _s("effect", "system_info", arg=None),
+    "watchdog.observers.Observer": _s("ctor", arg=None, returns="watchdog.Observer"),
+    "watchdog.observers.polling.PollingObserver": _s("ctor", arg=None, returns="watchdog.Observer"),
+    "watchdog.Observer.schedule": _s("effect", "system_info", arg=None,
+                                     also=(_s("file", READ, arg=1, kw="path"),)),
+    "resource.setrlimit": _s("effect", "process_control", arg=None),
+    "socket.gethostname": _s("effect", "system_info", arg=None),
+    "sys.exit": _s("effect", "other", arg=None),
+}
+
+_TABLE: dict[str, Spec] = {**_FILE, **_DATA, **_NET, **_PROC, **_ENV, **_DYN, **_EFFECTS}
+_PREFIXES: tuple[tuple[str, Spec], ...] = tuple(
+    sorted(((k[:-1], v) for k, v in _TABLE.items() if k.endswith(".*")), key=lambda kv: -len(kv[0]))
+)
+
+# Modules reachable as attributes of others (``np.os``, ``pd.io.common.os``): the use counts as
+# a use of the module itself. Maps the attribute name to the module it is.
+MODULE_ESCAPES: frozenset[str] = frozenset(
+    {"os", "sys", "subprocess", "socket", "shutil", "ctypes", "ctypeslib", "builtins", "importlib",
+     "pickle", "marshal", "pty", "posix", "nt", "_posixsubprocess", "urllib", "requests", "http"}
+)
+
+
+def lookup(qualified: str) -> Spec | None:
+    """The spec for a qualified API name, exact first, then the longest ``prefix.*`` entry."""
+    spec = _TABLE.get(qualified)
+    if spec is not None:
+        return spec
+    for prefix, candidate in _PREFIXES:
+        if qualified.startswith(prefix):
+            return candidate
+    return None

@@ -1,0 +1,795 @@
+"""Python code → SovereignIR in one libcst pass with light alias tracking.
+
+The walk is a plain pre-order traversal over libcst's dataclass fields (measured at about a fifth
+of the cost of ``CSTVisitor`` dispatch, and far below ScopeProvider/QualifiedNameProvider). Names are
+tracked flow-insensitively per function scope: ``import os as o; f = o.system; f("ls")`` resolves to
+``os.system``. Positions are found lazily, only for nodes that produce an operation, by locating the
+node's own source text at or after the previous operation's position.
+
+``code_signature`` is ``sha256:`` over ``ast.dump(ast.parse(code))`` — the abstract syntax tree
+without positions — so comments, blank lines, indentation style and parentheses do not change it.
+When ``ast`` cannot parse the text the signature is over the raw text.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import builtins
+import hashlib
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+import libcst as cst
+
+from governed_agents.analysis._catalogue import DUCK_METHODS, MODULE_ESCAPES, Spec, lookup
+from governed_agents.analysis._sql import sql_operations
+from governed_agents.analysis._values import (
+    UNKNOWN,
+    Const,
+    Method,
+    Mod,
+    Obj,
+    host_port,
+    normalise_path,
+)
+from governed_agents.ir import (
+    DatabaseOperation,
+    DynamicCode,
+    EnvironmentAccess,
+    FileOperation,
+    FunctionCall,
+    ModuleImport,
+    NetworkCall,
+    ProcessSpawn,
+    SovereignIR,
+    Unresolved,
+)
+
+__all__ = ["analyze_python", "code_signature"]
+
+_BUILTINS = frozenset(dir(builtins))
+_DUNDER_ESCAPES = frozenset(
+    {"__subclasses__", "__globals__", "__builtins__", "__dict__", "__code__", "__mro__", "__base__",
+     "__bases__", "__class__", "__closure__", "__func__", "__self__", "__getattribute__", "__reduce__",
+     "__reduce_ex__", "__loader__", "__spec__", "__init_subclass__"}
+)
+# Fields that never hold a node that matters: whitespace, punctuation, formatting.
+_SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "newline",
+               "leading_lines", "lines_after", "header", "footer", "lbracket", "rbracket", "lbrace",
+               "rbrace", "operator", "star", "arrow", "asynchronous")
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAVE = object()
+
+
+def _fields(node_type: type) -> tuple[str, ...]:
+    names = _FIELDS.get(node_type)
+    if names is None:
+        names = tuple(
+            f for f in node_type.__dataclass_fields__  # type: ignore[attr-defined]
+            if not any(s in f for s in _SKIP_FIELD)
+        )
+        _FIELDS[node_type] = names
+    return names
+
+
+def code_signature(code: str) -> str:
+    try:
+        canonical = ast.dump(ast.parse(code)).encode()
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        canonical = code.encode("utf-8", "surrogatepass")
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
+    signature = code_signature(code)
+    try:
+        module = cst.parse_module(code)
+    except cst.ParserSyntaxError as exc:
+        problem = Unresolved(
+            reason=f"Python syntax error: {exc.message}", kind="parse_error",
+            line=exc.raw_line, column=exc.raw_column + 1,
+        )
+        return SovereignIR(language="python", code_signature=signature, unresolved=(problem,))
+    except RecursionError:
+        problem = Unresolved(reason="code nested too deeply to analyse", kind="limit")
+        return SovereignIR(language="python", code_signature=signature, unresolved=(problem,))
+    walker = _Walker(module, code, str(work_dir) if work_dir is not None else None)
+    try:
+        walker.walk()
+    except RecursionError:
+        walker.unresolved.append(Unresolved(reason="expression nested too deeply to analyse", kind="limit"))
+    return SovereignIR(
+        language="python",
+        code_signature=signature,
+        operations=tuple(walker.ops),
+        unresolved=tuple(walker.unresolved),
+    )
+
+
+class _Walker:
+    def __init__(self, module: cst.Module, source: str, work_dir: str | None) -> None:
+        self.module = module
+        self.source = source
+        self.work_dir = work_dir
+        self.ops: list[Any] = []
+        self.unresolved: list[Unresolved] = []
+        self.scopes: list[dict[str, Any]] = [{}]
+        self.star_modules: list[str] = []
+        self.cache: dict[int, Any] = {}
+        self.consumed: set[int] = set()  # nodes already accounted for (assignment targets, call funcs)
+        self._line_starts: list[int] | None = None
+        self._cursor = 0
+        self._statement: Any = None  # the innermost simple statement, located only when it holds an op
+
+    # -- traversal -------------------------------------------------------------------------
+
+    def prebind_imports(self) -> None:
+        """Module-level imports bind for the whole module: a function body may use a name that
+        is imported below it. Operations are emitted later, in source order, by the walk."""
+        for statement in self.module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        dotted = _dotted(alias.name)
+                        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                            self.bind(alias.asname.name.value, Mod(dotted))
+                        else:
+                            self.bind(dotted.split(".")[0], Mod(dotted.split(".")[0]))
+                elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    base = "." * len(small.relative) + (_dotted(small.module) if small.module else "")
+                    for alias in small.names:
+                        name = _dotted(alias.name)
+                        local = alias.asname.name.value if alias.asname is not None and isinstance(
+                            alias.asname.name, cst.Name) else name
+                        self.bind(local, Mod(f"{base}.{name}" if base and not base.endswith(".") else base + name))
+
+    def walk(self) -> None:
+        self.prebind_imports()
+        stack: list[Any] = [self.module]
+        handlers = _HANDLERS
+        while stack:
+            node = stack.pop()
+            if node is _LEAVE:
+                self.scopes.pop()
+                continue
+            handler = handlers.get(type(node))
+            if handler is not None and handler(self, node, stack) is _SKIP_CHILDREN:
+                continue
+            children: list[Any] = []
+            for name in _fields(type(node)):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    children.append(value)
+                elif isinstance(value, (list, tuple)):
+                    children.extend(v for v in value if isinstance(v, cst.CSTNode))
+            stack.extend(reversed(children))
+
+    def _push_scope(self, names: Iterator[str], stack: list[Any]) -> None:
+        # The scope is popped when the marker, pushed below the children, comes off the stack.
+        stack.append(_LEAVE)
+        self.scopes.append(dict.fromkeys(names, UNKNOWN))
+
+    # -- names and values ------------------------------------------------------------------
+
+    def bind(self, name: str, value: Any) -> None:
+        self.scopes[-1][name] = value
+
+    def lookup_name(self, name: str) -> Any:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        for module in reversed(self.star_modules):
+            if lookup(f"{module}.{name}") is not None:
+                return Mod(f"{module}.{name}")
+        if name in _BUILTINS:
+            return Mod(name)
+        return UNKNOWN
+
+    def value(self, node: Any) -> Any:
+        key = id(node)
+        if key in self.cache:
+            return self.cache[key]
+        result = self._value(node)
+        self.cache[key] = result
+        return result
+
+    def _value(self, node: Any) -> Any:
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return Const({"True": True, "False": False, "None": None}[node.value])
+            return self.lookup_name(node.value)
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+            try:
+                value = node.evaluated_value
+            except Exception:
+                return UNKNOWN
+            return Const(value) if value is not None else UNKNOWN
+        if isinstance(node, cst.FormattedString):
+            return self._fstring(node)
+        if isinstance(node, cst.Attribute):
+            return self._attribute(self.value(node.value), node.attr.value)
+        if isinstance(node, cst.Call):
+            return self._call_result(node)
+        if isinstance(node, cst.BinaryOperation):
+            return self._binary(node)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = []
+            for element in node.elements:
+                if isinstance(element, cst.StarredElement):
+                    return UNKNOWN
+                v = self.value(element.value)
+                items.append(v.value if isinstance(v, Const) else UNKNOWN)
+            return Const(tuple(items))
+        if isinstance(node, cst.Await):
+            return self.value(node.expression)
+        return UNKNOWN
+
+    def _attribute(self, base: Any, attr: str) -> Any:
+        if isinstance(base, Mod):
+            if attr == "ctypeslib":
+                return Mod("numpy.ctypeslib")
+            qualified = f"{base.name}.{attr}"
+            if attr in MODULE_ESCAPES and base.name != attr and lookup(qualified) is None:
+                return Mod(attr)  # np.os, pd.io.common.os: the module itself
+            return Mod(qualified)
+        if isinstance(base, Obj):
+            return Method(base.type, attr, base)
+        if isinstance(base, Const):
+            return Method(f"builtins.{type(base.value).__name__}", attr, base)
+        return Method(None, attr, base)
+
+    def _fstring(self, node: cst.FormattedString) -> Any:
+        out = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(part.value)
+                continue
+            if not isinstance(part, cst.FormattedStringExpression) or part.format_spec or part.conversion:
+                return UNKNOWN
+            v = self.value(part.expression)
+            if not isinstance(v, Const) or not isinstance(v.value, (str, int, float)):
+                return UNKNOWN
+            out.append(str(v.value))
+        return Const("".join(out))
+
+    def _binary(self, node: cst.BinaryOperation) -> Any:
+        left, right = self.value(node.left), self.value(node.right)
+        if isinstance(node.operator, cst.Add) and isinstance(left, Const) and isinstance(right, Const):
+            try:
+                return Const(left.value + right.value)
+            except TypeError:
+                return UNKNOWN
+        if isinstance(node.operator, cst.Modulo) and isinstance(left, Const) and isinstance(right, Const):
+            try:
+                return Const(left.value % right.value)
+            except (TypeError, ValueError):
+                return UNKNOWN
+        if isinstance(node.operator, cst.Divide) and isinstance(left, Obj) and left.type == "pathlib.Path":
+            if isinstance(left.value, str) and isinstance(right, Const) and isinstance(right.value, str):
+                return Obj("pathlib.Path", left.value.rstrip("/") + "/" + right.value)
+            return Obj("pathlib.Path")
+        return UNKNOWN
+
+    def _args(self, call: cst.Call) -> tuple[list[Any], dict[str, Any], bool]:
+        positional: list[Any] = []
+        keywords: dict[str, Any] = {}
+        starred = False
+        for arg in call.args:
+            if arg.star:
+                starred = True
+                continue
+            if arg.keyword is not None:
+                keywords[arg.keyword.value] = arg.value
+            else:
+                positional.append(arg.value)
+        return positional, keywords, starred
+
+    def _arg(self, call: cst.Call, spec: Spec) -> Any:
+        """The value of the argument a spec names (a node's value, or UNKNOWN)."""
+        positional, keywords, _ = self._args(call)
+        if spec.kw is not None and spec.kw in keywords:
+            return self.value(keywords[spec.kw])
+        if spec.arg is not None and spec.arg < len(positional):
+            return self.value(positional[spec.arg])
+        return UNKNOWN
+
+    def _callee(self, call: cst.Call) -> tuple[str | None, Spec | None, Any]:
+        """(qualified name, spec, receiver) of what a call invokes."""
+        func = self.value(call.func)
+        if isinstance(func, Mod):
+            return func.name, lookup(func.name), None
+        if isinstance(func, Method):
+            if func.type is not None:
+                qualified = f"{func.type}.{func.name}"
+                spec = lookup(qualified)
+                if spec is not None:
+                    return qualified, spec, func.receiver
+            spec = DUCK_METHODS.get(func.name)
+            if (spec is not None and not (func.type or "").startswith("builtins.")) or (
+                spec is not None and func.type == "builtins.file"
+            ):
+                return f"{func.type or '?'}.{func.name}", spec, func.receiver
+            return None, None, func.receiver
+        return None, None, None
+
+    def _call_result(self, call: cst.Call) -> Any:
+        func = self.value(call.func)
+        qualified, spec, receiver = self._callee(call)
+        if isinstance(func, Method) and isinstance(func.receiver, Const):
+            return _fold_str_method(func.name, func.receiver.value, [self.value(a.value) for a in call.args])
+        if qualified in ("chr", "str") and len(call.args) == 1:
+            v = self.value(call.args[0].value)
+            if isinstance(v, Const):
+                try:
+                    return Const(chr(v.value) if qualified == "chr" else str(v.value))
+                except (TypeError, ValueError, OverflowError):
+                    return UNKNOWN
+        if spec is None:
+            return UNKNOWN
+        if spec.kind == "import":
+            name = self._arg(call, spec)
+            return Mod(name.value) if isinstance(name, Const) and isinstance(name.value, str) else UNKNOWN
+        if spec.kind == "getattr":
+            positional, _, _ = self._args(call)
+            if len(positional) >= 2:
+                attr = self.value(positional[1])
+                if isinstance(attr, Const) and isinstance(attr.value, str):
+                    return self._attribute(self.value(positional[0]), attr.value)
+            return UNKNOWN
+        if spec.kind == "path_join":
+            parts = [self.value(a.value) for a in call.args]
+            if parts and all(isinstance(p, Const) and isinstance(p.value, str) for p in parts):
+                import posixpath
+
+                if qualified == "os.path.expanduser" and parts[0].value.startswith("~"):
+                    return UNKNOWN
+                return Const(posixpath.join(*(p.value for p in parts)))
+            return UNKNOWN
+        if spec.returns is not None:
+            carried = self._arg(call, spec) if spec.arg is not None or spec.kw else UNKNOWN
+            if spec.value_from == "self" and isinstance(receiver, Obj):
+                carried = receiver.value
+            inner = carried.value if isinstance(carried, Const) else (
+                carried.value if isinstance(carried, Obj) else UNKNOWN)
+            return Obj(spec.returns, inner)
+        return UNKNOWN
+
+    # -- emission ----------------------------------------------------------------------------
+
+    def _find(self, node: Any) -> int:
+        try:
+            text = self.module.code_for_node(node).strip()
+        except Exception:
+            return -1
+        if not text:
+            return -1
+        index = self.source.find(text, self._cursor)
+        return index if index >= 0 else self.source.find(text)
+
+    def position(self, node: Any) -> tuple[int, int]:
+        if self._statement is not None:  # anchor on the statement first: identical text elsewhere
+            anchor = self._find(self._statement)
+            self._statement = None
+            if anchor >= 0:
+                self._cursor = anchor
+        index = self._find(node)
+        if index < 0:
+            return 0, 0
+        self._cursor = index
+        if self._line_starts is None:
+            starts = [0]
+            starts.extend(i + 1 for i, ch in enumerate(self.source) if ch == "\n")
+            self._line_starts = starts
+        line = bisect.bisect_right(self._line_starts, index)
+        return line, index - self._line_starts[line - 1] + 1
+
+    def emit(self, node: Any, op_type: type, **fields: Any) -> None:
+        line, column = self.position(node)
+        self.ops.append(op_type(line=line, column=column, **fields))
+
+    def on_call(self, call: cst.Call) -> None:
+        qualified, spec, receiver = self._callee(call)
+        if spec is None:
+            return
+        self._emit_spec(call, qualified or "?", spec, receiver)
+        for extra in spec.also:
+            self._emit_spec(call, qualified or "?", extra, receiver)
+        if qualified == "numpy.load":
+            _, keywords, _ = self._args(call)
+            flag = self.value(keywords["allow_pickle"]) if "allow_pickle" in keywords else Const(False)
+            if not (isinstance(flag, Const) and flag.value is False):
+                self.emit(call, DynamicCode, kind="deserialization", detail="numpy.load(allow_pickle=True)",
+                          api=qualified)
+
+    def _carried(self, call: cst.Call, spec: Spec, receiver: Any) -> Any:
+        if spec.value_from == "self":
+            return receiver.value if isinstance(receiver, Obj) else UNKNOWN
+        if spec.value_from == "handle":
+            handle = self._arg(call, spec)
+            return handle.value if isinstance(handle, Obj) else (UNKNOWN if handle is not UNKNOWN else None)
+        v = self._arg(call, spec)
+        if isinstance(v, Obj):
+            return v.value
+        return v.value if isinstance(v, Const) else UNKNOWN
+
+    def _emit_spec(self, call: cst.Call, api: str, spec: Spec, receiver: Any) -> None:
+        kind = spec.kind
+        if kind in ("ctor", "path_join"):
+            return
+        if kind == "file" and spec.value_from == "handle":
+            _, keywords, _ = self._args(call)
+            if "file" not in keywords:
+                return  # print() to stdout
+        carried = self._carried(call, spec, receiver) if spec.arg is not None or spec.kw or spec.value_from else UNKNOWN
+        if kind in ("file", "open"):
+            self._emit_file(call, api, spec, carried)
+        elif kind == "net":
+            if isinstance(carried, str) or isinstance(carried, tuple) or carried is UNKNOWN:
+                host, port, url = host_port(carried)
+            else:
+                host, port, url = None, None, None
+            self.emit(call, NetworkCall, destination=host, port=port, url=url, api=api)
+        elif kind == "proc":
+            command, program = _command(carried)
+            self.emit(call, ProcessSpawn, command=command, program=program, api=api)
+        elif kind == "env":
+            name = carried if isinstance(carried, str) else None
+            self.emit(call, EnvironmentAccess, names=(name,), access=spec.op, api=api)
+        elif kind == "db":
+            self._emit_sql(call, api, carried, spec)
+        elif kind == "dyn":
+            self.emit(call, DynamicCode, kind=spec.op, detail=api, api=api)
+        elif kind == "effect":
+            self.emit(call, FunctionCall, function=api, effect=spec.op, api=api)
+        elif kind == "import":
+            if isinstance(carried, str):
+                self.emit(call, ModuleImport, module=carried, api=api)
+            else:
+                self.emit(call, DynamicCode, kind="dynamic_import",
+                          detail=f"{api} of a module name computed at run time", api=api)
+        elif kind == "getattr":
+            positional, _, _ = self._args(call)
+            attr = self.value(positional[1]) if len(positional) >= 2 else UNKNOWN
+            if not (isinstance(attr, Const) and isinstance(attr.value, str)):
+                self.emit(call, DynamicCode, kind="introspection", detail="getattr with a computed name", api=api)
+            elif attr.value in _DUNDER_ESCAPES:
+                self.emit(call, DynamicCode, kind="introspection", detail=attr.value, api=api)
+
+    def _emit_file(self, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
+        if isinstance(carried, str) and "://" in carried:
+            host, port, url = host_port(carried)
+            self.emit(call, NetworkCall, destination=host, port=port, url=url, api=api)
+            return
+        path = normalise_path(carried, self.work_dir) if carried is not UNKNOWN else None
+        if spec.kind == "file":
+            self.emit(call, FileOperation, operation=spec.op, paths=(path,), api=api)
+            return
+        positional, keywords, _ = self._args(call)
+        offset = 0 if spec.value_from == "self" else 1
+        mode_node = keywords.get("mode") or (positional[offset] if len(positional) > offset else None)
+        mode = self.value(mode_node) if mode_node is not None else Const("r")
+        if isinstance(mode, Const) and isinstance(mode.value, str):
+            writes = any(ch in mode.value for ch in "wax+")
+            reads = "r" in mode.value or "+" in mode.value or not writes
+        else:  # unknown or numeric flags (os.open): assume the worst
+            writes, reads = True, True
+        if reads:
+            self.emit(call, FileOperation, operation="read", paths=(path,), api=api)
+        if writes:
+            self.emit(call, FileOperation, operation="write", paths=(path,), api=api)
+
+    def _emit_sql(self, call: cst.Call, api: str, carried: Any, spec: Spec) -> None:
+        if spec.op == "select_table":
+            tables = (carried,) if isinstance(carried, str) else ()
+            self.emit(call, DatabaseOperation, verb="select", tables=tables, api=api)
+            return
+        if spec.op == "insert":
+            self.emit(call, DatabaseOperation, verb="insert", api=api)
+            return
+        if not isinstance(carried, str):
+            self.emit(call, DatabaseOperation, verb=None, api=api)
+            return
+        statements = sql_operations(carried) or [("other", ())]
+        for verb, tables in statements:
+            self.emit(call, DatabaseOperation, verb=verb, tables=tables, api=api)
+
+    # -- node handlers --------------------------------------------------------------------
+
+    def on_import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.bind(alias.asname.name.value, Mod(dotted))
+            else:
+                top = dotted.split(".")[0]
+                self.bind(top, Mod(top))
+            self.emit(alias, ModuleImport, module=dotted)
+
+    def on_import_from(self, node: cst.ImportFrom) -> None:
+        base = "." * len(node.relative) + (_dotted(node.module) if node.module is not None else "")
+        if isinstance(node.names, cst.ImportStar):
+            self.star_modules.append(base)
+            self.emit(node, ModuleImport, module=base)
+            return
+        for alias in node.names:
+            name = _dotted(alias.name)
+            full = f"{base}.{name}" if base and not base.endswith(".") else f"{base}{name}"
+            local = alias.asname.name.value if alias.asname is not None and isinstance(
+                alias.asname.name, cst.Name) else name
+            self.bind(local, Mod(full))
+            self.emit(alias, ModuleImport, module=full if not base.startswith(".") else full)
+
+    def on_assign_targets(self, targets: list[Any], value_node: Any) -> None:
+        value = self.value(value_node) if value_node is not None else UNKNOWN
+        for target in targets:
+            self._bind_target(target, value)
+
+    def _bind_target(self, target: Any, value: Any) -> None:
+        if isinstance(target, cst.Name):
+            self.bind(target.value, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            items = value.value if isinstance(value, Const) and isinstance(value.value, tuple) else ()
+            for i, element in enumerate(target.elements):
+                sub = Const(items[i]) if i < len(items) and items[i] is not UNKNOWN else UNKNOWN
+                self._bind_target(element.value, sub)
+        elif isinstance(target, cst.Subscript):
+            base = self.value(target.value)
+            if isinstance(base, Mod) and base.name == "os.environ":
+                self.consumed.add(id(target))
+                self.consumed.add(id(target.value))
+                self.emit(target, EnvironmentAccess, names=(self._subscript_key(target),), access="write",
+                          api="os.environ")
+
+    def _subscript_key(self, node: cst.Subscript) -> str | None:
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            key = self.value(node.slice[0].slice.value)
+            if isinstance(key, Const) and isinstance(key.value, str):
+                return key.value
+        return None
+
+    def on_subscript(self, node: cst.Subscript) -> None:
+        if id(node) in self.consumed:
+            return
+        base = self.value(node.value)
+        if isinstance(base, Mod) and base.name in ("os.environ", "os.environb"):
+            self.consumed.add(id(node.value))
+            self.emit(node, EnvironmentAccess, names=(self._subscript_key(node),), access="read", api=base.name)
+
+    def on_attribute(self, node: cst.Attribute) -> None:
+        attr = node.attr.value
+        if attr in _DUNDER_ESCAPES:
+            self.emit(node, DynamicCode, kind="introspection", detail=attr, api=attr)
+            return
+        value = self.value(node)
+        base = self.value(node.value)
+        if isinstance(value, Mod) and isinstance(base, Mod) and not value.name.startswith(base.name + "."):
+            self.emit(node, ModuleImport, module=value.name, api=f"{base.name}.{attr}")
+        self._bare_environ(node, value)
+
+    def on_name(self, node: cst.Name) -> None:
+        if node.value in _DUNDER_ESCAPES:
+            self.emit(node, DynamicCode, kind="introspection", detail=node.value, api=node.value)
+            return
+        self._bare_environ(node, self.lookup_name(node.value))
+
+    def _bare_environ(self, node: Any, value: Any) -> None:
+        if isinstance(value, Mod) and value.name == "os.environ" and id(node) not in self.consumed:
+            self.emit(node, EnvironmentAccess, names=(None,), access="read", api="os.environ")
+
+
+def _on_statement(w: _Walker, node: cst.SimpleStatementLine, stack: list[Any]) -> None:
+    if node.body:
+        w._statement = node.body[0]
+
+
+def _on_call(w: _Walker, node: cst.Call, stack: list[Any]) -> None:
+    func = node.func
+    w.consumed.add(id(func))  # the callee itself is not a bare use (os.environ.get, …)
+    if isinstance(func, cst.Attribute):
+        w.consumed.add(id(func.value))
+    w.on_call(node)
+
+
+def _on_attribute(w: _Walker, node: cst.Attribute, stack: list[Any]) -> None:
+    w.consumed.add(id(node.attr))
+    if id(node) in w.consumed:
+        # still mark the base consumed, and report dunders / module escapes
+        w.consumed.add(id(node.value))
+        if node.attr.value in _DUNDER_ESCAPES:
+            w.emit(node, DynamicCode, kind="introspection", detail=node.attr.value, api=node.attr.value)
+        else:
+            value, base = w.value(node), w.value(node.value)
+            if isinstance(value, Mod) and isinstance(base, Mod) and not value.name.startswith(base.name + "."):
+                w.emit(node, ModuleImport, module=value.name, api=f"{base.name}.{node.attr.value}")
+        return
+    w.consumed.add(id(node.value))
+    w.on_attribute(node)
+
+
+def _on_name(w: _Walker, node: cst.Name, stack: list[Any]) -> None:
+    if id(node) not in w.consumed:
+        w.on_name(node)
+
+
+def _on_assign(w: _Walker, node: cst.Assign, stack: list[Any]) -> None:
+    for t in node.targets:
+        _consume_targets(w, t.target)
+    w.on_assign_targets([t.target for t in node.targets], node.value)
+
+
+def _on_ann_assign(w: _Walker, node: cst.AnnAssign, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    w.on_assign_targets([node.target], node.value)
+
+
+def _on_aug_assign(w: _Walker, node: cst.AugAssign, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    w._bind_target(node.target, UNKNOWN)
+
+
+def _on_named_expr(w: _Walker, node: cst.NamedExpr, stack: list[Any]) -> None:
+    w.consumed.add(id(node.target))
+    w.on_assign_targets([node.target], node.value)
+
+
+def _consume_targets(w: _Walker, target: Any) -> None:
+    if isinstance(target, cst.Name):
+        w.consumed.add(id(target))
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _consume_targets(w, element.value)
+
+
+def _on_with(w: _Walker, node: cst.With, stack: list[Any]) -> None:
+    for item in node.items:
+        if item.asname is not None:
+            _consume_targets(w, item.asname.name)
+            w._bind_target(item.asname.name, w.value(item.item))
+
+
+def _on_for(w: _Walker, node: cst.For, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    iterated = w.value(node.iter)
+    element = Obj("psutil.Process") if iterated is UNKNOWN and _is_call_to(w, node.iter, "psutil.process_iter") \
+        else UNKNOWN
+    w._bind_target(node.target, element)
+
+
+def _is_call_to(w: _Walker, node: Any, qualified: str) -> bool:
+    return isinstance(node, cst.Call) and w._callee(node)[0] == qualified
+
+
+def _on_function(w: _Walker, node: cst.FunctionDef, stack: list[Any]) -> None:
+    w.consumed.add(id(node.name))
+    w.bind(node.name.value, UNKNOWN)
+    w._push_scope(_param_names(node.params), stack)
+
+
+def _on_lambda(w: _Walker, node: cst.Lambda, stack: list[Any]) -> None:
+    w._push_scope(_param_names(node.params), stack)
+
+
+def _on_class(w: _Walker, node: cst.ClassDef, stack: list[Any]) -> None:
+    w.consumed.add(id(node.name))
+    w.bind(node.name.value, UNKNOWN)
+    w._push_scope(iter(()), stack)
+
+
+def _param_names(params: cst.Parameters) -> Iterator[str]:
+    for group in (params.posonly_params, params.params, params.kwonly_params):
+        for p in group:
+            yield p.name.value
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            yield star.name.value
+
+
+def _on_param(w: _Walker, node: cst.Param, stack: list[Any]) -> None:
+    w.consumed.add(id(node.name))
+
+
+def _on_import(w: _Walker, node: cst.Import, stack: list[Any]) -> Any:
+    w.on_import(node)
+    return _SKIP_CHILDREN
+
+
+def _on_import_from(w: _Walker, node: cst.ImportFrom, stack: list[Any]) -> Any:
+    w.on_import_from(node)
+    return _SKIP_CHILDREN
+
+
+def _on_subscript(w: _Walker, node: cst.Subscript, stack: list[Any]) -> None:
+    w.on_subscript(node)
+
+
+def _on_comp_for(w: _Walker, node: cst.CompFor, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    w._bind_target(node.target, UNKNOWN)
+
+
+def _on_except(w: _Walker, node: cst.ExceptHandler, stack: list[Any]) -> None:
+    if node.name is not None:
+        _consume_targets(w, node.name.name)
+
+
+def _on_global(w: _Walker, node: Any, stack: list[Any]) -> None:
+    for item in node.names:
+        w.consumed.add(id(item.name))
+
+
+class _SkipChildren:
+    pass
+
+
+_SKIP_CHILDREN = _SkipChildren()
+
+_HANDLERS: dict[type, Any] = {
+    cst.SimpleStatementLine: _on_statement,
+    cst.Call: _on_call,
+    cst.Attribute: _on_attribute,
+    cst.Name: _on_name,
+    cst.Assign: _on_assign,
+    cst.AnnAssign: _on_ann_assign,
+    cst.AugAssign: _on_aug_assign,
+    cst.NamedExpr: _on_named_expr,
+    cst.With: _on_with,
+    cst.For: _on_for,
+    cst.FunctionDef: _on_function,
+    cst.Lambda: _on_lambda,
+    cst.ClassDef: _on_class,
+    cst.Param: _on_param,
+    cst.Import: _on_import,
+    cst.ImportFrom: _on_import_from,
+    cst.Subscript: _on_subscript,
+    cst.CompFor: _on_comp_for,
+    cst.ExceptHandler: _on_except,
+    cst.Global: _on_global,
+    cst.Nonlocal: _on_global,
+}
+
+
+def _dotted(node: Any) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _command(carried: Any) -> tuple[str | None, str | None]:
+    if isinstance(carried, (str, bytes)):
+        text = carried.decode("utf-8", "replace") if isinstance(carried, bytes) else carried
+        words = text.split()
+        return text, (words[0].rsplit("/", 1)[-1] if words else None)
+    if isinstance(carried, tuple) and carried and all(isinstance(p, str) for p in carried):
+        return shlex.join(carried), carried[0].rsplit("/", 1)[-1]
+    if isinstance(carried, tuple) and carried and isinstance(carried[0], str):
+        return None, carried[0].rsplit("/", 1)[-1]
+    return None, None
+
+
+def _fold_str_method(name: str, receiver: Any, args: list[Any]) -> Any:
+    """Fold the few str/bytes methods that build names: join, format, replace, decode, …"""
+    try:
+        if name == "join" and isinstance(receiver, (str, bytes)) and len(args) == 1:
+            items = args[0].value if isinstance(args[0], Const) else None
+            if isinstance(items, tuple) and all(isinstance(i, type(receiver)) for i in items):
+                return Const(receiver.join(items))
+            return UNKNOWN
+        consts = [a.value for a in args if isinstance(a, Const)]
+        if len(consts) != len(args):
+            return UNKNOWN
+        if name == "format" and isinstance(receiver, str):
+            return Const(receiver.format(*consts))
+        if name in ("replace", "strip", "lstrip", "rstrip", "lower", "upper", "decode", "encode", "removeprefix",
+                    "removesuffix", "title", "capitalize", "swapcase"):
+            return Const(getattr(receiver, name)(*consts))
+        if name == "__getitem__":
+            return UNKNOWN
+    except Exception:
+        return UNKNOWN
+    return UNKNOWN

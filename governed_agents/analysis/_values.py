@@ -1,0 +1,95 @@
+"""Abstract values the walker tracks for names and expressions, and constant folding.
+
+``Mod`` is a module or a qualified callable (``Mod("os.system")``); ``Obj`` an object whose origin
+is known (``Obj("pathlib.Path", "/data/x")``); ``Const`` a folded literal; ``Method`` an attribute
+looked up on a non-module value; ``UNKNOWN`` anything else. Unknown is never guessed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["UNKNOWN", "Const", "Method", "Mod", "Obj", "Value", "host_port", "normalise_path"]
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+@dataclass(frozen=True, slots=True)
+class Mod:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Obj:
+    type: str
+    value: Any = UNKNOWN  # the path, URL or address the object was built from
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: Any  # str | bytes | int | float | bool | None | tuple[Any, ...] (UNKNOWN inside tuples)
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    type: str | None  # the receiver's type when known
+    name: str
+    receiver: Any
+
+
+Value = Mod | Obj | Const | Method | _Unknown
+
+
+def normalise_path(raw: Any, work_dir: str | None) -> str | None:
+    """A literal path made canonical (``..`` resolved, relative joined to ``work_dir``); else None."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode()
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(raw, str) or not raw or "\x00" in raw:
+        return None
+    if "://" in raw:
+        return raw
+    if raw.startswith("~"):
+        return None  # the home directory is not known statically
+    path = raw
+    if not posixpath.isabs(path) and work_dir:
+        path = posixpath.join(work_dir, path)
+    normal = posixpath.normpath(path)
+    if normal.startswith("//"):
+        normal = "/" + normal.lstrip("/")
+    return normal
+
+
+def host_port(value: Any) -> tuple[str | None, int | None, str | None]:
+    """(host, port, url) from a URL string, a host string, or a ``(host, port)`` tuple."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        if "://" in value:
+            try:
+                parts = urlsplit(value)
+                return parts.hostname or None, parts.port, value
+            except ValueError:
+                return None, None, value
+        host, _, port = value.partition(":")
+        return (host or None), (int(port) if port.isdigit() else None), None
+    if isinstance(value, tuple) and value:
+        host = value[0] if isinstance(value[0], str) else None
+        port = value[1] if len(value) > 1 and isinstance(value[1], int) else None
+        if host == "":
+            host = "0.0.0.0"
+        return host, port, None
+    return None, None, None
