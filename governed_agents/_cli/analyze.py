@@ -1,16 +1,56 @@
-"""`governed-agents analyze` (placeholder until its issue lands)."""
+"""`governed-agents analyze [--language L] [--work-dir D] [--json] PATH…`: code → SovereignIR."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
+
+from governed_agents._cli._paths import InputError, read_inputs
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("analyze", help="(not built yet)")
+    p = subparsers.add_parser(
+        "analyze", help="print what code does (SovereignIR)",
+        description="Analyse Python or shell code into the operations a policy judges.",
+    )
+    p.add_argument("--language", help="python or bash (default: from each file's suffix; python for -)")
+    p.add_argument("--work-dir", help="resolve relative paths against this directory")
+    p.add_argument("--json", action="store_true", help="one JSON object per file: the IR plus 'path'")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a file, a directory, or - for stdin")
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("governed-agents analyze: not built yet", flush=True)
-    return 2
+    from governed_agents.analysis import analyze
+
+    try:
+        for path, language, text in read_inputs(args.paths, args.language):
+            ir = analyze(text, language=language, work_dir=args.work_dir)
+            if args.json:
+                print(json.dumps({"path": path, **ir.model_dump(mode="json")}))
+            else:
+                _print_table(path, ir)
+    except InputError as exc:
+        print(f"governed-agents analyze: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _print_table(path: str, ir: Any) -> None:
+    print(f"{path}  [{ir.language}]  {ir.code_signature[:19]}…")
+    for problem in ir.unresolved:
+        print(f"  {problem.line:>4}:{problem.column:<3} UNRESOLVED  {problem.kind}: {problem.reason}")
+    for op in ir.operations:
+        detail = {k: v for k, v in op.model_dump().items() if k not in ("type", "line", "column", "api")}
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in detail.items() if v not in (None, (), [], {}))
+        print(f"  {op.line:>4}:{op.column:<3} {op.type:<19} {shown}  ({op.api or ''})")
+    if not ir.operations and not ir.unresolved:
+        print("  (no operations)")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join("?" if v is None else str(v) for v in value) + "]"
+    return str(value)

@@ -10,8 +10,9 @@ name below that prefix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["DUCK_METHODS", "MODULE_ESCAPES", "Spec", "lookup"]
+__all__ = ["DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "Spec", "lookup"]
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,12 @@ class Spec:
     value_from: str = ""  # for methods: "self" when the value (path/url) lives on the receiver
 
 
-def _s(kind: str, op: str = "", arg: int | None = 0, kw: str | None = None, **extra: object) -> Spec:
-    return Spec(kind, op, arg, kw, **extra)  # type: ignore[arg-type]
+def _s(kind: str, op: str = "", arg: int | None = 0, kw: str | None = None, **extra: Any) -> Spec:
+    return Spec(kind, op, arg, kw, **extra)
 
 
 READ, WRITE, DELETE = "read", "write", "delete"
-SELF = {"arg": None, "value_from": "self"}
+SELF: dict[str, Any] = {"arg": None, "value_from": "self"}
 
 _FILE: dict[str, Spec] = {
     # builtins and io
@@ -146,7 +147,7 @@ _DATA: dict[str, Spec] = {
     "numpy.savez": _s("file", WRITE, kw="file"),
     "numpy.savez_compressed": _s("file", WRITE, kw="file"),
     "numpy.savetxt": _s("file", WRITE, kw="fname"),
-    "numpy.ctypeslib.load_library": _s("effect", "native_code", arg=None),
+    "numpy.ctypeslib.*": _s("dyn", "native_code", arg=None),
     "matplotlib.pyplot.savefig": _s("file", WRITE, kw="fname"),
     "matplotlib.pyplot.imsave": _s("file", WRITE, kw="fname"),
     "matplotlib.pyplot.imread": _s("file", READ, kw="fname"),
@@ -378,6 +379,12 @@ _TABLE: dict[str, Spec] = {**_FILE, **_DATA, **_NET, **_PROC, **_ENV, **_DYN, **
 _PREFIXES: tuple[tuple[str, Spec], ...] = tuple(
     sorted(((k[:-1], v) for k, v in _TABLE.items() if k.endswith(".*")), key=lambda kv: -len(kv[0]))
 )
+
+# Top-level modules the catalogue knows: a free name equal to one of them is taken as that module
+# (AutoGen's Jupyter executor keeps imports from earlier blocks).
+KNOWN_MODULES: frozenset[str] = frozenset(
+    k.split(".")[0] for k in _TABLE if "." in k and not k.startswith(("builtins", "pathlib.Path."))
+) - {"sqlite3.Connection"}
 
 # Modules reachable as attributes of others (``np.os``, ``pd.io.common.os``): the use counts as
 # a use of the module itself. Maps the attribute name to the module it is.

@@ -6,9 +6,10 @@ tracked flow-insensitively per function scope: ``import os as o; f = o.system; f
 ``os.system``. Positions are found lazily, only for nodes that produce an operation, by locating the
 node's own source text at or after the previous operation's position.
 
-``code_signature`` is ``sha256:`` over ``ast.dump(ast.parse(code))`` — the abstract syntax tree
-without positions — so comments, blank lines, indentation style and parentheses do not change it.
-When ``ast`` cannot parse the text the signature is over the raw text.
+``code_signature`` is ``sha256:`` over the compiled bytecode, constants and names of every code
+object (no line tables), so comments, blank lines, spacing and redundant parentheses do not change
+it. When Python cannot compile the text the signature is over the raw text (and the IR is
+unresolved: Python would refuse to run it too).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import builtins
 import hashlib
 import shlex
 from collections.abc import Iterator
+from types import CodeType
 from typing import Any
 
 import libcst as cst
 
-from governed_agents.analysis._catalogue import DUCK_METHODS, MODULE_ESCAPES, Spec, lookup
+from governed_agents.analysis._catalogue import DUCK_METHODS, KNOWN_MODULES, MODULE_ESCAPES, Spec, lookup
 from governed_agents.analysis._sql import sql_operations
 from governed_agents.analysis._values import (
     UNKNOWN,
@@ -63,6 +65,19 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 _LEAVE = object()
 
 
+def _subclasses(base: type) -> set[type]:
+    found: set[type] = set()
+    sub: type
+    for sub in base.__subclasses__():
+        found.add(sub)
+        found |= _subclasses(sub)
+    return found
+
+
+# Every concrete libcst node class: a set lookup, since isinstance on libcst's ABCs is slow.
+_NODE_TYPES: frozenset[type] = frozenset(_subclasses(cst.CSTNode))
+
+
 def _fields(node_type: type) -> tuple[str, ...]:
     names = _FIELDS.get(node_type)
     if names is None:
@@ -75,20 +90,50 @@ def _fields(node_type: type) -> tuple[str, ...]:
 
 
 def code_signature(code: str) -> str:
+    return _signature_and_error(code)[0]
+
+
+def _signature_and_error(code: str) -> tuple[str, Unresolved | None]:
+    """The signature, and Python's own syntax error (with its position) when there is one."""
     try:
-        canonical = ast.dump(ast.parse(code)).encode()
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        canonical = code.encode("utf-8", "surrogatepass")
-    return "sha256:" + hashlib.sha256(canonical).hexdigest()
+        compiled = compile(code, "<block>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except SyntaxError as exc:
+        problem = Unresolved(reason=f"Python syntax error: {exc.msg}", kind="parse_error",
+                             line=exc.lineno or 0, column=exc.offset or 0)
+        return _raw(code), problem
+    except (ValueError, RecursionError, MemoryError) as exc:
+        kind = "parse_error" if isinstance(exc, ValueError) else "limit"
+        return _raw(code), Unresolved(reason=f"Python cannot compile this text: {exc}", kind=kind)
+    digest = hashlib.sha256()
+    _hash_code(compiled, digest)
+    return "sha256:" + digest.hexdigest(), None
+
+
+def _hash_code(code: CodeType, digest: Any) -> None:
+    """Bytecode, constants and names, recursively: no line table, so no comments or layout."""
+    digest.update(code.co_code)
+    digest.update(repr(code.co_names).encode())
+    digest.update(repr(code.co_varnames).encode())
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            _hash_code(const, digest)
+        else:
+            digest.update(repr(const).encode("utf-8", "surrogatepass"))
+
+
+def _raw(code: str) -> str:
+    return "sha256:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
-    signature = code_signature(code)
+    signature, syntax_error = _signature_and_error(code)
+    if syntax_error is not None:
+        return SovereignIR(language="python", code_signature=signature, unresolved=(syntax_error,))
     try:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError as exc:
         problem = Unresolved(
-            reason=f"Python syntax error: {exc.message}", kind="parse_error",
+            reason=f"syntax the analyser cannot read: {exc.message}", kind="parse_error",
             line=exc.raw_line, column=exc.raw_column + 1,
         )
         return SovereignIR(language="python", code_signature=signature, unresolved=(problem,))
@@ -100,7 +145,7 @@ def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
         walker.walk()
     except RecursionError:
         walker.unresolved.append(Unresolved(reason="expression nested too deeply to analyse", kind="limit"))
-    return SovereignIR(
+    return SovereignIR.model_construct(
         language="python",
         code_signature=signature,
         operations=tuple(walker.ops),
@@ -151,6 +196,7 @@ class _Walker:
         self.prebind_imports()
         stack: list[Any] = [self.module]
         handlers = _HANDLERS
+        node_types = _NODE_TYPES
         while stack:
             node = stack.pop()
             if node is _LEAVE:
@@ -162,10 +208,11 @@ class _Walker:
             children: list[Any] = []
             for name in _fields(type(node)):
                 value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
+                value_type = type(value)
+                if value_type in node_types:
                     children.append(value)
-                elif isinstance(value, (list, tuple)):
-                    children.extend(v for v in value if isinstance(v, cst.CSTNode))
+                elif value_type is tuple or value_type is list:
+                    children.extend([v for v in value if type(v) in node_types])
             stack.extend(reversed(children))
 
     def _push_scope(self, names: Iterator[str], stack: list[Any]) -> None:
@@ -186,6 +233,8 @@ class _Walker:
             if lookup(f"{module}.{name}") is not None:
                 return Mod(f"{module}.{name}")
         if name in _BUILTINS:
+            return Mod(name)
+        if name in KNOWN_MODULES:  # imported in an earlier block (Jupyter keeps state): assume so
             return Mod(name)
         return UNKNOWN
 
@@ -387,9 +436,10 @@ class _Walker:
         line = bisect.bisect_right(self._line_starts, index)
         return line, index - self._line_starts[line - 1] + 1
 
-    def emit(self, node: Any, op_type: type, **fields: Any) -> None:
+    def emit(self, node: Any, op_type: Any, **fields: Any) -> None:
         line, column = self.position(node)
-        self.ops.append(op_type(line=line, column=column, **fields))
+        # built by this module with the right types: skip pydantic's validation on the hot path
+        self.ops.append(op_type.model_construct(line=line, column=column, **fields))
 
     def on_call(self, call: cst.Call) -> None:
         qualified, spec, receiver = self._callee(call)
@@ -428,7 +478,7 @@ class _Walker:
         if kind in ("file", "open"):
             self._emit_file(call, api, spec, carried)
         elif kind == "net":
-            if isinstance(carried, str) or isinstance(carried, tuple) or carried is UNKNOWN:
+            if isinstance(carried, (str, tuple)) or carried is UNKNOWN:
                 host, port, url = host_port(carried)
             else:
                 host, port, url = None, None, None
@@ -484,7 +534,7 @@ class _Walker:
 
     def _emit_sql(self, call: cst.Call, api: str, carried: Any, spec: Spec) -> None:
         if spec.op == "select_table":
-            tables = (carried,) if isinstance(carried, str) else ()
+            tables: tuple[str, ...] = (carried,) if isinstance(carried, str) else ()
             self.emit(call, DatabaseOperation, verb="select", tables=tables, api=api)
             return
         if spec.op == "insert":
@@ -521,7 +571,7 @@ class _Walker:
             local = alias.asname.name.value if alias.asname is not None and isinstance(
                 alias.asname.name, cst.Name) else name
             self.bind(local, Mod(full))
-            self.emit(alias, ModuleImport, module=full if not base.startswith(".") else full)
+            self.emit(alias, ModuleImport, module=full)
 
     def on_assign_targets(self, targets: list[Any], value_node: Any) -> None:
         value = self.value(value_node) if value_node is not None else UNKNOWN

@@ -84,8 +84,8 @@ def host_port(value: Any) -> tuple[str | None, int | None, str | None]:
                 return parts.hostname or None, parts.port, value
             except ValueError:
                 return None, None, value
-        host, _, port = value.partition(":")
-        return (host or None), (int(port) if port.isdigit() else None), None
+        name, _, port_text = value.partition(":")
+        return (name or None), (int(port_text) if port_text.isdigit() else None), None
     if isinstance(value, tuple) and value:
         host = value[0] if isinstance(value[0], str) else None
         port = value[1] if len(value) > 1 and isinstance(value[1], int) else None

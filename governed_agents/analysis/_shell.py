@@ -1,0 +1,289 @@
+"""Shell blocks → SovereignIR, through bashlex.
+
+Why bashlex: it is a port of GNU bash's own parser to pure Python (no compiled grammar, no wheel
+per platform, nothing fetched at run time), and it gives every node its character span, so each
+operation gets a line and column. It does not implement every construct (``case``, arithmetic
+``((…))``, some here-doc forms): such text becomes ``unresolved`` with the parser's reason —
+never an empty, clean IR.
+
+Each simple command is a ``process_spawn``; redirections are file reads/writes; a catalogue
+(data, below) adds what well-known commands do: ``rm`` deletes, ``curl`` is network, ``kill`` is
+process control; ``bash -c``/``python -c`` and command substitutions are analysed recursively.
+``code_signature`` is ``sha256:`` over the words of the parsed commands joined by single spaces,
+so comments and spacing do not change it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import posixpath
+from collections.abc import Callable
+from typing import Any
+
+import bashlex
+
+from governed_agents.analysis._values import host_port, normalise_path
+from governed_agents.ir import (
+    DynamicCode,
+    EnvironmentAccess,
+    FileOperation,
+    FunctionCall,
+    NetworkCall,
+    ProcessSpawn,
+    SovereignIR,
+    Unresolved,
+)
+
+__all__ = ["analyze_shell"]
+
+_MAX_DEPTH = 8
+
+# command → (file operation for its non-option arguments, …). Data, not if-chains.
+_FILE_ARGS: dict[str, str] = {
+    **dict.fromkeys(("rm", "rmdir", "shred", "unlink"), "delete"),
+    **dict.fromkeys(("cat", "head", "tail", "less", "more", "grep", "egrep", "fgrep", "wc", "sort",
+                     "uniq", "cut", "awk", "sed", "diff", "md5sum", "sha256sum", "base64", "xxd",
+                     "strings", "file", "stat", "ls", "find", "du", "tar", "zip", "unzip", "gzip",
+                     "gunzip", "source", "."), "read"),
+    **dict.fromkeys(("touch", "mkdir", "tee", "truncate", "install"), "write"),
+}
+_COPY = frozenset({"cp", "rsync_local", "ln"})
+_MOVE = frozenset({"mv"})
+_NETWORK = frozenset({"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "rsync", "ftp", "telnet",
+                      "socat", "ping", "dig", "nslookup", "host", "git", "pip", "pip3", "apt-get", "apt"})
+_EFFECTS: dict[str, str] = {
+    **dict.fromkeys(("kill", "pkill", "killall", "shutdown", "reboot", "halt", "systemctl", "service"),
+                    "process_control"),
+    **dict.fromkeys(("chmod", "chown", "chgrp", "chattr", "sudo", "su", "doas", "chroot", "setcap", "useradd",
+                     "usermod", "passwd", "visudo", "mount", "umount"), "privilege"),
+    **dict.fromkeys(("ps", "top", "htop", "uname", "whoami", "id", "hostname", "df", "free", "uptime",
+                     "lsof", "netstat", "ss", "ifconfig", "ip", "env", "printenv", "crontab"), "system_info"),
+}
+_WRAPPERS = frozenset({"sudo", "doas", "nohup", "time", "timeout", "nice", "exec", "xargs", "env", "command",
+                       "builtin", "stdbuf", "setsid", "chroot"})
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+_PYTHONS = frozenset({"python", "python3", "python2", "py"})
+_DYNAMIC = {"eval": "eval", "exec": "exec", "source": "exec", ".": "exec"}
+
+
+def analyze_shell(code: str, language: str = "bash", work_dir: str | None = None) -> SovereignIR:
+    walker = _ShellWalker(code, work_dir)
+    try:
+        trees = bashlex.parse(code) if code.strip() else []
+    except Exception as exc:  # bashlex raises ParsingError, NotImplementedError, IndexError, …
+        line, column = walker.where(getattr(exc, "position", 0) or 0)
+        problem = Unresolved(reason=f"shell parse error: {exc}", kind="parse_error", line=line, column=column)
+        return SovereignIR(language=language, code_signature=_raw_signature(code), unresolved=(problem,))
+    try:
+        for tree in trees:
+            walker.visit(tree, 0)
+    except RecursionError:
+        walker.unresolved.append(Unresolved(reason="shell code nested too deeply", kind="limit"))
+    return SovereignIR(
+        language=language,
+        code_signature="sha256:" + hashlib.sha256(" ".join(walker.words).encode()).hexdigest(),
+        operations=tuple(walker.ops),
+        unresolved=tuple(walker.unresolved),
+    )
+
+
+def _raw_signature(code: str) -> str:
+    return "sha256:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _ShellWalker:
+    def __init__(self, code: str, work_dir: str | None, base: tuple[int, int] = (0, 0)) -> None:
+        self.code = code
+        self.work_dir = work_dir
+        self.ops: list[Any] = []
+        self.unresolved: list[Unresolved] = []
+        self.words: list[str] = []
+        self.base = base  # line/column offset when this text is embedded (bash -c '…')
+        self._starts = [0, *(i + 1 for i, ch in enumerate(code) if ch == "\n")]
+
+    def where(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._starts, offset)
+        column = offset - self._starts[line - 1] + 1
+        if self.base != (0, 0):
+            return self.base
+        return line, column
+
+    def emit(self, node: Any, op_type: Callable[..., Any], **fields: Any) -> None:
+        line, column = self.where(node.pos[0])
+        self.ops.append(op_type(line=line, column=column, **fields))
+
+    # -- traversal ----------------------------------------------------------------------------
+
+    def visit(self, node: Any, depth: int) -> None:
+        kind = node.kind
+        if kind == "command":
+            self.command(node, depth)
+            return
+        if kind == "commandsubstitution" or kind == "processsubstitution":
+            self.visit(node.command, depth)
+            return
+        if kind == "function":
+            self.visit(node.body, depth)
+            return
+        for attr in ("parts", "list"):
+            for child in getattr(node, attr, None) or ():
+                self.visit(child, depth)
+
+    def word_value(self, node: Any) -> str | None:
+        """A word's literal value, or None when it expands at run time ($VAR, $(…), globs kept)."""
+        parts = getattr(node, "parts", None) or []
+        for part in parts:
+            if part.kind == "parameter":
+                self.emit(part, EnvironmentAccess, names=(part.value,), access="read", api="bash:$")
+            elif part.kind in ("commandsubstitution", "processsubstitution"):
+                self.visit(part.command, 0)
+        if any(p.kind in ("parameter", "commandsubstitution", "processsubstitution", "tilde") for p in parts):
+            return None
+        return str(node.word)
+
+    def command(self, node: Any, depth: int) -> None:
+        words: list[tuple[Any, str | None]] = []
+        for part in node.parts:
+            if part.kind == "word":
+                words.append((part, self.word_value(part)))
+            elif part.kind == "assignment":
+                name = str(part.word).split("=", 1)[0]
+                self.emit(part, EnvironmentAccess, names=(name,), access="write", api="bash:assignment")
+                for sub in getattr(part, "parts", None) or ():
+                    if sub.kind in ("commandsubstitution", "processsubstitution"):
+                        self.visit(sub.command, depth)
+            elif part.kind == "redirect":
+                self.redirect(part)
+        self.words.extend(w or "?" for _, w in words)
+        if not words:
+            return
+        self.simple_command(node, words, depth)
+
+    def redirect(self, node: Any) -> None:
+        target = node.output
+        if isinstance(target, int) or target is None:
+            return  # 2>&1
+        value = self.word_value(target)
+        if value == "/dev/null":
+            return
+        operation = "read" if node.type in ("<", "<<<") else "write"
+        if node.type in ("<<", "<<-"):
+            return
+        path = normalise_path(value, self.work_dir) if value is not None else None
+        self.emit(node, FileOperation, operation=operation, paths=(path,), api=f"bash:{node.type}")
+
+    def simple_command(self, node: Any, words: list[tuple[Any, str | None]], depth: int) -> None:
+        _first_node, first = words[0]
+        program = posixpath.basename(first) if first else None
+        literal = all(w is not None for _, w in words)
+        command = " ".join(w for _, w in words if w is not None) if literal else None
+        self.emit(node, ProcessSpawn, command=command, program=program, api=f"bash:{program or '?'}")
+        if program is None:
+            return
+        args = words[1:]
+        operands = [(n, w) for n, w in args if not (w or "").startswith("-")]
+        api = f"bash:{program}"
+        if program in _EFFECTS:
+            self.emit(node, FunctionCall, function=program, effect=_EFFECTS[program], api=api)
+        if program in _WRAPPERS and operands:
+            index = next(i for i, (n, _) in enumerate(words) if n is operands[0][0])
+            self.simple_command(node, words[index:], depth)
+            return
+        if program in _DYNAMIC:
+            self.emit(node, DynamicCode, kind=_DYNAMIC[program], detail=command, api=api)
+        if program in _FILE_ARGS:
+            op = _FILE_ARGS[program]
+            targets = operands[1:] if program in ("grep", "egrep", "fgrep", "awk", "sed") else operands
+            for n, w in targets:
+                self.emit(n, FileOperation, operation=op, paths=(self.path(w),), api=api)
+        elif program in _COPY or program in _MOVE:
+            for n, w in operands[:-1]:
+                self.emit(n, FileOperation, operation="delete" if program in _MOVE else "read",
+                          paths=(self.path(w),), api=api)
+            if operands:
+                n, w = operands[-1]
+                self.emit(n, FileOperation, operation="write", paths=(self.path(w),), api=api)
+        if program in _NETWORK:
+            self.network(node, program, args, api)
+        if program in _SHELLS or program in _PYTHONS:
+            self.interpreter(node, program, args, depth, api)
+
+    def path(self, word: str | None) -> str | None:
+        return normalise_path(word, self.work_dir) if word is not None else None
+
+    def network(self, node: Any, program: str, args: list[tuple[Any, str | None]], api: str) -> None:
+        hosts: list[tuple[str | None, int | None, str | None]] = []
+        skip_next = False
+        for i, (_n, w) in enumerate(args):
+            if skip_next:
+                skip_next = False
+                continue
+            if w is None:
+                continue
+            if w in ("-o", "-O", "--output", "--output-document") and i + 1 < len(args):
+                out = args[i + 1][1]
+                self.emit(args[i + 1][0], FileOperation, operation="write", paths=(self.path(out),), api=api)
+                skip_next = True
+                continue
+            if w.startswith("-"):
+                continue
+            if "://" in w:
+                hosts.append(host_port(w))
+            elif (program in ("ssh", "scp", "sftp", "rsync") and "@" in w) or (program in ("scp", "rsync") and ":" in w):
+                user_host = w.split("@", 1)[-1].split(":", 1)[0]
+                hosts.append((user_host or None, None, None))
+            elif program in ("nc", "ncat", "netcat", "telnet", "ping", "ssh", "dig", "nslookup", "host", "socat"):
+                if not hosts and not w.isdigit() and "/" not in w:
+                    hosts.append((w, None, None))
+                elif hosts and w.isdigit() and hosts[-1][1] is None:
+                    hosts[-1] = (hosts[-1][0], int(w), None)
+        if not hosts:
+            hosts.append((None, None, None))
+        for host, port, url in hosts:
+            self.emit(node, NetworkCall, destination=host, port=port, url=url, api=api)
+
+    def interpreter(self, node: Any, program: str, args: list[tuple[Any, str | None]], depth: int,
+                    api: str) -> None:
+        for i, (_, w) in enumerate(args):
+            if w == "-c" and i + 1 < len(args):
+                inner_node, inner = args[i + 1]
+                if inner is None:
+                    self.emit(inner_node, DynamicCode, kind="exec", detail=f"{program} -c of a computed string",
+                              api=api)
+                    return
+                if depth >= _MAX_DEPTH:
+                    self.unresolved.append(Unresolved(reason="shell commands nested too deeply", kind="limit"))
+                    return
+                self.embedded(inner_node, inner, "python" if program in _PYTHONS else "bash", depth + 1)
+                return
+        operands = [(n, w) for n, w in args if not (w or "").startswith("-")]
+        if operands:  # `bash script.sh`, `python x.py`: reads and runs a file
+            n, w = operands[0]
+            self.emit(n, FileOperation, operation="read", paths=(self.path(w),), api=api)
+            self.emit(n, DynamicCode, kind="exec", detail=f"{program} runs {w or 'a computed file'}", api=api)
+        # `curl … | bash`: a shell reading its program from stdin is code we cannot see
+        elif not operands:
+            self.emit(node, DynamicCode, kind="exec", detail=f"{program} reads its program from standard input",
+                      api=api)
+
+    def embedded(self, node: Any, text: str, language: str, depth: int) -> None:
+        position = self.where(node.pos[0])
+        if language == "python":
+            from governed_agents.analysis._python import analyze_python
+
+            ir = analyze_python(text, work_dir=self.work_dir)
+        else:
+            inner = _ShellWalker(text, self.work_dir, base=position)
+            try:
+                for tree in bashlex.parse(text):
+                    inner.visit(tree, depth)
+                ir = SovereignIR(language="bash", operations=tuple(inner.ops), unresolved=tuple(inner.unresolved))
+            except Exception as exc:
+                ir = SovereignIR(language="bash", unresolved=(Unresolved(
+                    reason=f"shell parse error in -c string: {exc}", kind="parse_error"),))
+        line, column = position
+        for op in ir.operations:
+            self.ops.append(op.model_copy(update={"line": line, "column": column}))
+        for problem in ir.unresolved:
+            self.unresolved.append(problem.model_copy(update={"line": line, "column": column}))

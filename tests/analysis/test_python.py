@@ -1,0 +1,300 @@
+"""The Python analyser: every catalogue family and every resolution form the gate relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from governed_agents import analyze
+
+
+def ops(code: str, type_: str | None = None, work_dir: str | None = None):
+    ir = analyze(code, work_dir=work_dir)
+    assert not ir.unresolved, ir.unresolved
+    return [o for o in ir.operations if type_ is None or o.type == type_]
+
+
+def one(code: str, type_: str, **expected):
+    found = ops(code, type_)
+    for op in found:
+        if all(getattr(op, k) == v for k, v in expected.items()):
+            return op
+    raise AssertionError(f"no {type_} with {expected} in {found}")
+
+
+# -- imports in every form --------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("code", "module"),
+    [
+        ("import os", "os"),
+        ("import os.path as p", "os.path"),
+        ("from os import system as s", "os.system"),
+        ("from . import sibling", ".sibling"),
+        ("from ..pkg import thing", "..pkg.thing"),
+        ("from subprocess import *", "subprocess"),
+        ("__import__('o' + 's')", "os"),
+        ("import importlib\nimportlib.import_module('so' + 'cket')", "socket"),
+        ("__import__(''.join(['o', 's']))", "os"),
+        ("__import__(chr(111) + chr(115))", "os"),
+        ("__import__('{}{}'.format('o', 's'))", "os"),
+        ("a = 'o'\n__import__(f'{a}s')", "os"),
+        ("import numpy as np\nnp.os.getcwd()", "os"),
+        ("import pandas as pd\npd.io.common.os.getcwd()", "os"),
+    ],
+)
+def test_imports_resolve(code, module):
+    assert module in [o.module for o in ops(code, "module_import")]
+
+
+def test_unfoldable_dynamic_import_is_dynamic_code_not_silence():
+    op = one("import sys\nname = sys.argv[1]\n__import__(name)", "dynamic_code", kind="dynamic_import")
+    assert op.line == 3
+
+
+# -- calls through aliases and objects --------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os as o\nf = o.system\nf('rm -rf /data')",
+        "from os import system as run\nrun('rm -rf /data')",
+        "__import__('os').system('rm -rf /data')",
+        "import numpy as np\nnp.os.system('rm -rf /data')",
+        "from os import *\nsystem('rm -rf /data')",
+        "import os\ngetattr(os, 'system')('rm -rf /data')",
+        "import subprocess as sp\nsp.run(['rm', '-rf', '/data'])",
+        "import os\n@decorate(os.system('rm -rf /data'))\ndef f(): pass",
+        "import os\nf = lambda x=os.system('rm -rf /data'): x",
+        "import os\n[os.system('rm -rf /data') for _ in range(1)]",
+        "def outer():\n    def inner():\n        import os\n        os.system('rm -rf /data')\n    class K:\n        pass",
+        "def f():\n    os.system('rm -rf /data')\nimport os",
+    ],
+)
+def test_process_spawn_through_every_resolution_form(code):
+    op = one(code, "process_spawn")
+    assert op.program == "rm"
+    assert op.command in ("rm -rf /data", "rm -rf /data")
+
+
+def test_operations_carry_line_and_column():
+    op = one("x = 1\n\nimport os\nif x:\n    os.remove('/etc/passwd')\n", "file_operation")
+    assert (op.line, op.column) == (5, 5)
+    assert op.api == "os.remove"
+
+
+# -- files ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("code", "operation", "path"),
+    [
+        ("open('/data/a.csv')", "read", "/data/a.csv"),
+        ("open('/data/a.csv', 'w')", "write", "/data/a.csv"),
+        ("open('/data/a.csv', mode='a')", "write", "/data/a.csv"),
+        ("open(file='/data/a.csv', mode='rb')", "read", "/data/a.csv"),
+        ("f = open('/tmp/log', 'w')\nprint('x', file=f)", "write", "/tmp/log"),
+        ("import os\nos.remove('/etc/passwd')", "delete", "/etc/passwd"),
+        ("import os\nos.listdir('/app')", "read", "/app"),
+        ("import shutil\nshutil.rmtree('/srv/data/../etc')", "delete", "/srv/etc"),
+        ("import shutil\nshutil.copy('/etc/passwd', '/tmp/p')", "write", "/tmp/p"),
+        ("import glob\nglob.glob('/etc/*')", "read", "/etc/*"),
+        ("from pathlib import Path as P\nP('/etc/x').unlink()", "delete", "/etc/x"),
+        ("from pathlib import Path\n(Path('/data') / 'out.txt').write_text('x')", "write", "/data/out.txt"),
+        ("import pathlib\np = pathlib.Path('/etc/shadow')\np.read_text()", "read", "/etc/shadow"),
+        ("import os\nos.path.join('/usr', '../etc/shadow')\nopen(os.path.join('/usr', '../etc/shadow'))",
+         "read", "/etc/shadow"),
+        ("import tempfile\ntempfile.mkstemp()", "write", None),
+        ("import pandas as pd\npd.read_csv('/data/analysis/x.csv')", "read", "/data/analysis/x.csv"),
+        ("import pandas as pd\ndf = pd.read_csv('a.csv')\ndf.to_csv('/tmp/b.csv')", "write", "/tmp/b.csv"),
+        ("import numpy as np\nnp.savetxt('/tmp/a.txt', [1])", "write", "/tmp/a.txt"),
+        ("import numpy as np\nnp.loadtxt('/data/a.txt')", "read", "/data/a.txt"),
+        ("import matplotlib.pyplot as plt\nplt.savefig('/tmp/fig.png')", "write", "/tmp/fig.png"),
+        ("import matplotlib.pyplot as plt\nplt.imread('/data/img.png')", "read", "/data/img.png"),
+    ],
+)
+def test_file_operations(code, operation, path):
+    found = [o for o in ops(code, "file_operation") if o.operation == operation]
+    assert found, ops(code)
+    assert path in found[-1].paths or (path is None and found[-1].paths == (None,))
+
+
+def test_relative_paths_join_the_work_dir():
+    op = one("open('../x/data.csv')", "file_operation", operation="read")
+    assert op.paths == ("../x/data.csv",)
+    op = ops("open('../x/data.csv')", "file_operation", work_dir="/work/run")[0]
+    assert op.paths == ("/work/x/data.csv",)
+
+
+def test_a_path_built_at_run_time_is_unknown_never_guessed():
+    op = one("import sys\nopen(sys.argv[1], 'w')", "file_operation", operation="write")
+    assert op.paths == (None,)
+
+
+def test_unknown_open_mode_counts_as_write():
+    kinds = {o.operation for o in ops("import sys\nopen('/data/a', sys.argv[1])", "file_operation")}
+    assert kinds == {"read", "write"}
+
+
+# -- network ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("code", "host"),
+    [
+        ("import requests\nrequests.post('http://evil.example/x', data=b'')", "evil.example"),
+        ("import requests\ns = requests.Session()\ns.get('https://api.example.com/v1')", "api.example.com"),
+        ("import httpx\nhttpx.get('https://h.example')", "h.example"),
+        ("import urllib.request\nurllib.request.urlopen('http://1.2.3.4:8080/a')", "1.2.3.4"),
+        ("import urllib.request\nr = urllib.request.Request('http://r.example/')\nurllib.request.urlopen(r)",
+         "r.example"),
+        ("import socket\ns = socket.socket()\ns.connect(('127.0.0.1', 4444))", "127.0.0.1"),
+        ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('10.0.0.1', 53))",
+         "10.0.0.1"),
+        ("import http.client\nhttp.client.HTTPSConnection('bank.example')", "bank.example"),
+        ("import ftplib\nftplib.FTP('ftp.example')", "ftp.example"),
+        ("import smtplib\nsmtplib.SMTP('mail.example', 25)", "mail.example"),
+        ("import pandas as pd\npd.read_csv('https://data.example/x.csv')", "data.example"),
+    ],
+)
+def test_network_calls(code, host):
+    found = ops(code, "network_call")
+    assert found, ops(code)
+    assert host in [o.destination for o in found]
+
+
+def test_network_destination_unknown_when_computed():
+    op = one("import requests, sys\nrequests.get(sys.argv[1])", "network_call")
+    assert op.destination is None
+
+
+# -- processes, environment, databases ---------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import subprocess\nsubprocess.Popen('ls -la', shell=True)",
+        "import os\nos.execvp('ls', ['ls'])",
+        "import os\nos.spawnl(os.P_WAIT, '/bin/ls', 'ls')",
+        "import pty\npty.spawn('/bin/sh')",
+        "import asyncio\nasyncio.create_subprocess_exec('ls')",
+        "import os\nos.popen('ls')",
+    ],
+)
+def test_process_spawns(code):
+    assert ops(code, "process_spawn")
+
+
+def test_environment_reads_and_writes():
+    code = (
+        "import os\nk = os.environ['OPENAI_API_KEY']\nos.getenv('HOME')\nos.environ['X'] = '1'\n"
+        "os.putenv('Y', '2')\nall_vars = os.environ"
+    )
+    found = ops(code, "environment_access")
+    assert ("OPENAI_API_KEY", "read") in [(o.names[0], o.access) for o in found]
+    assert ("HOME", "read") in [(o.names[0], o.access) for o in found]
+    assert ("X", "write") in [(o.names[0], o.access) for o in found]
+    assert ("Y", "write") in [(o.names[0], o.access) for o in found]
+    assert (None, "read") in [(o.names[0], o.access) for o in found]
+
+
+@pytest.mark.parametrize(
+    ("code", "verb", "tables"),
+    [
+        ("import sqlite3\nc = sqlite3.connect('f.db')\nc.execute(\"DELETE FROM transactions WHERE s='failed'\")",
+         "delete", ("transactions",)),
+        ("import sqlite3\nc = sqlite3.connect('f.db')\ncur = c.cursor()\ncur.execute('SELECT * FROM t JOIN u')",
+         "select", ("t", "u")),
+        ("def f(conn):\n    conn.execute('UPDATE accounts SET x=1')", "update", ("accounts",)),
+        ("def f(conn):\n    conn.execute('DROP TABLE users')", "ddl", ("users",)),
+        ("def f(conn):\n    conn.executescript('INSERT INTO a VALUES (1); DELETE FROM b')", "delete", ("b",)),
+        ("import pandas as pd\ndef f(con):\n    pd.read_sql('SELECT a FROM sales', con)", "select", ("sales",)),
+    ],
+)
+def test_database_operations(code, verb, tables):
+    op = one(code, "database_operation", verb=verb)
+    assert op.tables == tables
+
+
+def test_sql_built_at_run_time_has_unknown_verb():
+    assert one("def f(c, q):\n    c.execute(q)", "database_operation").verb is None
+
+
+# -- dynamic code, deserialisation, escapes, system effects ------------------------------------
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("exec('print(1)')", "exec"),
+        ("eval('1+1')", "eval"),
+        ("compile('1', 'f', 'eval')", "compile"),
+        ("breakpoint()", "other"),
+        ("import ctypes\nctypes.CDLL('libc.so.6')", "native_code"),
+        ("import numpy as np\nnp.ctypeslib.load_library('x', '.')", "native_code"),
+        ("import code\ncode.interact()", "exec"),
+        ("import pickle\npickle.loads(b'x')", "deserialization"),
+        ("import marshal\nmarshal.loads(b'x')", "deserialization"),
+        ("import shelve\nshelve.open('db')", "deserialization"),
+        ("import joblib\njoblib.load('m.pkl')", "deserialization"),
+        ("import pandas as pd\npd.read_pickle('x.pkl')", "deserialization"),
+        ("import numpy as np\nnp.load('x.npy', allow_pickle=True)", "deserialization"),
+        ("import torch\ntorch.load('m.pt')", "deserialization"),
+        ("import yaml\nyaml.load(open('c.yml'), Loader=yaml.Loader)", "deserialization"),
+        ("().__class__.__bases__[0].__subclasses__()", "introspection"),
+        ("f.__globals__['os']", "introspection"),
+        ("__builtins__.__dict__['eval']('1')", "introspection"),
+        ("getattr(obj, name)", "introspection"),
+    ],
+)
+def test_dynamic_code(code, kind):
+    assert kind in [o.kind for o in ops(code, "dynamic_code")]
+
+
+def test_safe_numpy_load_is_not_deserialisation():
+    assert not ops("import numpy as np\nnp.load('x.npy')", "dynamic_code")
+
+
+@pytest.mark.parametrize(
+    ("code", "effect"),
+    [
+        ("import os\nos.kill(1, 9)", "process_control"),
+        ("import psutil\nfor p in psutil.process_iter():\n    p.kill()", "process_control"),
+        ("import psutil\npsutil.cpu_percent()", "system_info"),
+        ("import os\nos.setuid(0)", "privilege"),
+        ("import os\nos.chmod('/etc/passwd', 0o777)", "privilege"),
+    ],
+)
+def test_system_effects(code, effect):
+    assert effect in [o.effect for o in ops(code, "function_call")]
+
+
+# -- what it must never do ------------------------------------------------------------------
+
+def test_unparsable_python_is_unresolved_with_position():
+    ir = analyze("def broken(:\n    pass\n")
+    assert ir.operations == ()
+    assert ir.unresolved[0].kind == "parse_error"
+    assert ir.unresolved[0].line == 1
+
+
+def test_signature_ignores_comments_and_formatting():
+    a = analyze("import os\nos.remove('/x')\n")
+    b = analyze("# a comment\nimport os\n\n\nos.remove(  '/x'  )  # trailing\n")
+    c = analyze("import os\nos.remove('/y')\n")
+    assert a.code_signature == b.code_signature != c.code_signature
+    assert a.code_signature.startswith("sha256:")
+
+
+def test_ordinary_analysis_code_has_no_risky_operations():
+    code = (
+        "import pandas as pd\nimport numpy as np\nimport matplotlib.pyplot as plt\n"
+        "df = pd.read_csv('/data/analysis/sales.csv')\nm = df['amount'].mean()\n"
+        "print(np.percentile(df['amount'], 95))\nplt.plot(df['amount'])\nplt.show()\n"
+    )
+    types = {o.type for o in ops(code)}
+    assert types == {"module_import", "file_operation"}
+    assert {o.operation for o in ops(code, "file_operation")} == {"read"}
+
+
+def test_ir_round_trips_through_json():
+    from governed_agents.ir import SovereignIR
+
+    ir = analyze("import os\nos.system('ls')\nopen('/x', 'w')")
+    assert SovereignIR.model_validate_json(ir.model_dump_json()) == ir
