@@ -1,16 +1,104 @@
-"""`governed-agents check` (placeholder until its issue lands)."""
+"""`governed-agents check --policy FILE --agent NAME [--suggester NAME] … PATH…`.
+
+Exit 0 when every input is approved, 1 when any is denied or needs approval, 2 for usage or
+policy errors. ``--receipts LOG`` appends one receipt per decision.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
+
+from governed_agents._cli._paths import InputError, read_inputs
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("check", help="(not built yet)")
+    p = subparsers.add_parser(
+        "check", help="decide whether an agent may run code",
+        description="Analyse code and evaluate it under an agent's policy (intersected with the suggester's "
+                    "where the policy says delegation: intersection).",
+    )
+    p.add_argument("--policy", required=True, help="policy file (.policy, .yaml, .json)")
+    p.add_argument("--agent", required=True, help="the executing agent")
+    p.add_argument("--suggester", help="the agent that suggested the code")
+    p.add_argument("--language", help="python or bash (default: from each file's suffix)")
+    p.add_argument("--work-dir", help="the directory the code would run in (resolves relative paths)")
+    p.add_argument("--receipts", help="append a receipt per decision to this SQLite log")
+    p.add_argument("--json", action="store_true", help="one JSON object per input")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a file, a directory, or - for stdin")
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("governed-agents check: not built yet", flush=True)
-    return 2
+    from governed_agents.analysis import analyze
+    from governed_agents.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(args.policy)
+    except PolicyError as exc:
+        print(f"governed-agents check: {exc}", file=sys.stderr)
+        return 2
+    if args.agent not in policy.agents:
+        print(f"governed-agents check: {args.policy}: no agent {args.agent!r} (agents: "
+              f"{', '.join(policy.agents)}); every decision would be a denial", file=sys.stderr)
+    log = _open_log(args.receipts) if args.receipts else None
+    worst = 0
+    try:
+        for path, language, text in read_inputs(args.paths, args.language):
+            decision = policy.evaluate(analyze(text, language=language, work_dir=args.work_dir),
+                                       executor=args.agent, suggester=args.suggester)
+            receipt_id = _record(log, decision) if log is not None else None
+            if receipt_id is False:
+                decision = decision.model_copy(update={"outcome": "denied"})
+                receipt_id = None
+            worst = max(worst, 0 if decision.approved else 1)
+            _print(path, decision, receipt_id, as_json=args.json)
+    except InputError as exc:
+        print(f"governed-agents check: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if log is not None:
+            log.close()
+    return worst
+
+
+def _open_log(path: str) -> Any:
+    from governed_agents.receipts import ReceiptLog
+
+    return ReceiptLog(path)
+
+
+def _record(log: Any, decision: Any) -> str | bool:
+    from governed_agents.receipts import Receipt
+
+    try:
+        return str(log.append(Receipt.from_decision(decision)).receipt_id)
+    except Exception as exc:  # an unrecorded decision is a denial
+        print(f"governed-agents check: receipt log could not write ({exc}); denied", file=sys.stderr)
+        return False
+
+
+def _print(path: str, decision: Any, receipt_id: Any, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({
+            "path": path,
+            "approved": decision.approved,
+            "outcome": decision.outcome,
+            "executor": decision.executor,
+            "suggester": decision.suggester,
+            "violations": [v.model_dump(mode="json", exclude={"operation"}) for v in decision.violations],
+            "approval_reasons": list(decision.approval_reasons),
+            "limits": decision.limits.model_dump(mode="json"),
+            "code_signature": decision.ir.code_signature,
+            "receipt_id": receipt_id,
+        }))
+        return
+    mark = {"approved": "APPROVED", "denied": "DENIED", "needs_approval": "NEEDS APPROVAL"}[decision.outcome]
+    print(f"{path}: {mark}" + (f"  (receipt {receipt_id})" if receipt_id else ""))
+    for v in decision.violations:
+        print(f"  {path}:{v.line}:{v.column}: [{v.constraint}] {v.message}" if v.line
+              else f"  {path}: [{v.constraint}] {v.message}")
+    for reason in decision.approval_reasons:
+        print(f"  {path}: [requires_approval] {reason}")

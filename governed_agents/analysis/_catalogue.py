@@ -24,6 +24,7 @@ class Spec:
     returns: str | None = None  # abstract type of the result
     also: tuple[Spec, ...] = ()  # further operations the same call performs
     value_from: str = ""  # for methods: "self" when the value (path/url) lives on the receiver
+    optional: bool = False  # without the argument the call touches nothing (df.to_json() returns text)
 
 
 def _s(kind: str, op: str = "", arg: int | None = 0, kw: str | None = None, **extra: Any) -> Spec:
@@ -162,10 +163,10 @@ _DATA: dict[str, Spec] = {
 
 # Methods looked up by name alone when the receiver's origin is unknown: the name is distinctive.
 DUCK_METHODS: dict[str, Spec] = {
-    **{m: _s("file", WRITE, kw="path_or_buf") for m in (
+    **{m: _s("file", WRITE, kw="path_or_buf", optional=True) for m in (
         "to_csv", "to_json", "to_excel", "to_parquet", "to_feather", "to_hdf", "to_html", "to_xml",
         "to_stata", "to_orc", "to_latex", "to_markdown")},
-    "to_pickle": _s("file", WRITE, kw="path"),
+    "to_pickle": _s("file", WRITE, kw="path"),  # pandas requires the path
     "tofile": _s("file", WRITE, kw="fid"),
     "savefig": _s("file", WRITE, kw="fname"),
     "write_text": _s("file", WRITE, arg=None),

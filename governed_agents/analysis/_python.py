@@ -470,6 +470,10 @@ class _Walker:
         kind = spec.kind
         if kind in ("ctor", "path_join"):
             return
+        if spec.optional:
+            positional, keywords, _ = self._args(call)
+            if not positional and spec.kw not in keywords:
+                return
         if kind == "file" and spec.value_from == "handle":
             _, keywords, _ = self._args(call)
             if "file" not in keywords:

@@ -1,0 +1,195 @@
+"""The seed's policy language: a tokenizer and a recursive-descent parser.
+
+    agent "NAME" { can "ACTION" with constraints { key: value, … } … } …
+
+Values are strings, numbers, quantities with a unit (``30_seconds``, ``1_gigabyte``), bare words
+(``unlimited``, ``true``, ``false``) and lists. ``//`` and ``#`` start comments. The parser only
+builds plain data with positions; the model (``_model``) checks keys and values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from governed_agents.policy._errors import PolicyError
+
+__all__ = ["Located", "RawRule", "parse_dsl"]
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>[ \t\r\n]+)
+  | (?P<comment>//[^\n]*|\#[^\n]*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<quantity>\d+(?:\.\d+)?_[A-Za-z]+)
+  | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<punct>[{}\[\]:,])
+  | (?P<bad>"[^\n]*|.)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Located:
+    value: Any
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class RawRule:
+    agent: str
+    action: Located
+    constraints: dict[str, Located]
+    line: int
+    column: int
+
+
+def _tokens(text: str, filename: str) -> list[Token]:
+    out: list[Token] = []
+    line, line_start = 1, 0
+    for match in _TOKEN.finditer(text):
+        kind, value = match.lastgroup or "bad", match.group()
+        column = match.start() - line_start + 1
+        if kind == "bad":
+            what = "an unterminated string" if value.startswith('"') else f"unexpected character {value!r}"
+            raise PolicyError(what, filename=filename, line=line, column=column)
+        if kind not in ("ws", "comment"):
+            out.append(Token(kind, value, line, column))
+        newlines = value.count("\n")
+        if newlines:
+            line += newlines
+            line_start = match.start() + value.rindex("\n") + 1
+    out.append(Token("eof", "", line, len(text) - line_start + 1))
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
+        self.tokens = _tokens(text, filename)
+        self.i = 0
+
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def fail(self, expected: str, token: Token | None = None) -> PolicyError:
+        token = token or self.peek()
+        found = "end of file" if token.kind == "eof" else repr(token.text)
+        return PolicyError(f"expected {expected}, found {found}", filename=self.filename,
+                           line=token.line, column=token.column)
+
+    def take(self, kind: str, text: str | None = None, expected: str | None = None) -> Token:
+        token = self.peek()
+        if token.kind != kind or (text is not None and token.text != text):
+            raise self.fail(expected or (repr(text) if text else kind))
+        self.i += 1
+        return token
+
+    def string(self, expected: str) -> Token:
+        token = self.take("string", expected=expected)
+        return Token("string", json.loads(token.text), token.line, token.column)
+
+    def file(self) -> list[RawRule]:
+        rules: list[RawRule] = []
+        while self.peek().kind != "eof":
+            rules.extend(self.agent())
+        return rules
+
+    def agent(self) -> list[RawRule]:
+        self.take("word", "agent", expected="'agent'")
+        name = self.string("an agent name in double quotes")
+        self.take("punct", "{")
+        rules = []
+        while not (self.peek().kind == "punct" and self.peek().text == "}"):
+            rules.append(self.can(name.text))
+        self.take("punct", "}", expected="'}' or 'can'")
+        if not rules:
+            raise PolicyError(f'agent "{name.text}" grants nothing: add a can "…" rule', filename=self.filename,
+                              line=name.line, column=name.column)
+        return rules
+
+    def can(self, agent: str) -> RawRule:
+        start = self.take("word", "can", expected="'can' or '}'")
+        action = self.string('an action in double quotes, such as "code_execution"')
+        constraints: dict[str, Located] = {}
+        if self.peek().kind == "word" and self.peek().text == "with":
+            self.i += 1
+            word = self.take("word", expected="'constraints' or 'constraint'")
+            if word.text not in ("constraints", "constraint"):
+                raise self.fail("'constraints' or 'constraint'", word)
+            constraints = self.block()
+        return RawRule(agent, Located(action.text, action.line, action.column), constraints, start.line,
+                       start.column)
+
+    def block(self) -> dict[str, Located]:
+        self.take("punct", "{")
+        entries: dict[str, Located] = {}
+        while not (self.peek().kind == "punct" and self.peek().text == "}"):
+            key = self.take("word", expected="a constraint name or '}'")
+            if key.text in entries:
+                raise PolicyError(f"constraint {key.text!r} is given twice", filename=self.filename,
+                                  line=key.line, column=key.column)
+            self.take("punct", ":", expected="':'")
+            entries[key.text] = Located(self.value(), key.line, key.column)
+            if self.peek().kind == "punct" and self.peek().text == ",":
+                self.i += 1
+            elif not (self.peek().kind == "punct" and self.peek().text == "}"):
+                raise self.fail("',' or '}'")
+        self.take("punct", "}")
+        return entries
+
+    def value(self) -> Any:
+        token = self.peek()
+        if token.kind == "string":
+            return self.string("a string")
+        if token.kind == "number":
+            self.i += 1
+            return float(token.text) if "." in token.text else int(token.text)
+        if token.kind == "quantity":
+            self.i += 1
+            return token.text
+        if token.kind == "word":
+            self.i += 1
+            return {"true": True, "false": False}.get(token.text, token.text)
+        if token.kind == "punct" and token.text == "[":
+            self.i += 1
+            items = []
+            while not (self.peek().kind == "punct" and self.peek().text == "]"):
+                items.append(self.value())
+                if self.peek().kind == "punct" and self.peek().text == ",":
+                    self.i += 1
+                elif not (self.peek().kind == "punct" and self.peek().text == "]"):
+                    raise self.fail("',' or ']'")
+            self.i += 1
+            return items
+        raise self.fail("a value (string, number, 30_seconds, unlimited, true/false or a [list])")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Token):
+        return value.text
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_dsl(text: str, filename: str = "<string>") -> list[RawRule]:
+    rules = _Parser(text, filename).file()
+    return [
+        RawRule(r.agent, r.action, {k: Located(_plain(v.value), v.line, v.column) for k, v in r.constraints.items()},
+                r.line, r.column)
+        for r in rules
+    ]

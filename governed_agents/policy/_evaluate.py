@@ -1,0 +1,333 @@
+"""Evaluation: a SovereignIR, the executor's rule (and the suggester's, under intersection) → Decision.
+
+Each operation type has one checker in a table; every violation names the constraint, the
+operation, its line and says in a sentence what was refused. Nothing here raises: an internal
+error is itself a denial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from governed_agents.ir import SovereignIR, ToolCall
+from governed_agents.policy._decision import Decision, PolicyRef, RuntimeLimits, Violation
+from governed_agents.policy._match import import_allowed, matches_any, path_allowed
+from governed_agents.policy._model import CodeExecutionRule, PolicySet, ToolUseRule
+
+__all__ = ["evaluate", "evaluate_tool"]
+
+Check = Callable[[Any, CodeExecutionRule, str], "list[tuple[str, str]]"]
+
+
+def _where(op: Any) -> str:
+    return f"line {op.line}: " if op.line else ""
+
+
+def _check_import(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    ok, key = import_allowed(op.module, rule.allowed_imports, rule.disallowed_imports)
+    if ok:
+        return []
+    listed = rule.disallowed_imports if key == "disallowed_imports" else rule.allowed_imports
+    how = f" (reached as {op.api})" if op.api else ""
+    return [(key, f"imports {op.module}{how}; {agent}'s {key} is {list(listed or [])}")]
+
+
+def _check_file(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    out = []
+    shown = ", ".join("<unknown path>" if p is None else p for p in op.paths) or "<unknown path>"
+    verb = {"read": "reads", "write": "writes", "delete": "deletes"}[op.operation]
+    if op.operation not in rule.allowed_file_operations:
+        out.append(("allowed_file_operations",
+                    f"{op.api or 'code'} {verb} {shown}; {agent} may {_ops(rule)} "
+                    f"(allowed_file_operations: {list(rule.allowed_file_operations)})"))
+        return out
+    for path in op.paths or (None,):
+        if not path_allowed(path, rule.allowed_file_paths):
+            what = "a path computed at run time" if path is None else path
+            out.append(("allowed_file_paths",
+                        f"{op.api or 'code'} {verb} {what}, outside {agent}'s allowed_file_paths "
+                        f"{list(rule.allowed_file_paths or [])}"))
+    return out
+
+
+def _ops(rule: CodeExecutionRule) -> str:
+    if not rule.allowed_file_operations:
+        return "not touch files"
+    return "only " + "/".join(rule.allowed_file_operations)
+
+
+def _check_network(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    if matches_any(op.destination, rule.allowed_network_destinations):
+        return []
+    target = op.destination or "a destination computed at run time"
+    return [("allowed_network_destinations",
+             f"{op.api or 'code'} connects to {target}; {agent}'s allowed_network_destinations is "
+             f"{list(rule.allowed_network_destinations)}")]
+
+
+def _check_process(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    if matches_any(op.program, rule.allowed_commands) or (
+        op.command is not None and matches_any(op.command, rule.allowed_commands)
+    ):
+        return []
+    command = op.command or op.program or "a command computed at run time"
+    return [("allowed_commands", f"{op.api or 'code'} runs `{command}`; {agent}'s allowed_commands is "
+                                 f"{list(rule.allowed_commands)}")]
+
+
+def _check_environment(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    bad = [n for n in op.names or (None,) if not matches_any(n, rule.allowed_environment_variables)]
+    if not bad:
+        return []
+    shown = ", ".join("<all or computed names>" if n is None else n for n in bad)
+    verb = "reads" if op.access == "read" else "changes"
+    return [("allowed_environment_variables",
+             f"{verb} environment variable {shown}; {agent}'s allowed_environment_variables is "
+             f"{list(rule.allowed_environment_variables)}")]
+
+
+def _check_database(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    allowed = rule.allowed_database_operations
+    if "*" in allowed or (op.verb is not None and op.verb in allowed):
+        return []
+    verb = (op.verb or "unknown").upper() if op.verb != "ddl" else "DDL"
+    tables = f" on {', '.join(op.tables)}" if op.tables else ""
+    what = "runs SQL computed at run time" if op.verb is None else f"runs {verb}{tables}"
+    return [("allowed_database_operations",
+             f"{op.api or 'code'} {what}; {agent}'s allowed_database_operations is {list(allowed)}")]
+
+
+def _check_dynamic(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    if rule.allow_dynamic_code:
+        return []
+    names = {"exec": "executes a string as code", "eval": "evaluates a string as code",
+             "compile": "compiles a string to code", "dynamic_import": "imports a module named at run time",
+             "introspection": "reaches interpreter internals", "deserialization": "deserialises unsafe data",
+             "native_code": "loads native code", "other": "runs dynamic code"}
+    detail = f" ({op.detail})" if op.detail else ""
+    return [("allow_dynamic_code", f"{names.get(op.kind, 'runs dynamic code')}{detail}; "
+                                   f"{agent} has allow_dynamic_code: false")]
+
+
+def _check_system(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    allowed = rule.allowed_system_operations
+    if "*" in allowed or op.effect in allowed:
+        return []
+    return [("allowed_system_operations",
+             f"{op.function} is a {op.effect.replace('_', ' ')} operation; {agent}'s allowed_system_operations "
+             f"is {list(allowed)}")]
+
+
+def _check_tool(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
+    return []  # tool calls are judged by the tool_use rule
+
+
+_CHECKS: dict[str, Check] = {
+    "module_import": _check_import,
+    "file_operation": _check_file,
+    "network_call": _check_network,
+    "process_spawn": _check_process,
+    "environment_access": _check_environment,
+    "database_operation": _check_database,
+    "dynamic_code": _check_dynamic,
+    "function_call": _check_system,
+    "tool_call": _check_tool,
+}
+
+
+def _approval_kinds(op: Any) -> set[str]:
+    kinds = {
+        "module_import": {"import"},
+        "network_call": {"network"},
+        "process_spawn": {"process"},
+        "environment_access": {"environment"},
+        "dynamic_code": {"dynamic_code"},
+        "function_call": {"system"},
+        "tool_call": {"tool"},
+    }.get(op.type, set())
+    if op.type == "file_operation":
+        kinds = {f"file_{op.operation}"}
+    if op.type == "database_operation":
+        kinds = {"database", f"database_{op.verb or 'other'}"}
+    return kinds | {"*"}
+
+
+def _rules(policy: PolicySet, executor: str, suggester: str | None, action: str
+           ) -> tuple[list[tuple[str, Any]], list[Violation], str]:
+    """The rules that apply (executor's, and the suggester's under intersection) and early denials."""
+    agent = policy.agent(executor)
+    rule = getattr(agent, action, None) if agent is not None else None
+    if rule is None:
+        reason = (f"{executor} has no policy" if agent is None else f"{executor} has no {action} rule")
+        return [], [Violation(constraint="policy", message=f"{reason}: denied (no rule, no permission)")], "executor"
+    violations: list[Violation] = []
+    if suggester and suggester != executor and rule.accept_code_from is not None \
+            and suggester not in rule.accept_code_from:
+        violations.append(Violation(
+            constraint="accept_code_from",
+            message=f"{executor} accepts code only from {list(rule.accept_code_from)}, not from {suggester}"))
+    rules = [(executor, rule)]
+    if rule.delegation == "intersection" and suggester and suggester != executor:
+        other = policy.agent(suggester)
+        other_rule = getattr(other, action, None) if other is not None else None
+        if other_rule is None:
+            violations.append(Violation(
+                constraint="delegation",
+                message=f"{executor} runs code from {suggester} only with the rights both hold "
+                        f"(delegation: intersection), and {suggester} has no {action} rights"))
+        else:
+            rules.append((suggester, other_rule))
+    return rules, violations, rule.delegation
+
+
+def _limits(rules: list[tuple[str, Any]]) -> RuntimeLimits:
+    code_rules = [r for _, r in rules if isinstance(r, CodeExecutionRule)]
+    if not code_rules:
+        return RuntimeLimits()
+
+    def smallest(key: str) -> Any:
+        values = [getattr(r, key) for r in code_rules if getattr(r, key) is not None]
+        return min(values) if values else None
+
+    def common(key: str) -> tuple[str, ...]:
+        sets = [set(getattr(r, key)) for r in code_rules]
+        if all("*" in s for s in sets):
+            return ("*",)
+        kept = [s for s in sets if "*" not in s]
+        return tuple(sorted(set.intersection(*kept))) if kept else ("*",)
+
+    ops = set.intersection(*(set(r.allowed_file_operations) for r in code_rules))
+    path_lists = [r.allowed_file_paths for r in code_rules if r.allowed_file_paths is not None]
+    paths: tuple[str, ...] = path_lists[0] if len(path_lists) == 1 else (
+        tuple(p for p in path_lists[0] if all(path_allowed(p, other) for other in path_lists[1:]))
+        if path_lists else ("/",))
+    destinations = common("allowed_network_destinations")
+    return RuntimeLimits(
+        max_execution_time=smallest("max_execution_time"),
+        max_memory=smallest("max_memory"),
+        max_cpu_time=smallest("max_cpu_time"),
+        max_processes=smallest("max_processes"),
+        max_file_size=smallest("max_file_size"),
+        network=bool(destinations),
+        allowed_network_destinations=destinations,
+        readable_paths=paths if "read" in ops else (),
+        writable_paths=paths if ops & {"write", "delete"} else (),
+        allow_dynamic_code=all(r.allow_dynamic_code for r in code_rules),
+        allowed_commands=common("allowed_commands"),
+    )
+
+
+def _identity(policy: PolicySet, executor: str) -> PolicyRef:
+    return PolicyRef(agent_exec_policy=executor, sha256=policy.sha256, source=policy.source)
+
+
+def _constraints(rules: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len(rules) == 1:
+        return rules[0][1].model_dump(mode="json")
+    return {f"{role}:{name}": rule.model_dump(mode="json")
+            for role, (name, rule) in zip(("executor", "suggester"), rules, strict=False)}
+
+
+def _judge(ir: SovereignIR, rules: list[tuple[str, Any]]) -> tuple[list[Violation], list[str]]:
+    violations: list[Violation] = []
+    approvals: list[str] = []
+    for problem in ir.unresolved:
+        at = f"line {problem.line}: " if problem.line else ""
+        violations.append(Violation(constraint="analysis", line=problem.line, column=problem.column,
+                                    message=f"{at}could not analyse the code ({problem.reason}); denied"))
+    code_rules = [(n, r) for n, r in rules if isinstance(r, CodeExecutionRule)]
+    if code_rules and ir.canonical_action == "code_execution":
+        language = "bash" if ir.language in ("bash", "sh", "shell", "zsh") else ir.language
+        for name, rule in code_rules:
+            if language != "mixed" and language not in rule.allowed_languages:
+                violations.append(Violation(
+                    constraint="allowed_languages",
+                    message=f"{language} code; {name}'s allowed_languages is {list(rule.allowed_languages)}"))
+    for op in ir.operations:
+        check = _CHECKS.get(op.type)
+        for name, rule in code_rules:
+            found = check(op, rule, name) if check is not None else [("analysis", f"unknown operation {op.type}")]
+            for key, message in found:
+                violations.append(Violation(constraint=key, operation=op, line=op.line, column=op.column,
+                                            message=_where(op) + message))
+            wanted = set(rule.requires_approval) & _approval_kinds(op)
+            if wanted and not found:
+                approvals.append(f"{_where(op)}{op.type.replace('_', ' ')} ({op.api or ''}) needs approval for {name} "
+                                 f"(requires_approval: {sorted(wanted)})")
+    return violations, approvals
+
+
+def evaluate(policy: PolicySet, ir: SovereignIR, *, executor: str, suggester: str | None = None) -> Decision:
+    try:
+        rules, violations, delegation = _rules(policy, executor, suggester, "code_execution")
+        more, approvals = _judge(ir, rules)
+        violations += more
+        if not rules and not violations:
+            violations.append(Violation(constraint="policy", message=f"{executor} has no rule: denied"))
+        outcome = "denied" if violations else ("needs_approval" if approvals else "approved")
+        return Decision(
+            outcome=outcome, executor=executor, suggester=suggester, action="code_execution",
+            delegation=delegation, violations=tuple(violations), approval_reasons=tuple(dict.fromkeys(approvals)),
+            constraints=_constraints(rules) if rules else {}, limits=_limits(rules),
+            policy=_identity(policy, executor), ir=ir,
+        )
+    except Exception as exc:  # fail closed
+        return _internal(exc, ir, executor, suggester, "code_execution")
+
+
+def evaluate_tool(
+    policy: PolicySet,
+    tool: str,
+    arguments: Mapping[str, Any],
+    *,
+    executor: str,
+    suggester: str | None = None,
+    code: str | None = None,
+    language: str = "python",
+) -> Decision:
+    ir = SovereignIR(canonical_action="tool_use", language="tool",
+                     operations=(ToolCall(tool=tool, arguments=dict(arguments), api=tool),))
+    try:
+        rules, violations, delegation = _rules(policy, executor, suggester, "tool_use")
+        approvals: list[str] = []
+        for name, rule in rules:
+            assert isinstance(rule, ToolUseRule)
+            if not matches_any(tool, rule.allowed_tools):
+                violations.append(Violation(constraint="allowed_tools", operation=ir.operations[0],
+                                            message=f"calls tool {tool}; {name}'s allowed_tools is "
+                                                    f"{list(rule.allowed_tools)}"))
+            elif {"tool", "*"} & set(rule.requires_approval):
+                approvals.append(f"tool {tool} needs approval for {name}")
+        decision = Decision(
+            outcome="denied" if violations else ("needs_approval" if approvals else "approved"),
+            executor=executor, suggester=suggester, action="tool_use", delegation=delegation,
+            violations=tuple(violations), approval_reasons=tuple(approvals),
+            constraints=_constraints(rules) if rules else {}, policy=_identity(policy, executor), ir=ir,
+        )
+        if code is None:
+            return decision
+        from governed_agents.analysis import analyze
+
+        code_ir = analyze(code, language=language)
+        inner = evaluate(policy, code_ir, executor=executor, suggester=suggester)
+        merged_ir = ir.model_copy(update={"operations": ir.operations + code_ir.operations,
+                                          "unresolved": code_ir.unresolved,
+                                          "code_signature": code_ir.code_signature})
+        rank = {"approved": 0, "needs_approval": 1, "denied": 2}
+        outcome = max(decision.outcome, inner.outcome, key=rank.__getitem__)
+        return decision.model_copy(update={
+            "outcome": outcome, "violations": decision.violations + inner.violations,
+            "approval_reasons": decision.approval_reasons + inner.approval_reasons,
+            "limits": inner.limits, "ir": merged_ir,
+            "constraints": {"tool_use": decision.constraints, "code_execution": inner.constraints},
+        })
+    except Exception as exc:  # fail closed
+        return _internal(exc, ir, executor, suggester, "tool_use")
+
+
+def _internal(exc: Exception, ir: SovereignIR, executor: str, suggester: str | None, action: str) -> Decision:
+    message = f"internal error while evaluating the policy ({type(exc).__name__}: {exc}); denied to fail closed"
+    return Decision(outcome="denied", executor=executor, suggester=suggester,
+                    action="tool_use" if action == "tool_use" else "code_execution",
+                    violations=(Violation(constraint="internal_error", message=message),), ir=ir)

