@@ -1,16 +1,143 @@
-"""`governed-agents audit` (placeholder until its issue lands)."""
+"""`governed-agents audit verify|show|prove|checkpoint|conversation LOG`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("audit", help="(not built yet)")
-    p.set_defaults(handler=_run)
+    p = subparsers.add_parser("audit", help="inspect and verify a receipt log")
+    sub = p.add_subparsers(dest="audit_command", metavar="SUBCOMMAND", required=True)
+
+    verify = sub.add_parser("verify", help="check that nothing was edited, deleted, reordered or truncated")
+    verify.add_argument("log")
+    verify.add_argument("--public-key", help="the log's Ed25519 public key (PEM); default: the key beside the log")
+    verify.add_argument("--checkpoint", help="a checkpoint saved earlier (JSON): proves the log only grew")
+    verify.set_defaults(handler=_verify)
+
+    show = sub.add_parser("show", help="list receipts")
+    show.add_argument("log")
+    show.add_argument("--agent", help="only receipts whose executor is this agent")
+    show.add_argument("--denied", action="store_true", help="only denials (and pending approvals)")
+    show.add_argument("--json", action="store_true", help="one receipt per line, as JSON")
+    show.set_defaults(handler=_show)
+
+    prove = sub.add_parser("prove", help="an inclusion proof for one receipt, as JSON")
+    prove.add_argument("log")
+    prove.add_argument("index", type=int)
+    prove.set_defaults(handler=_prove)
+
+    checkpoint = sub.add_parser("checkpoint", help="sign and print the current tree head")
+    checkpoint.add_argument("log")
+    checkpoint.add_argument("--out", help="also write it to this file")
+    checkpoint.set_defaults(handler=_checkpoint)
+
+    conversation = sub.add_parser("conversation", help="the discussion rebuilt from receipts, turn by turn")
+    conversation.add_argument("log")
+    conversation.add_argument("--group", required=True, help="the group chat (team) name")
+    conversation.set_defaults(handler=_conversation)
 
 
-def _run(args: argparse.Namespace) -> int:
-    print("governed-agents audit: not built yet", flush=True)
-    return 2
+def _open(path: str) -> Any:
+    from governed_agents.receipts import ReceiptLog
+
+    if not Path(path).exists():
+        print(f"governed-agents audit: {path}: no such receipt log", file=sys.stderr)
+        raise SystemExit(2)
+    return ReceiptLog(path)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    log = _open(args.log)
+    public_key = args.public_key
+    if public_key is None and Path(str(log.key_path) + ".pub").exists():
+        public_key = str(log.key_path) + ".pub"
+    total = log.size
+    with Progress(transient=True, disable=total < 50_000 or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("verifying", total=total)
+        report = log.verify(public_key=public_key, checkpoint=args.checkpoint,
+                            progress=lambda done, _total: bar.update(task, completed=done))
+    if report.ok:
+        print(f"{args.log}: intact — {report.size} receipts, root {report.root}, "
+              f"{report.checkpoints_checked} signed checkpoint(s) verified")
+        return 0
+    print(f"{args.log}: TAMPERED — {len(report.problems)} problem(s):")
+    for problem in report.problems:
+        print(f"  - {problem}")
+    return 1
+
+
+def _show(args: argparse.Namespace) -> int:
+    log = _open(args.log)
+    receipts = list(log.receipts(agent=args.agent, denied=True if args.denied else None))
+    if args.json:
+        for r in receipts:
+            print(r.model_dump_json())
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{args.log}: {len(receipts)} receipt(s)")
+    for column in ("#", "time", "group/turn", "suggester → executor", "outcome", "why"):
+        table.add_column(column)
+    for r in receipts:
+        ctx = r.conversation_context
+        where = f"{ctx.group_chat or '-'}/{ctx.turn_number if ctx.turn_number is not None else '-'}"
+        who = f"{r.suggester_agent or '-'} → {r.executor_agent}"
+        why = "; ".join(v["message"] for v in r.violations)[:120]
+        outcome = r.outcome + (f" by {r.approver}" if r.approver else "")
+        table.add_row(str(r.merkle_index), r.timestamp[:19], where, who, outcome, why)
+    Console(width=160).print(table)
+    return 0
+
+
+def _prove(args: argparse.Namespace) -> int:
+    log = _open(args.log)
+    if not 0 <= args.index < log.size:
+        print(f"governed-agents audit: index {args.index} is outside the log (size {log.size})", file=sys.stderr)
+        return 2
+    print(log.prove(args.index).model_dump_json(indent=2))
+    return 0
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    log = _open(args.log)
+    signed = log.checkpoint()
+    text = signed.model_dump_json(indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def _conversation(args: argparse.Namespace) -> int:
+    log = _open(args.log)
+    receipts = list(log.receipts(group=args.group))
+    if not receipts:
+        print(f"no receipts for group {args.group!r}")
+        return 1
+    receipts.sort(key=lambda r: (r.conversation_context.turn_number or 0, r.merkle_index or 0))
+    for r in receipts:
+        ctx = r.conversation_context
+        print(f"turn {ctx.turn_number}: {r.suggester_agent or '(own code)'} → {r.executor_agent}: "
+              f"{r.outcome.upper()}" + (f" (approved by {r.approver})" if r.approver else "")
+              + f"  [receipt #{r.merkle_index}]")
+        if ctx.message_from_suggester:
+            print(f"    {r.suggester_agent}: {_first_line(ctx.message_from_suggester)}")
+        if ctx.message_from_executor:
+            print(f"    {r.executor_agent}: {_first_line(ctx.message_from_executor)}")
+        for v in r.violations:
+            print(f"    ✗ {v['message']}")
+    return 0
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:140] + ("…" if len(line) > 140 or len(text.strip().splitlines()) > 1 else "")
+
+

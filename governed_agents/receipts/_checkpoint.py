@@ -1,0 +1,73 @@
+"""Signed checkpoints: tree size + root hash + time, signed with Ed25519.
+
+The signed message is ``governed-agents checkpoint v1\\n<size>\\n<root hex>\\n<timestamp>\\n``.
+Verification needs only the public key.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["SignedCheckpoint", "load_or_create_key", "load_public_key"]
+
+
+class SignedCheckpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    size: int
+    root: str  # hex
+    timestamp: str
+    signature: str  # hex
+    public_key: str  # hex of the raw Ed25519 public key
+
+    def message(self) -> bytes:
+        return f"governed-agents checkpoint v1\n{self.size}\n{self.root}\n{self.timestamp}\n".encode()
+
+    @classmethod
+    def sign(cls, key: Ed25519PrivateKey, size: int, root: bytes) -> SignedCheckpoint:
+        timestamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        unsigned = cls(size=size, root=root.hex(), timestamp=timestamp, signature="", public_key="")
+        public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return unsigned.model_copy(update={"signature": key.sign(unsigned.message()).hex(), "public_key": public.hex()})
+
+    def verify(self, public_key: Ed25519PublicKey | None = None) -> bool:
+        """Check the signature with ``public_key`` (or, weaker, the key the checkpoint names)."""
+        key = public_key or Ed25519PublicKey.from_public_bytes(bytes.fromhex(self.public_key))
+        try:
+            key.verify(bytes.fromhex(self.signature), self.message())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+def load_or_create_key(path: Path) -> Ed25519PrivateKey:
+    """The private key at ``path``, generated (mode 0600, with ``path.pub`` beside it) on first use."""
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 private key")
+        return key
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    Path(str(path) + ".pub").write_bytes(public)
+    return key
+
+
+def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(Path(path).read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
+    return key

@@ -1,0 +1,247 @@
+"""ReceiptLog: append receipts, prove them, checkpoint and verify the log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from governed_agents.receipts._checkpoint import SignedCheckpoint, load_or_create_key, load_public_key
+from governed_agents.receipts._hashing import leaf_hash
+from governed_agents.receipts._proof import consistency_path, inclusion_path, verify_inclusion
+from governed_agents.receipts._receipt import Receipt
+from governed_agents.receipts._sqlite import SQLiteStore
+from governed_agents.receipts._tree import CompactRange
+
+__all__ = ["InclusionProof", "ReceiptLog", "ReceiptStoreError", "VerifyReport"]
+
+
+class ReceiptStoreError(RuntimeError):
+    """The log could not record a receipt. Callers turn this into a denial (fail closed)."""
+
+
+class InclusionProof(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    tree_size: int
+    leaf_hash: str
+    path: list[str]
+    root: str
+
+    def verify(self) -> bool:
+        return verify_inclusion(self.index, self.tree_size, bytes.fromhex(self.leaf_hash),
+                                [bytes.fromhex(p) for p in self.path], bytes.fromhex(self.root))
+
+
+class VerifyReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    size: int
+    root: str
+    problems: list[str]
+    checkpoints_checked: int = 0
+
+
+class ReceiptLog:
+    """An append-only, tamper-evident log of receipts in one SQLite file.
+
+    ``key_path`` is the Ed25519 signing key (default ``<path>.key``, created on first use with its
+    public half at ``<path>.key.pub``). A checkpoint is signed after every append.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, key_path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path)
+        self.key_path = Path(key_path) if key_path is not None else Path(str(self.path) + ".key")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._store = SQLiteStore(self.path)
+            self._key = _key(self.key_path)
+            public = SignedCheckpoint.sign(self._key, 0, b"").public_key
+            self._store.set_meta("public_key", public)
+        except Exception as exc:
+            raise ReceiptStoreError(f"cannot open the receipt log {self.path}: {exc}") from exc
+        self._pending: list[tuple[Receipt, asyncio.Future[Receipt]]] = []
+        self._flushing = False
+
+    # -- appending ----------------------------------------------------------------------------
+
+    def append(self, receipt: Receipt) -> Receipt:
+        return self.append_many([receipt])[0]
+
+    def append_many(self, receipts: Sequence[Receipt]) -> list[Receipt]:
+        if not receipts:
+            return []
+        entries = []
+        for r in receipts:
+            body = r.canonical()
+            denied = r.outcome != "approved"
+            entries.append((r.receipt_id, r.executor_agent, denied, r.conversation_context.group_chat, body,
+                            leaf_hash(body)))
+        try:
+            first = self._store.append(entries, checkpoint=self._auto_checkpoint)
+        except Exception as exc:
+            raise ReceiptStoreError(f"the receipt log {self.path} could not write: {exc}") from exc
+        return [r.model_copy(update={"merkle_index": first + i}) for i, r in enumerate(receipts)]
+
+    def _auto_checkpoint(self, size: int, root: bytes) -> str:
+        return SignedCheckpoint.sign(self._key, size, root).model_dump_json()
+
+    async def aappend(self, receipt: Receipt) -> Receipt:
+        """Append from asyncio code; receipts arriving together are written in one transaction."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Receipt] = loop.create_future()
+        self._pending.append((receipt, future))
+        if not self._flushing:
+            self._flushing = True
+            loop.call_soon(lambda: asyncio.ensure_future(self._flush()))
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    written = await asyncio.to_thread(self.append_many, [r for r, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), stored in zip(batch, written, strict=True):
+                    if not future.done():
+                        future.set_result(stored)
+        finally:
+            self._flushing = False
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._store.size()
+
+    def root(self, size: int | None = None) -> bytes:
+        return self._store.root(size)
+
+    def get(self, index: int) -> Receipt | None:
+        body = self._store.get(index)
+        return Receipt.from_canonical(body, index) if body is not None else None
+
+    def receipts(self, agent: str | None = None, denied: bool | None = None,
+                 group: str | None = None) -> Iterator[Receipt]:
+        for index, body in self._store.select(agent, denied, group):
+            yield Receipt.from_canonical(body, index)
+
+    def prove(self, index: int, tree_size: int | None = None) -> InclusionProof:
+        size = self.size if tree_size is None else tree_size
+        path = inclusion_path(index, size, self._store.range_hash)
+        return InclusionProof(index=index, tree_size=size, leaf_hash=self._store.subtree_hash(0, index).hex(),
+                              path=[p.hex() for p in path], root=self.root(size).hex())
+
+    def consistency(self, old_size: int, new_size: int | None = None) -> list[str]:
+        new = self.size if new_size is None else new_size
+        return [p.hex() for p in consistency_path(old_size, new, self._store.range_hash)]
+
+    def checkpoint(self) -> SignedCheckpoint:
+        """Sign the current tree head and keep it in the log (``audit checkpoint`` saves it too)."""
+        size = self.size
+        signed = SignedCheckpoint.sign(self._key, size, self.root(size))
+        self._store.save_checkpoint(size, signed.model_dump_json())
+        return signed
+
+    # -- verifying ----------------------------------------------------------------------------
+
+    def verify(
+        self,
+        public_key: str | os.PathLike[str] | None = None,
+        checkpoint: SignedCheckpoint | str | os.PathLike[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> VerifyReport:
+        """Recompute every leaf, every stored subtree and the root; check them against the signed
+        checkpoints in the log and ``checkpoint`` (a saved one). Reports each problem it finds."""
+        key = load_public_key(public_key) if public_key is not None else None
+        problems: list[str] = []
+        saved = _load_checkpoint(checkpoint) if checkpoint is not None else None
+        in_log = [SignedCheckpoint.model_validate_json(body) for _, body in self._store.checkpoints()]
+        wanted = {c.size for c in in_log} | ({saved.size} if saved else set())
+        roots: dict[int, bytes] = {}
+        compact = CompactRange()
+        recomputed: dict[tuple[int, int], bytes] = {}
+        total = self.size
+        expected = 0
+        for index, body, stored_leaf in self._store.leaves():
+            if index != expected:
+                problems.append(f"index {expected}" + (f"..{index - 1}" if index - 1 > expected else "") +
+                                " missing: receipts were deleted")
+                expected = index
+            if leaf_hash(body) != stored_leaf:
+                problems.append(f"index {index}: receipt edited (its content no longer matches its leaf hash)")
+            for level, node_index, value in compact.append(leaf_hash(body)):
+                recomputed[(level, node_index)] = value
+            expected += 1
+            if compact.size in wanted:
+                roots[compact.size] = compact.root()
+            if progress is not None and (index % 10000 == 0 or index == total - 1):
+                progress(index + 1, total)
+        size = compact.size
+        roots[size] = compact.root()
+        for level, node_index, value in self._store.stored_nodes():
+            if recomputed.get((level, node_index)) not in (None, value):
+                first = node_index << level
+                problems.append(f"index {first}..{first + (1 << level) - 1}: stored subtree hash differs "
+                                "from the receipts (edited or reordered)")
+        checked = 0
+        for signed in [*in_log, *([saved] if saved else [])]:
+            checked += 1
+            label = "saved checkpoint" if signed is saved else "checkpoint in the log"
+            if not signed.verify(key):
+                problems.append(f"{label} at size {signed.size}: bad signature"
+                                + (" for the given public key (key swapped?)" if key is not None else ""))
+                continue
+            if signed.size > size:
+                problems.append(f"{label} at size {signed.size}, but the log holds {size}: "
+                                f"truncated or rolled back ({signed.size - size} receipts missing)")
+            elif roots.get(signed.size, b"").hex() != signed.root:
+                problems.append(f"{label} at size {signed.size}: root differs — receipts before index "
+                                f"{signed.size} were edited, deleted or reordered")
+        if key is not None and self._store.meta("public_key") not in (None, _raw_hex(key)):
+            problems.append("the log's signing key is not the given public key (key swapped)")
+        return VerifyReport(ok=not problems, size=size, root=roots[size].hex(), problems=problems,
+                            checkpoints_checked=checked)
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> ReceiptLog:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _key(path: Path) -> Any:
+    try:
+        return load_or_create_key(path)
+    except FileExistsError:  # another process created it a moment ago
+        import time
+
+        time.sleep(0.1)
+        return load_or_create_key(path)
+
+
+def _raw_hex(key: Any) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return str(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex())
+
+
+def _load_checkpoint(value: SignedCheckpoint | str | os.PathLike[str]) -> SignedCheckpoint:
+    if isinstance(value, SignedCheckpoint):
+        return value
+    return SignedCheckpoint.model_validate(json.loads(Path(value).read_text()))

@@ -1,0 +1,196 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+Tables: ``leaves`` (index, receipt id, canonical JSON, leaf hash), ``nodes`` (the hash of every
+complete subtree above the leaves, by level and index — so appends touch O(log n) rows and proofs
+read O(log n) hashes), ``checkpoints`` (signed tree heads). Every append runs in one
+``BEGIN IMMEDIATE`` transaction that reads the size inside it, so concurrent writers — threads or
+processes — get distinct, contiguous indices; ``synchronous=FULL`` makes it durable on return.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
+from governed_agents.receipts._tree import CompactRange
+
+__all__ = ["SQLiteStore", "StoredLeaf"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leaves (
+    idx INTEGER PRIMARY KEY, receipt_id TEXT NOT NULL, executor TEXT, denied INTEGER, grp TEXT,
+    body BLOB NOT NULL, leaf BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, body TEXT NOT NULL, saved INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+StoredLeaf = tuple[int, bytes, bytes]  # index, canonical body, leaf hash
+
+
+class SQLiteStore:
+    """The store interface a server database could implement too: append, read, node lookup."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=60000")
+        with self._lock:
+            self._retrying(lambda: self._db.executescript(_SCHEMA))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _retrying(self, fn):  # type: ignore[no-untyped-def]
+        for attempt in range(50):
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 49:
+                    raise
+                time.sleep(0.05)
+        return None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def append(self, entries: Sequence[tuple[str, str, bool, str | None, bytes, bytes]],
+               checkpoint: object | None = None) -> int:
+        """Append ``(receipt_id, executor, denied, group, body, leaf)`` rows; returns the first index."""
+        with self._lock:
+            db = self._db
+            self._retrying(lambda: db.execute("BEGIN IMMEDIATE"))
+            try:
+                size = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves").fetchone()[0]
+                compact = CompactRange(size, self._frontier(size))
+                rows, nodes = [], []
+                for offset, (receipt_id, executor, denied, group, body, leaf) in enumerate(entries):
+                    rows.append((size + offset, receipt_id, executor, int(denied), group, body, leaf))
+                    nodes.extend(compact.append(leaf))
+                db.executemany("INSERT INTO leaves VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?)", nodes)
+                if checkpoint is not None:
+                    signed = checkpoint(compact.size, compact.root())  # type: ignore[operator]
+                    db.execute("DELETE FROM checkpoints WHERE saved = 0")
+                    db.execute("INSERT OR IGNORE INTO checkpoints VALUES (?, ?, 0)", (compact.size, signed))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return int(size)
+
+    def save_checkpoint(self, size: int, body: str) -> None:
+        with self._lock:
+            self._retrying(lambda: self._db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, 1)", (size, body)))
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._retrying(lambda: self._db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value)))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves").fetchone()[0])
+
+    def _frontier(self, size: int) -> list[bytes]:
+        """Hashes of the perfect subtrees covering [0, size), largest first."""
+        out, start = [], 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                out.append(self.subtree_hash(level, start >> level))
+                start += 1 << level
+        return out
+
+    def subtree_hash(self, level: int, index: int) -> bytes:
+        if level == 0:
+            row = self._db.execute("SELECT leaf FROM leaves WHERE idx = ?", (index,)).fetchone()
+        else:
+            row = self._db.execute("SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index)).fetchone()
+        if row is None:
+            raise KeyError(f"no stored hash for subtree level {level} index {index}")
+        return bytes(row[0])
+
+    def range_hash(self, start: int, end: int) -> bytes:
+        """MTH of leaves [start, end) from stored complete subtrees (O(log n) lookups)."""
+        with self._lock:
+            return self._range(start, end)
+
+    def _range(self, start: int, end: int) -> bytes:
+        n = end - start
+        if n <= 0:
+            return EMPTY_ROOT
+        if n & (n - 1) == 0 and start % n == 0:
+            return self.subtree_hash(n.bit_length() - 1, start // n)
+        k = 1 << ((n - 1).bit_length() - 1)
+        return node_hash(self._range(start, start + k), self._range(start + k, end))
+
+    def root(self, size: int | None = None) -> bytes:
+        with self._lock:
+            size = self.size() if size is None else size
+            return CompactRange(size, self._frontier(size)).root()
+
+    def leaves(self, batch: int = 10000) -> Iterator[StoredLeaf]:
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT idx, body, leaf FROM leaves WHERE idx > ? ORDER BY idx LIMIT ?",
+                                        (last, batch)).fetchall()
+            if not rows:
+                return
+            for idx, body, leaf in rows:
+                yield int(idx), _bytes(body), _bytes(leaf)
+            last = rows[-1][0]
+
+    def get(self, index: int) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM leaves WHERE idx = ?", (index,)).fetchone()
+        return _bytes(row[0]) if row else None
+
+    def select(self, executor: str | None, denied: bool | None, group: str | None) -> Iterator[tuple[int, bytes]]:
+        query, params = "SELECT idx, body FROM leaves WHERE 1=1", []
+        if executor is not None:
+            query += " AND executor = ?"
+            params.append(executor)
+        if denied is not None:
+            query += " AND denied = ?"
+            params.append(int(denied))
+        if group is not None:
+            query += " AND grp = ?"
+            params.append(group)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY idx", params).fetchall()
+        for idx, body in rows:
+            yield int(idx), _bytes(body)
+
+    def stored_nodes(self) -> Iterator[tuple[int, int, bytes]]:
+        with self._lock:
+            rows = self._db.execute("SELECT level, idx, hash FROM nodes").fetchall()
+        for level, idx, value in rows:
+            yield int(level), int(idx), _bytes(value)
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        with self._lock:
+            return [(int(s), str(b)) for s, b in self._db.execute("SELECT size, body FROM checkpoints ORDER BY size")]
+
+
+def _bytes(value: object) -> bytes:
+    """A column as bytes, whatever type an edit left in it (SQLite is dynamically typed)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    return str(value).encode("utf-8")

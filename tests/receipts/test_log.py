@@ -1,0 +1,188 @@
+"""The receipt log as an auditor relies on it: every kind of tampering is caught."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from governed_agents._provenance import ConversationContext
+from governed_agents.receipts import PolicyEvaluation, Receipt, ReceiptLog, ReceiptStoreError, SignedCheckpoint
+
+
+def receipt(i: int, agent: str = "agent_exec", approved: bool = True, group: str | None = "team") -> Receipt:
+    return Receipt(
+        code_hash=f"sha256:{i:064x}", executor_agent=agent, suggester_agent="agent_research",
+        conversation_context=ConversationContext(group_chat=group, turn_number=i, message_from_suggester=f"run {i}"),
+        policy_evaluation=PolicyEvaluation(approved=approved, constraints={"max_execution_time": 30.0}),
+        outcome="approved" if approved else "denied",
+    )
+
+
+@pytest.fixture
+def log(tmp_path):
+    with ReceiptLog(tmp_path / "receipts.db") as log:
+        log.append_many([receipt(i, approved=i % 3 != 0) for i in range(20)])
+        yield log
+
+
+def sql(log: ReceiptLog, statement: str, *params) -> None:
+    db = sqlite3.connect(log.path)
+    db.execute(statement, params)
+    db.commit()
+    db.close()
+
+
+def test_intact_log_verifies_and_every_receipt_has_a_proof(log):
+    report = log.verify(public_key=str(log.key_path) + ".pub")
+    assert report.ok and report.size == 20, report.problems
+    for index in range(20):
+        proof = log.prove(index)
+        assert proof.verify() and len(proof.path) <= 5
+    assert log.get(7).merkle_index == 7 and log.get(7).conversation_context.turn_number == 7
+
+
+def test_receipts_hold_the_seed_fields(log):
+    data = json.loads(log.get(3).model_dump_json())
+    for key in ("receipt_id", "code_hash", "executor_agent", "suggester_agent", "conversation_context",
+                "policy_evaluation", "timestamp", "merkle_index"):
+        assert key in data
+    assert set(data["conversation_context"]) == {"group_chat", "message_from_suggester", "message_from_executor",
+                                                 "turn_number"}
+    assert set(data["policy_evaluation"]) == {"approved", "executor_policy", "constraints", "analysis"}
+    assert data["timestamp"].endswith("Z")
+
+
+@pytest.mark.parametrize("field", ["executor_agent", "suggester_agent", "outcome", "code_hash", "timestamp"])
+def test_editing_any_field_of_any_receipt_is_caught(log, field):
+    body = json.loads(log._store.get(11))
+    body[field] = "forged"
+    sql(log, "UPDATE leaves SET body = ? WHERE idx = 11", json.dumps(body).encode())
+    report = log.verify()
+    assert not report.ok
+    assert any(p.startswith("index 11: receipt edited") for p in report.problems)
+
+
+def test_editing_the_body_and_its_leaf_hash_together_is_still_caught(log):
+    from governed_agents.receipts._hashing import leaf_hash
+
+    forged = receipt(5, approved=True).model_copy(update={"receipt_id": log.get(5).receipt_id}).canonical()
+    sql(log, "UPDATE leaves SET body = ?, leaf = ? WHERE idx = 5", forged, leaf_hash(forged))
+    report = log.verify()
+    assert not report.ok
+    assert any("root differs" in p for p in report.problems)
+
+
+def test_deleting_a_receipt_is_caught(log):
+    sql(log, "DELETE FROM leaves WHERE idx = 4")
+    report = log.verify()
+    assert not report.ok and any("index 4 missing" in p for p in report.problems)
+
+
+def test_reordering_two_receipts_is_caught(log):
+    a, b = log._store.get(2), log._store.get(9)
+    from governed_agents.receipts._hashing import leaf_hash
+
+    sql(log, "UPDATE leaves SET body = ?, leaf = ? WHERE idx = 2", b, leaf_hash(b))
+    sql(log, "UPDATE leaves SET body = ?, leaf = ? WHERE idx = 9", a, leaf_hash(a))
+    report = log.verify()
+    assert not report.ok
+    assert any("index 2" in p for p in report.problems)
+
+
+def test_truncating_the_tail_is_caught_by_a_saved_checkpoint(log, tmp_path):
+    saved = tmp_path / "checkpoint.json"
+    saved.write_text(log.checkpoint().model_dump_json())
+    sql(log, "DELETE FROM leaves WHERE idx >= 15")
+    sql(log, "DELETE FROM nodes")
+    sql(log, "DELETE FROM checkpoints")  # the attacker also removes the checkpoints in the log
+    report = log.verify(checkpoint=saved)
+    assert not report.ok
+    assert any("truncated or rolled back (5 receipts missing)" in p for p in report.problems)
+
+
+def test_a_saved_checkpoint_proves_the_log_only_grew(log, tmp_path):
+    saved = log.checkpoint()
+    log.append_many([receipt(i) for i in range(20, 30)])
+    assert log.verify(checkpoint=saved).ok
+    from governed_agents.receipts import verify_consistency
+
+    path = [bytes.fromhex(p) for p in log.consistency(saved.size)]
+    assert verify_consistency(saved.size, log.size, bytes.fromhex(saved.root), log.root(), path)
+
+
+def test_swapping_the_key_is_caught(log, tmp_path):
+    other = ReceiptLog(tmp_path / "other.db")  # a different key, signing a forged checkpoint
+    forged = SignedCheckpoint.sign(other._key, log.size, log.root())
+    report = log.verify(public_key=str(log.key_path) + ".pub", checkpoint=forged)
+    assert not report.ok and any("bad signature" in p for p in report.problems)
+    report = log.verify(public_key=str(other.key_path) + ".pub")
+    assert not report.ok and any("key swapped" in p for p in report.problems)
+
+
+def test_unwritable_store_raises_receipt_store_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ReceiptStoreError):
+        ReceiptLog(blocker / "receipts.db")
+
+
+async def test_100_concurrent_tasks_get_distinct_indices(tmp_path):
+    with ReceiptLog(tmp_path / "r.db") as log:
+        stored = await asyncio.gather(*(log.aappend(receipt(i)) for i in range(100)))
+        assert sorted(r.merkle_index for r in stored) == list(range(100))
+        assert log.verify().ok
+
+
+CHILD = """
+import sys
+from governed_agents.receipts import ReceiptLog, Receipt, PolicyEvaluation
+log = ReceiptLog(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    r = log.append(Receipt(code_hash=f"sha256:{sys.argv[3]}{i}", executor_agent=sys.argv[3],
+                           policy_evaluation=PolicyEvaluation(approved=True), outcome="approved"))
+    print(r.merkle_index, flush=True)
+"""
+
+
+def test_two_processes_appending_to_one_file_lose_nothing(tmp_path):
+    path = tmp_path / "shared.db"
+    ReceiptLog(path).close()  # create the file and key first
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(path), "60", name], stdout=subprocess.PIPE, text=True)
+             for name in ("p1", "p2")]
+    outputs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    indices = [int(i) for out in outputs for i in out]
+    assert sorted(indices) == list(range(120))
+    with ReceiptLog(path) as log:
+        assert log.verify().ok and log.size == 120
+
+
+def test_kill_9_mid_append_keeps_every_returned_receipt(tmp_path):
+    path = tmp_path / "crash.db"
+    ReceiptLog(path).close()
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), "100000", "crash"], stdout=subprocess.PIPE,
+                             text=True)
+    returned = []
+    deadline = time.monotonic() + 60
+    assert child.stdout is not None
+    while len(returned) < 40 and time.monotonic() < deadline:
+        line = child.stdout.readline()
+        if line:
+            returned.append(int(line))
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    returned += [int(x) for x in child.stdout.read().split()]
+    with ReceiptLog(path) as log:
+        report = log.verify()
+        assert report.ok, report.problems
+        assert log.size >= len(returned) and max(returned) < log.size
+        assert [log.get(i).code_hash for i in returned] == [f"sha256:crash{i}" for i in returned]
