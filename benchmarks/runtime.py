@@ -1,0 +1,85 @@
+"""Per-execution cost of the governed local runtime against AutoGen's stock
+LocalCommandLineCodeExecutor on the same snippet, same run, with each layer's share.
+
+    python benchmarks/runtime.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from governed_agents.policy import RuntimeLimits
+from governed_agents.runtime import _layers, _run, run_code
+
+SNIPPET = "print(1)\n"
+
+
+async def timed(fn, runs: int) -> float:
+    for _ in range(3):
+        await fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+async def main(runs: int) -> None:
+    from autogen_core import CancellationToken
+    from autogen_core.code_executor import CodeBlock
+    from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stock = LocalCommandLineCodeExecutor(work_dir=work / "stock")
+        token = CancellationToken()
+
+        async def run_stock():
+            result = await stock.execute_code_blocks([CodeBlock(code=SNIPPET, language="python")], token)
+            assert result.exit_code == 0
+
+        limits = RuntimeLimits(max_execution_time=30, max_memory=1_000_000_000)
+
+        async def run_governed():
+            report = await run_code(SNIPPET, "python", limits, work_dir=work / "gov")
+            assert report.exit_code == 0, report.output
+
+        baseline = await timed(run_stock, runs)
+        full = await timed(run_governed, runs)
+        print(f"stock LocalCommandLineCodeExecutor: {baseline * 1e3:.1f} ms per run (median of {runs})")
+        print(f"governed runtime, all layers:        {full * 1e3:.1f} ms per run: {full / baseline:.2f}x (goal <= 1.2x)")
+
+        # each layer's share: switch layers off one at a time
+        original_layers, original_bwrap = _layers.available_layers, _run.bwrap_path
+        for layer in ("seccomp", "cgroup", "bubblewrap"):
+            def without(layer=layer):
+                layers = dict(original_layers())
+                layers[layer] = "off: benchmark"
+                return layers
+
+            _run.available_layers = without
+            _run.bwrap_path = (lambda: None) if layer == "bubblewrap" else original_bwrap
+            try:
+                async def run_without():
+                    report = await run_code(SNIPPET, "python", limits, work_dir=work / "gov", require_isolation=False)
+                    assert report.exit_code == 0, report.output
+
+                cost = await timed(run_without, runs)
+            finally:
+                _run.available_layers, _run.bwrap_path = original_layers, original_bwrap
+            print(f"  without {layer:<10}: {cost * 1e3:.1f} ms -> the layer costs {(full - cost) * 1e3:+.1f} ms")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=30)
+    asyncio.run(main(parser.parse_args().runs))

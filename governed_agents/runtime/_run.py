@@ -1,0 +1,263 @@
+"""run_code: approved code in its own constrained process tree, killed as a whole at its limit.
+
+Process tree: ``sh`` (joins the run's pids cgroup, then execs) → ``bwrap`` (new PID, network, IPC,
+UTS namespaces; read-only root; private /tmp; the work dir and the policy's writable paths bound
+read-write) → ``python -I _launcher.py`` (rlimits, audit hook, seccomp) → the user's code. Each
+layer that is missing is reported; with ``require_isolation`` a missing bubblewrap means the code
+does not run at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from governed_agents.policy._decision import RuntimeLimits
+from governed_agents.runtime._cgroup import RunCgroup
+from governed_agents.runtime._layers import available_layers, bwrap_path, seccomp_libraries
+from governed_agents.runtime._report import RunReport
+
+__all__ = ["DEFAULT_MAX_PROCESSES", "run_code", "run_code_sync"]
+
+LAUNCHER = str(Path(__file__).with_name("_launcher.py"))
+DEFAULT_MAX_PROCESSES = 128  # a fork bomb is held even when the policy names no process limit
+OUTPUT_LIMIT = 4 * 1024 * 1024
+_PYTHON = {"python", "py", "python3", "py3"}
+_SHELL = {"bash", "sh", "shell", "zsh"}
+_SIGNALS = {-signal.SIGXCPU: "cpu limit", -signal.SIGXFSZ: "file size limit"}
+
+
+def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+    """A minimal environment: never the parent's (API keys live there)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(work_dir),
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
+    env.update(extra or {})
+    return env
+
+
+def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits) -> list[str]:
+    writable = [str(Path(p)) for p in limits.writable_paths if "*" not in p]
+    whole_root = "/" in writable
+    argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all"]
+    if limits.network:
+        argv.append("--share-net")
+    argv += ["--bind" if whole_root else "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+             "--tmpfs", "/tmp", "--bind", str(work_dir), str(work_dir)]
+    for path in writable:
+        if path != "/" and Path(path).exists():
+            argv += ["--bind", path, path]
+    return [*argv, "--chdir", str(work_dir), "--"]
+
+
+def _launcher_config(code_file: Path, language: str, limits: RuntimeLimits, work_dir: Path,
+                     seccomp: bool) -> dict[str, Any]:
+    writable = [str(work_dir), "/tmp", "/dev/null", *limits.writable_paths]
+    config: dict[str, Any] = {
+        "code": str(code_file),
+        "language": language,
+        "shell": "/bin/bash",
+        "as": limits.max_memory,
+        "cpu": limits.max_cpu_time,
+        "fsize": limits.max_file_size,
+        "audit": {"network": limits.network, "writable": writable, "commands": list(limits.allowed_commands)},
+        "path": _site_packages(),
+    }
+    if seccomp:
+        config["seccomp"] = {
+            "deny_network": not limits.network,
+            "deny_exec": language == "python" and not limits.allowed_commands,
+            "libraries": seccomp_libraries(),
+        }
+    return config
+
+
+@functools.cache
+def _site_packages() -> list[str]:
+    """The interpreter's package directories, as site would add them (without running .pth hooks)."""
+    import site
+
+    paths = [*site.getsitepackages()]
+    return [p for p in paths if os.path.isdir(p)]
+
+
+def _refusal(message: str, layers: dict[str, str]) -> RunReport:
+    return RunReport(exit_code=1, stderr=f"governed-agents: not run: {message}\n", layers=layers)
+
+
+async def run_code(
+    code: str,
+    language: str,
+    limits: RuntimeLimits,
+    *,
+    work_dir: str | os.PathLike[str],
+    require_isolation: bool = True,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    cancellation: asyncio.Event | None = None,
+) -> RunReport:
+    """Run ``code`` under ``limits``. Never raises: failures come back as a non-zero report."""
+    layers = dict(available_layers())
+    try:
+        return await _run(code, language, limits, Path(work_dir), require_isolation, env, timeout, cancellation,
+                          layers)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return _refusal(f"the runtime layer failed ({type(exc).__name__}: {exc})", layers)
+
+
+async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, require_isolation: bool,
+               env: Mapping[str, str] | None, timeout: float | None, cancellation: asyncio.Event | None,
+               layers: dict[str, str]) -> RunReport:
+    lang = language.lower()
+    if lang not in _PYTHON and lang not in _SHELL:
+        return _refusal(f"language {language!r} is not supported by the governed runtime", layers)
+    lang = "python" if lang in _PYTHON else "bash"
+    bwrap = bwrap_path()
+    if bwrap is None and require_isolation:
+        return _refusal("network and filesystem isolation need bubblewrap, which this machine lacks "
+                        "(apt-get install bubblewrap); Governor(require_isolation=False) runs without it", layers)
+    if bwrap is None:
+        layers["bubblewrap"] = "off: unavailable, and require_isolation=False"
+    work_dir = work_dir.resolve()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    code_file = work_dir / f"governed_{digest}.{'py' if lang == 'python' else 'sh'}"
+    code_file.write_text(code, encoding="utf-8", errors="surrogatepass")
+    seccomp = layers["seccomp"] == "active"
+    config = _launcher_config(code_file, lang, limits, work_dir, seccomp)
+    argv = [sys.executable, "-I", "-S", "-u", LAUNCHER, json.dumps(config)]
+    if bwrap is not None:
+        argv = _bwrap_argv(bwrap, work_dir, limits) + argv
+    cgroup: RunCgroup | None = None
+    if layers["cgroup"] == "active":
+        cgroup = RunCgroup(limits.max_processes or DEFAULT_MAX_PROCESSES)
+        argv = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', cgroup.procs_file, *argv]
+    budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
+    budget = min(budgets) if budgets else None
+    started = time.monotonic()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=str(work_dir), env=_environment(work_dir, env), start_new_session=True,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        readers = [asyncio.ensure_future(_read(proc.stdout)), asyncio.ensure_future(_read(proc.stderr))]
+        limit_broken = await _wait(proc, budget, cancellation)
+        _kill_tree(proc.pid, cgroup)  # grandchildren left behind (`sleep 300 &`) die with the run
+        out, err = await _collect(readers)
+        returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
+    finally:
+        if cgroup is not None:
+            process_limit = cgroup.hit_limit()
+            cgroup.kill_all()
+            cgroup.remove_later()
+        else:
+            process_limit = False
+        with contextlib.suppress(OSError):
+            code_file.unlink()
+    limit_broken = limit_broken or _diagnose(returncode, err, process_limit)
+    blocked = [line for line in err.splitlines() if line.startswith("governed-agents: blocked")]
+    if limit_broken == "time limit":
+        err += f"\ngoverned-agents: stopped: time limit ({budget:g} s)\n"
+        returncode = 124
+    elif limit_broken == "cancelled":
+        returncode = 125
+    elif limit_broken:
+        err += f"\ngoverned-agents: stopped: {limit_broken}{_limit_detail(limit_broken, limits)}\n"
+        if returncode == 0:
+            returncode = 1
+    return RunReport(exit_code=returncode if returncode >= 0 else 128 - returncode, stdout=out, stderr=err,
+                     duration=time.monotonic() - started, limit_broken=limit_broken, layers=layers, blocked=blocked)
+
+
+def run_code_sync(code: str, language: str, limits: RuntimeLimits, **kwargs: Any) -> RunReport:
+    return asyncio.run(run_code(code, language, limits, **kwargs))
+
+
+async def _read(stream: asyncio.StreamReader | None) -> str:
+    if stream is None:
+        return ""
+    chunks, total = [], 0
+    while True:
+        chunk = await stream.read(65536)
+        if not chunk:
+            break
+        if total < OUTPUT_LIMIT:
+            chunks.append(chunk[: OUTPUT_LIMIT - total])
+        total += len(chunk)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return text + (f"\n[governed-agents: output cut at {OUTPUT_LIMIT} bytes]\n" if total > OUTPUT_LIMIT else "")
+
+
+async def _wait(proc: asyncio.subprocess.Process, budget: float | None,
+                cancellation: asyncio.Event | None) -> str | None:
+    waiter = asyncio.ensure_future(proc.wait())
+    waits: set[asyncio.Future[Any]] = {waiter}
+    cancelled = asyncio.ensure_future(cancellation.wait()) if cancellation is not None else None
+    if cancelled is not None:
+        waits.add(cancelled)
+    done, _ = await asyncio.wait(waits, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
+    if cancelled is not None and not cancelled.done():
+        cancelled.cancel()
+    if waiter in done:
+        return None
+    _kill_tree(proc.pid, None)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(waiter, 5)
+    return "cancelled" if cancelled is not None and cancelled in done else "time limit"
+
+
+def _kill_tree(pid: int, cgroup: RunCgroup | None) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    if cgroup is not None:
+        cgroup.kill_all()
+
+
+async def _collect(readers: list[asyncio.Future[str]]) -> tuple[str, str]:
+    done, pending = await asyncio.wait(readers, timeout=2)
+    for task in pending:  # a process outside our reach still holds the pipe: stop reading
+        task.cancel()
+    values = [t.result() if t in done and not t.cancelled() else "" for t in readers]
+    return values[0], values[1]
+
+
+def _diagnose(returncode: int, stderr: str, process_limit: bool) -> str | None:
+    if "MemoryError" in stderr or "Cannot allocate memory" in stderr or "std::bad_alloc" in stderr:
+        return "memory limit"
+    if returncode in _SIGNALS:
+        return _SIGNALS[returncode]
+    if "File too large" in stderr:
+        return "file size limit"
+    if process_limit:
+        return "process limit"
+    return None
+
+
+def _limit_detail(limit: str, limits: RuntimeLimits) -> str:
+    if limit == "memory limit" and limits.max_memory:
+        return f" (max_memory {limits.max_memory / 1e6:g} MB)"
+    if limit == "cpu limit" and limits.max_cpu_time:
+        return f" (max_cpu_time {limits.max_cpu_time:g} s)"
+    if limit == "file size limit" and limits.max_file_size:
+        return f" (max_file_size {limits.max_file_size / 1e6:g} MB)"
+    if limit == "process limit":
+        return f" (max_processes {limits.max_processes or DEFAULT_MAX_PROCESSES})"
+    return ""

@@ -1,0 +1,184 @@
+"""The runtime layer holds time, memory, processes, network and files while code runs.
+
+These run for real (bubblewrap, cgroup, rlimits, seccomp); .ci/run installs bubblewrap.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from governed_agents.policy import RuntimeLimits
+from governed_agents.runtime import available_layers, run_code
+
+
+def stray(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        if marker.encode() in cmdline and "State:\tZ" not in status:
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture
+def marker():
+    value = f"gmark{uuid.uuid4().hex[:10]}"
+    yield value
+    time.sleep(0.2)
+    assert stray(value) == [], "a process outlived its run"
+
+
+def test_every_layer_is_available_on_this_machine():
+    layers = available_layers()
+    assert all(state == "active" for state in layers.values()), layers
+
+
+async def test_ordinary_code_runs_and_its_output_comes_back(tmp_path, marker):
+    (tmp_path / "sales.csv").write_text("region,amount\nnorth,10\nsouth,32\n")
+    code = f"# {marker}\nimport pandas as pd\nprint(pd.read_csv('sales.csv')['amount'].sum())\n"
+    report = await run_code(code, "python", RuntimeLimits(max_memory=1_000_000_000, max_execution_time=60,
+                                                          readable_paths=(str(tmp_path),)), work_dir=tmp_path)
+    assert report.exit_code == 0, report.output
+    assert report.stdout.strip() == "42"
+    assert report.layers["bubblewrap"] == "active"
+
+
+async def test_3_gib_under_100_mb_is_stopped_as_memory_limit(tmp_path, marker):
+    code = f"# {marker}\nblob = bytearray(3 * 1024 ** 3)\nprint('allocated')\n"
+    report = await run_code(code, "python", RuntimeLimits(max_memory=100_000_000), work_dir=tmp_path)
+    assert report.exit_code != 0
+    assert report.limit_broken == "memory limit"
+    assert "allocated" not in report.stdout
+    assert "memory limit" in report.summary()
+
+
+async def test_infinite_loop_stops_within_2_s_of_a_5_s_limit(tmp_path, marker):
+    start = time.monotonic()
+    report = await run_code(f"# {marker}\nwhile True:\n    pass\n", "python", RuntimeLimits(max_execution_time=5),
+                            work_dir=tmp_path)
+    elapsed = time.monotonic() - start
+    assert report.limit_broken == "time limit" and report.exit_code == 124
+    assert 5 <= elapsed < 7
+
+
+async def test_a_child_ignoring_sigterm_and_a_setsid_grandchild_die_at_the_limit(tmp_path, marker):
+    code = (f"# {marker}\nimport os, signal, subprocess, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            f"subprocess.Popen(['setsid', 'sh', '-c', 'sleep 300; echo {marker}'])\ntime.sleep(300)\n")
+    limits = RuntimeLimits(max_execution_time=2, allowed_commands=("*",))
+    start = time.monotonic()
+    report = await run_code(code, "python", limits, work_dir=tmp_path)
+    assert report.limit_broken == "time limit" and time.monotonic() - start < 5
+    assert stray(marker) == []  # the setsid grandchild died with the run
+
+
+async def test_background_sleep_does_not_hold_the_run(tmp_path, marker):
+    start = time.monotonic()
+    report = await run_code(f"# {marker}\nsleep 300 &\necho started\n", "bash",
+                            RuntimeLimits(max_execution_time=30, allowed_commands=("*",)), work_dir=tmp_path)
+    assert report.stdout == "started\n"
+    assert time.monotonic() - start < 5
+
+
+async def test_fork_bomb_is_contained(tmp_path, marker):
+    code = f"# {marker}\nbomb() {{ bomb | bomb & }}\nbomb\nwait\n"
+    start = time.monotonic()
+    report = await run_code(code, "bash", RuntimeLimits(max_execution_time=5, max_processes=64,
+                                                        allowed_commands=("*",)), work_dir=tmp_path)
+    assert time.monotonic() - start < 9
+    assert report.limit_broken in ("process limit", "time limit"), report
+
+
+async def test_python_cannot_fork_or_exec_without_allowed_commands_even_through_ctypes(tmp_path, marker):
+    code = (f"# {marker}\nimport ctypes\nlibc = ctypes.CDLL(None)\nprint('fork', libc.fork())\n"
+            "print('exec', libc.execv(b'/bin/true', None))\n")
+    report = await run_code(code, "python", RuntimeLimits(allow_dynamic_code=True), work_dir=tmp_path)
+    assert "fork -1" in report.stdout and "exec -1" in report.stdout
+
+
+class LoopbackServer:
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+async def test_exec_of_a_payload_cannot_connect_or_write_outside(tmp_path, marker):
+    server = LoopbackServer()
+    outside = Path("/var/tmp") / f"{marker}.txt"
+    try:
+        payload = (
+            "import socket\nresults = []\n"
+            "try:\n    socket.create_connection(('127.0.0.1', %d), timeout=2)\n    results.append('connected')\n"
+            "except OSError as exc:\n    results.append('no network: ' + type(exc).__name__)\n"
+            "try:\n    open(%r, 'w').write('owned')\n    results.append('wrote')\n"
+            "except OSError as exc:\n    results.append('no write: ' + type(exc).__name__)\n"
+            "print(results)\n" % (server.port, str(outside))
+        )
+        (tmp_path / "payload.txt").write_text(payload)
+        code = f"# {marker}\nexec(open('payload.txt').read())\n"
+        report = await run_code(code, "python", RuntimeLimits(allow_dynamic_code=True,
+                                                              readable_paths=(str(tmp_path),)), work_dir=tmp_path)
+        assert "no network" in report.stdout and "no write" in report.stdout, report.output
+        assert server.connections == 0
+        assert not outside.exists()
+    finally:
+        server.close()
+        outside.unlink(missing_ok=True)
+
+
+async def test_the_parent_environment_does_not_leak(tmp_path, marker, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    report = await run_code(f"# {marker}\nimport os\nprint(os.environ.get('OPENAI_API_KEY'))\n", "python",
+                            RuntimeLimits(), work_dir=tmp_path)
+    assert report.stdout.strip() == "None"
+
+
+async def test_file_size_limit(tmp_path, marker):
+    code = f"# {marker}\nopen('big.bin', 'wb').write(b'x' * 50_000_000)\n"
+    report = await run_code(code, "python", RuntimeLimits(max_file_size=1_000_000, writable_paths=(str(tmp_path),)),
+                            work_dir=tmp_path)
+    assert report.limit_broken == "file size limit"
+
+
+async def test_missing_isolation_denies_unless_allowed(tmp_path, monkeypatch, marker):
+    from governed_agents.runtime import _run
+
+    monkeypatch.setattr(_run, "bwrap_path", lambda: None)
+    report = await run_code(f"# {marker}\nprint('ran')", "python", RuntimeLimits(), work_dir=tmp_path)
+    assert report.exit_code != 0 and "bubblewrap" in report.stderr and "ran" not in report.stdout
+    report = await run_code(f"# {marker}\nprint('ran')", "python", RuntimeLimits(), work_dir=tmp_path,
+                            require_isolation=False)
+    assert report.stdout.strip() == "ran" and report.layers["bubblewrap"].startswith("off")
