@@ -12,8 +12,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
 from governed_agents.receipts._tree import CompactRange
@@ -50,7 +51,7 @@ class SQLiteStore:
         with self._lock:
             self._db.close()
 
-    def _retrying(self, fn):  # type: ignore[no-untyped-def]
+    def _retrying(self, fn: Callable[[], Any]) -> Any:
         for attempt in range(50):
             try:
                 return fn()
@@ -161,7 +162,7 @@ class SQLiteStore:
         return _bytes(row[0]) if row else None
 
     def select(self, executor: str | None, denied: bool | None, group: str | None) -> Iterator[tuple[int, bytes]]:
-        query, params = "SELECT idx, body FROM leaves WHERE 1=1", []
+        query, params = "SELECT idx, body FROM leaves WHERE 1=1", list[object]()
         if executor is not None:
             query += " AND executor = ?"
             params.append(executor)

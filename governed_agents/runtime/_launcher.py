@@ -37,9 +37,9 @@ def _seccomp(config):
     # The parent resolved the library paths once; ctypes.util would spawn ldconfig and gcc (and
     # costs 14 ms to import), so pyseccomp gets a stand-in that answers from that table.
     util = types.ModuleType("ctypes.util")
-    util.find_library = (rules.get("libraries") or {}).get
+    util.find_library = (rules.get("libraries") or {}).get  # type: ignore[attr-defined]
     sys.modules["ctypes.util"] = util
-    ctypes.util = util
+    ctypes.util = util  # type: ignore[attr-defined]
     import pyseccomp as sc
 
     f = sc.SyscallFilter(defaction=sc.ALLOW)

@@ -158,7 +158,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             *argv, cwd=str(work_dir), env=_environment(work_dir, env), start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
-        readers = [asyncio.ensure_future(_read(proc.stdout)), asyncio.ensure_future(_read(proc.stderr))]
+        readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
         limit_broken = await _wait(proc, budget, cancellation)
         _kill_tree(proc.pid, cgroup)  # grandchildren left behind (`sleep 300 &`) die with the run
         out, err = await _collect(readers)
@@ -231,7 +231,7 @@ def _kill_tree(pid: int, cgroup: RunCgroup | None) -> None:
         cgroup.kill_all()
 
 
-async def _collect(readers: list[asyncio.Future[str]]) -> tuple[str, str]:
+async def _collect(readers: list[asyncio.Task[str]]) -> tuple[str, str]:
     done, pending = await asyncio.wait(readers, timeout=2)
     for task in pending:  # a process outside our reach still holds the pipe: stop reading
         task.cancel()

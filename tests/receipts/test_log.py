@@ -10,12 +10,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from governed_agents._provenance import ConversationContext
-from governed_agents.receipts import PolicyEvaluation, Receipt, ReceiptLog, ReceiptStoreError, SignedCheckpoint
+from governed_agents.receipts import (
+    PolicyEvaluation,
+    Receipt,
+    ReceiptLog,
+    ReceiptStoreError,
+    SignedCheckpoint,
+)
 
 
 def receipt(i: int, agent: str = "agent_exec", approved: bool = True, group: str | None = "team") -> Receipt:
