@@ -21,6 +21,7 @@ from autogen_core.code_executor import CodeBlock, CodeExecutor
 from autogen_ext.code_executors._common import CommandLineCodeResult
 from pydantic import BaseModel
 
+from governed_agents._provenance import ConversationContext
 from governed_agents.governor import ApprovalHandler, GateResult, Governor
 from governed_agents.policy._decision import Decision, RuntimeLimits
 
@@ -87,9 +88,7 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
     ) -> CommandLineCodeResult:
         try:
             gate = await self.gate(code_blocks)
-            if not gate.approved:
-                return _refusal(gate.decision)
-            return await self._run(code_blocks, gate.decision.limits, cancellation_token)
+            return await self.run_gated(code_blocks, gate, cancellation_token)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never raise into AutoGen: that would end the whole group chat
@@ -99,22 +98,48 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
                 code_file=None,
             )
 
-    async def gate(self, code_blocks: list[CodeBlock]) -> GateResult:
+    async def run_gated(
+        self, code_blocks: list[CodeBlock], gate: GateResult, cancellation_token: CancellationToken
+    ) -> CommandLineCodeResult:
+        """Run blocks the gate already decided on: a refusal starts no process."""
+        try:
+            if not gate.approved:
+                return _refusal(gate.decision)
+            return await self._run(code_blocks, gate.decision.limits, cancellation_token)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return CommandLineCodeResult(
+                exit_code=DENIED_EXIT_CODE,
+                output=f"governed-agents: execution failed closed ({type(exc).__name__}: {exc})",
+                code_file=None,
+            )
+
+    async def gate(
+        self,
+        code_blocks: list[CodeBlock],
+        *,
+        suggester: str | None = None,
+        context: ConversationContext | None = None,
+    ) -> GateResult:
         """Decide (and record) whether this agent may run these blocks; settles approvals."""
         gate = await self.governor.gate_code(
             [(block.language, block.code) for block in code_blocks],
             executor=self.agent_name,
+            suggester=suggester,
+            context=context,
             work_dir=self.work_dir,
         )
         if gate.decision.outcome == "needs_approval":
             if self.approval_handler is None:
                 gate = await self.governor.settle_approval(
-                    gate, approved=False, approver="governed-agents", reason="no approver is configured"
+                    gate, approved=False, approver="governed-agents", reason="no approver is configured",
+                    context=context,
                 )
             else:
                 approved, approver, reason = await self.approval_handler(gate.decision)
                 gate = await self.governor.settle_approval(
-                    gate, approved=approved, approver=approver, reason=reason
+                    gate, approved=approved, approver=approver, reason=reason, context=context
                 )
         self.last_gate = gate
         return gate

@@ -1,0 +1,39 @@
+"""What governed agents share inside one team: the group's name and the governance turn counter.
+
+AutoGen's manager resets ``_current_turn`` on termination and ``reset()``; this counter does not,
+so turn numbers in receipts stay unique within a group. The provenance metadata keys are a
+contract: ``governed.executor``, ``governed.suggester``, ``governed.approved``,
+``governed.receipt_id``, ``governed.turn``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from governed_agents.governor import GateResult, Governor
+
+__all__ = ["GovernanceState", "provenance_metadata", "resolve_governor"]
+
+
+@dataclass
+class GovernanceState:
+    group: str | None = None
+    turn: int = 0
+    last_speaker: str | None = None
+    speakers: list[str] = field(default_factory=list)
+
+
+def provenance_metadata(gate: GateResult, turn: int | None) -> dict[str, str]:
+    decision = gate.decision
+    return {
+        "governed.executor": decision.executor,
+        "governed.suggester": decision.suggester or "",
+        "governed.approved": "true" if decision.approved else "false",
+        "governed.receipt_id": gate.receipt_id or "",
+        "governed.turn": "" if turn is None else str(turn),
+    }
+
+
+def resolve_governor(governor: Governor | None) -> Governor:
+    """The governor passed in, or the one ``$GOVERNED_AGENTS_POLICY`` configures; never none."""
+    return governor if governor is not None else Governor.from_env()
