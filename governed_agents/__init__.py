@@ -1,20 +1,64 @@
 """governed-agents: execution authority for Microsoft AutoGen AgentChat 0.7.
 
-The public surface is re-exported here; modules whose names start with ``_`` are private.
-AutoGen classes are imported lazily so that the analyser and the CLI start without AutoGen.
+The public surface is re-exported here; modules whose names start with ``_`` are private. The
+AutoGen classes load lazily, so the analyser and the CLI start without importing AutoGen.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
+from governed_agents._provenance import ConversationContext, Provenance, provenance
 from governed_agents.analysis import analyze
 from governed_agents.ir import SovereignIR
 
+if TYPE_CHECKING:
+    from governed_agents.autogen import (
+        GovernedAssistantAgent,
+        GovernedCodeExecutor,
+        GovernedCodeExecutorAgent,
+        GovernedRoundRobinGroupChat,
+        GovernedSelectorGroupChat,
+        GovernedSwarm,
+        GovernedUserProxyAgent,
+    )
+    from governed_agents.governor import GateResult, GovernanceConfigError, Governor
+    from governed_agents.policy import Decision, PolicyError, PolicySet, RuntimeLimits, Violation, load_policy
+    from governed_agents.receipts import Receipt, ReceiptLog, ReceiptStoreError
+    from governed_agents.runtime import RunReport, run_code
+
 __version__ = "0.1.0"
 
-__all__ = ["SovereignIR", "__version__", "analyze"]
+_LAZY = {
+    "Governor": "governed_agents.governor",
+    "GateResult": "governed_agents.governor",
+    "GovernanceConfigError": "governed_agents.governor",
+    "Decision": "governed_agents.policy",
+    "PolicyError": "governed_agents.policy",
+    "PolicySet": "governed_agents.policy",
+    "RuntimeLimits": "governed_agents.policy",
+    "Violation": "governed_agents.policy",
+    "load_policy": "governed_agents.policy",
+    "Receipt": "governed_agents.receipts",
+    "ReceiptLog": "governed_agents.receipts",
+    "ReceiptStoreError": "governed_agents.receipts",
+    "RunReport": "governed_agents.runtime",
+    "run_code": "governed_agents.runtime",
+    "GovernedAssistantAgent": "governed_agents.autogen",
+    "GovernedCodeExecutor": "governed_agents.autogen",
+    "GovernedCodeExecutorAgent": "governed_agents.autogen",
+    "GovernedRoundRobinGroupChat": "governed_agents.autogen",
+    "GovernedSelectorGroupChat": "governed_agents.autogen",
+    "GovernedSwarm": "governed_agents.autogen",
+    "GovernedUserProxyAgent": "governed_agents.autogen",
+}
+
+__all__ = ["ConversationContext", "Provenance", "SovereignIR", "__version__", "analyze", "provenance", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:  # lazy re-exports of the heavier layers, filled in as they land
-    raise AttributeError(f"module 'governed_agents' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'governed_agents' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from governed_agents.autogen._assistant import GovernedAssistantAgent
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
 from governed_agents.autogen._code_executor_agent import GovernedCodeExecutorAgent
+from governed_agents.autogen._teams import (
+    GovernedRoundRobinGroupChat,
+    GovernedSelectorGroupChat,
+    GovernedSwarm,
+)
+from governed_agents.autogen._user_proxy import GovernedUserProxyAgent
 
-__all__ = ["GovernedCodeExecutor", "GovernedCodeExecutorAgent"]
+__all__ = [
+    "GovernedAssistantAgent",
+    "GovernedCodeExecutor",
+    "GovernedCodeExecutorAgent",
+    "GovernedRoundRobinGroupChat",
+    "GovernedSelectorGroupChat",
+    "GovernedSwarm",
+    "GovernedUserProxyAgent",
+]

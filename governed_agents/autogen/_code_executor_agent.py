@@ -75,11 +75,10 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         blocks: list[CodeBlock] = []
         self._suggesters = []
         for msg in messages:
-            if self._sources is None or msg.source in self._sources:
-                if isinstance(msg, TextMessage):
-                    found = self._extract_markdown_code_blocks(msg.content)
-                    blocks.extend(found)
-                    self._suggesters.extend((msg.source, msg.content) for _ in found)
+            if (self._sources is None or msg.source in self._sources) and isinstance(msg, TextMessage):
+                found = self._extract_markdown_code_blocks(msg.content)
+                blocks.extend(found)
+                self._suggesters.extend((msg.source, msg.content) for _ in found)
         return blocks
 
     def _provenance(self) -> tuple[str | None, ConversationContext]:

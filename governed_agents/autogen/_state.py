@@ -8,11 +8,12 @@ contract: ``governed.executor``, ``governed.suggester``, ``governed.approved``,
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from governed_agents.governor import GateResult, Governor
 
-__all__ = ["GovernanceState", "provenance_metadata", "resolve_governor"]
+__all__ = ["GovernanceState", "GovernedConfigMixin", "loading_governor", "provenance_metadata", "resolve_governor"]
 
 
 @dataclass
@@ -34,6 +35,26 @@ def provenance_metadata(gate: GateResult, turn: int | None) -> dict[str, str]:
     }
 
 
+# set by load_component while a governed class is rebuilt from its configuration
+loading_governor: ContextVar[Governor | None] = ContextVar("governed_agents_loading_governor", default=None)
+
+
 def resolve_governor(governor: Governor | None) -> Governor:
     """The governor passed in, or the one ``$GOVERNED_AGENTS_POLICY`` configures; never none."""
-    return governor if governor is not None else Governor.from_env()
+    if governor is not None:
+        return governor
+    return loading_governor.get() or Governor.from_env()
+
+
+class GovernedConfigMixin:
+    """Fields a governed component's configuration adds to the stock one: the policy reference."""
+
+    policy: str
+    receipts: str | None = None
+    require_isolation: bool = True
+
+
+def governor_from_config(config: object) -> Governor:
+    receipts = getattr(config, "receipts", None)
+    return Governor(getattr(config, "policy"), receipts if receipts is not None else False,  # noqa: B009
+                    require_isolation=getattr(config, "require_isolation", True))

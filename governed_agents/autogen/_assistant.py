@@ -1,0 +1,124 @@
+"""GovernedAssistantAgent: every tool call gated before it runs, with the agent's identity.
+
+Function tools and MCP tools are gated in the agent's (wrapped) workbenches; a
+``PythonCodeExecutionTool``'s executor is made governed, so its code is analysed as code under the
+agent's ``code_execution`` rule; handoffs are gated where the handoff message is produced (whom
+the agent may hand off to is ``allowed_tools: ["transfer_to_…"]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from typing import Any, Self
+
+from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.agents._assistant_agent import AssistantAgentConfig
+from autogen_agentchat.base import Response
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, HandoffMessage, TextMessage
+from autogen_core import CancellationToken
+from autogen_core.tools import StaticStreamWorkbench, Workbench
+
+from governed_agents._provenance import ConversationContext
+from governed_agents.autogen._code_executor import policy_reference, receipts_reference
+from governed_agents.autogen._code_executor_agent import govern_executor
+from governed_agents.autogen._state import (
+    GovernanceState,
+    governor_from_config,
+    loading_governor,
+    provenance_metadata,
+    resolve_governor,
+)
+from governed_agents.autogen._workbench import GovernedStreamWorkbench, GovernedWorkbench
+from governed_agents.governor import GateResult, Governor
+
+__all__ = ["GovernedAssistantAgent", "GovernedAssistantAgentConfig"]
+
+
+class GovernedAssistantAgentConfig(AssistantAgentConfig):
+    policy: str
+    receipts: str | None = None
+    require_isolation: bool = True
+
+
+class GovernedAssistantAgent(AssistantAgent):
+    """Takes every argument of ``AssistantAgent`` plus ``governor``."""
+
+    component_config_schema = GovernedAssistantAgentConfig  # type: ignore[assignment]
+    component_provider_override = "governed_agents.autogen.GovernedAssistantAgent"
+
+    def __init__(self, name: str, model_client: Any, *args: Any, governor: Governor | None = None,
+                 **kwargs: Any) -> None:
+        self.governor = resolve_governor(governor)
+        super().__init__(name, model_client, *args, **kwargs)
+        self._workbench = [self._govern_workbench(wb) for wb in self._workbench]
+        self._governance = GovernanceState()
+        self._suggester: str | None = None
+        self._suggestion: str | None = None
+        self.last_gates: list[GateResult] = []
+
+    def _govern_workbench(self, workbench: Workbench) -> Workbench:
+        from autogen_ext.tools.code_execution import PythonCodeExecutionTool
+
+        if isinstance(workbench, StaticStreamWorkbench):
+            for tool in workbench._tools:
+                if isinstance(tool, PythonCodeExecutionTool):
+                    tool._executor = govern_executor(tool._executor, self.governor, self.name)
+            return GovernedStreamWorkbench(workbench, self._gate_tool)
+        return GovernedWorkbench(workbench, self._gate_tool)
+
+    def _context(self) -> ConversationContext:
+        state = self._governance
+        return ConversationContext(group_chat=state.group, message_from_suggester=self._suggestion,
+                                   turn_number=state.turn if state.group else None)
+
+    async def _gate_tool(self, tool: str, arguments: Mapping[str, Any]) -> GateResult:
+        try:
+            gate = await self.governor.gate_tool(tool, arguments, executor=self.name, suggester=self._suggester,
+                                                 context=self._context())
+        except Exception as exc:  # fail closed, never into AutoGen
+            from governed_agents.governor import _internal_denial
+
+            gate = GateResult(_internal_denial(exc, executor=self.name, suggester=self._suggester, action="tool_use"))
+        self.last_gates.append(gate)
+        return gate
+
+    async def on_messages_stream(
+        self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        incoming = [m for m in messages if m.source != self.name]
+        self._suggester = incoming[-1].source if incoming else None
+        self._suggestion = incoming[-1].to_text() if incoming else None
+        self.last_gates = []
+        async for item in super().on_messages_stream(messages, cancellation_token):
+            if isinstance(item, Response):
+                item = await self._govern_response(item)
+            yield item
+
+    async def _govern_response(self, response: Response) -> Response:
+        message = response.chat_message
+        if isinstance(message, HandoffMessage):
+            gate = await self._gate_tool(f"transfer_to_{message.target}", {"target": message.target})
+            if not gate.approved:
+                refusal = f"governed-agents: handoff to {message.target} {gate.decision.explain()}"
+                message = TextMessage(content=refusal, source=self.name)
+                response = Response(chat_message=message, inner_messages=response.inner_messages)
+        if self.last_gates:
+            turn = self._governance.turn if self._governance.group else None
+            message.metadata = {**message.metadata, **provenance_metadata(self.last_gates[-1], turn)}
+        return response
+
+    def _to_config(self) -> GovernedAssistantAgentConfig:
+        config = super()._to_config()
+        return GovernedAssistantAgentConfig(**config.model_dump(), policy=policy_reference(self.governor),
+                                            receipts=receipts_reference(self.governor),
+                                            require_isolation=self.governor.require_isolation)
+
+    @classmethod
+    def _from_config(cls, config: AssistantAgentConfig) -> Self:
+        if not isinstance(config, GovernedAssistantAgentConfig):
+            raise ValueError("a GovernedAssistantAgent configuration needs its policy reference")
+        token = loading_governor.set(governor_from_config(config))
+        try:
+            return super()._from_config(config)
+        finally:
+            loading_governor.reset(token)

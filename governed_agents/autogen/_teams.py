@@ -1,0 +1,64 @@
+"""Governed teams: the stock teams, with a governed manager and the group's name and turn shared
+with their governed participants. They take every stock argument plus an optional ``governor``
+(by default the first governed participant's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat, Swarm
+
+from governed_agents.autogen._manager import governed_manager_class
+from governed_agents.autogen._state import GovernanceState
+from governed_agents.governor import Governor
+
+__all__ = ["GovernedRoundRobinGroupChat", "GovernedSelectorGroupChat", "GovernedSwarm"]
+
+
+class _GovernedTeam:
+    _participants: list[Any]
+    _name: str
+
+    def _govern(self, governor: Governor | None) -> None:
+        members = [p for p in self._participants if hasattr(p, "_governance")]
+        self.governor = governor or next((p.governor for p in members), None)
+        self._governance = GovernanceState(group=self._name)
+        for participant in members:
+            participant._governance = self._governance
+
+    def _create_group_chat_manager_factory(self, *args: Any, **kwargs: Any) -> Any:
+        stock_factory = super()._create_group_chat_manager_factory(*args, **kwargs)  # type: ignore[misc]
+        state, governor = self._governance, self.governor
+
+        def factory() -> Any:
+            manager = stock_factory()
+            manager.__class__ = governed_manager_class(type(manager))
+            manager._governance = state
+            manager._governance_governor = governor
+            return manager
+
+        return factory
+
+
+class GovernedRoundRobinGroupChat(_GovernedTeam, RoundRobinGroupChat):
+    component_provider_override = "governed_agents.autogen.GovernedRoundRobinGroupChat"
+
+    def __init__(self, *args: Any, governor: Governor | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._govern(governor)
+
+
+class GovernedSelectorGroupChat(_GovernedTeam, SelectorGroupChat):
+    component_provider_override = "governed_agents.autogen.GovernedSelectorGroupChat"
+
+    def __init__(self, *args: Any, governor: Governor | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._govern(governor)
+
+
+class GovernedSwarm(_GovernedTeam, Swarm):
+    component_provider_override = "governed_agents.autogen.GovernedSwarm"
+
+    def __init__(self, *args: Any, governor: Governor | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._govern(governor)

@@ -1,0 +1,77 @@
+"""GovernedUserProxyAgent: the stock human-input agent, plus (like AutoGen 0.2's user proxy) an
+optional ``code_executor`` that runs the conversation's code blocks under its own policy.
+Approval prompts for ``requires_approval`` go through its ``input_func``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+from autogen_agentchat.agents import UserProxyAgent
+from autogen_agentchat.base import Response
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
+from autogen_core import CancellationToken
+from autogen_core.code_executor import CodeBlock, CodeExecutor
+
+from governed_agents._provenance import ConversationContext
+from governed_agents.autogen._code_executor_agent import govern_executor
+from governed_agents.autogen._state import GovernanceState, provenance_metadata, resolve_governor
+from governed_agents.governor import Governor
+from governed_agents.policy._decision import Decision
+
+__all__ = ["GovernedUserProxyAgent"]
+
+_BLOCK = re.compile(r"```[ \t]*(python|py|python3|bash|sh|shell)[ \t]*\n([\s\S]*?)```", re.IGNORECASE)
+
+
+class GovernedUserProxyAgent(UserProxyAgent):
+    """Takes every argument of ``UserProxyAgent`` plus ``governor`` and ``code_executor``."""
+
+    component_provider_override = "governed_agents.autogen.GovernedUserProxyAgent"
+
+    def __init__(self, name: str, *, description: str = "A human user", input_func: Any = None,
+                 governor: Governor | None = None, code_executor: CodeExecutor | None = None) -> None:
+        super().__init__(name, description=description, input_func=input_func)
+        self.governor = resolve_governor(governor)
+        self._executor = govern_executor(code_executor, self.governor, name) if code_executor is not None else None
+        if self._executor is not None:
+            self._executor.approval_handler = self._ask_person
+        self._governance = GovernanceState()
+        self._pending_code = ""
+
+    async def _ask_person(self, decision: Decision) -> tuple[bool, str, str]:
+        prompt = ("governed-agents: this code needs your approval:\n" + self._pending_code + "\n"
+                  + "\n".join(f"- {r}" for r in decision.approval_reasons) + "\nApprove? [y/N] ")
+        answer = (await self._get_input(prompt, None)).strip().lower()
+        return answer in ("y", "yes"), self.name, "" if answer in ("y", "yes") else f"answered {answer!r}"
+
+    async def on_messages_stream(
+        self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        if self._executor is not None:
+            blocks, source, text = _code_blocks(messages, self.name)
+            if blocks:
+                self._pending_code = "\n\n".join(f"```{b.language}\n{b.code}\n```" for b in blocks)
+                state = self._governance
+                context = ConversationContext(group_chat=state.group, message_from_suggester=text,
+                                              turn_number=state.turn if state.group else None)
+                gate = await self._executor.gate(blocks, suggester=source, context=context)
+                result = await self._executor.run_gated(blocks, gate, cancellation_token)
+                reply = TextMessage(content=result.output or f"(exit code {result.exit_code}, no output)",
+                                    source=self.name,
+                                    metadata=provenance_metadata(gate, state.turn if state.group else None))
+                yield Response(chat_message=reply)
+                return
+        async for item in super().on_messages_stream(messages, cancellation_token):
+            yield item
+
+
+def _code_blocks(messages: Sequence[BaseChatMessage], own: str) -> tuple[list[CodeBlock], str | None, str | None]:
+    for message in reversed(messages):
+        if message.source == own or not isinstance(message, TextMessage):
+            continue
+        blocks = [CodeBlock(code=code, language=lang.lower()) for lang, code in _BLOCK.findall(message.content)]
+        if blocks:
+            return blocks, message.source, message.content
+    return [], None, None
