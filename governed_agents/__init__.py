@@ -54,7 +54,35 @@ _LAZY = {
     "GovernedUserProxyAgent": "governed_agents.autogen",
 }
 
-__all__ = ["ConversationContext", "Provenance", "SovereignIR", "__version__", "analyze", "provenance", *_LAZY]
+__all__ = [
+    "ConversationContext",
+    "Decision",
+    "GateResult",
+    "GovernanceConfigError",
+    "GovernedAssistantAgent",
+    "GovernedCodeExecutor",
+    "GovernedCodeExecutorAgent",
+    "GovernedRoundRobinGroupChat",
+    "GovernedSelectorGroupChat",
+    "GovernedSwarm",
+    "GovernedUserProxyAgent",
+    "Governor",
+    "PolicyError",
+    "PolicySet",
+    "Provenance",
+    "Receipt",
+    "ReceiptLog",
+    "ReceiptStoreError",
+    "RunReport",
+    "RuntimeLimits",
+    "SovereignIR",
+    "Violation",
+    "__version__",
+    "analyze",
+    "load_policy",
+    "provenance",
+    "run_code",
+]
 
 
 def __getattr__(name: str) -> Any:

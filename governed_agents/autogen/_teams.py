@@ -32,7 +32,8 @@ class _GovernedTeam:
 
         def factory() -> Any:
             manager = stock_factory()
-            manager.__class__ = governed_manager_class(type(manager))
+            stock: Any = type(manager)
+            manager.__class__ = governed_manager_class(stock)
             manager._governance = state
             manager._governance_governor = governor
             return manager
