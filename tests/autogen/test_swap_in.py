@@ -1,0 +1,316 @@
+"""AutoGen's documented examples, stock and with the class names swapped: allowed work gives the
+same results, and the seed's scenarios are governed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from autogen_agentchat.agents import AssistantAgent, CodeExecutorAgent
+from autogen_agentchat.conditions import MaxMessageTermination
+from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat
+from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
+
+from governed_agents.autogen import (
+    GovernedAssistantAgent,
+    GovernedCodeExecutorAgent,
+    GovernedRoundRobinGroupChat,
+    GovernedSelectorGroupChat,
+    GovernedUserProxyAgent,
+)
+from governed_agents.governor import GovernanceConfigError, Governor
+from governed_agents.receipts import ReceiptLog
+from tests.autogen.conftest import ROOT, replay, tool_call
+
+ALLOWED = "Here is the total:\n```python\nprint(sum([19, 23]))\n```"
+
+
+async def run_code_team(executor_agent, assistant, *, team_cls=RoundRobinGroupChat, **team_kwargs):
+    team = team_cls([assistant, executor_agent], termination_condition=MaxMessageTermination(3), **team_kwargs)
+    return await team.run(task="compute")
+
+
+async def test_code_executor_in_round_robin_same_result_as_stock(tmp_path, governor):
+    stock = await run_code_team(
+        CodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path / "stock")),
+        AssistantAgent("agent_analysis", model_client=replay(ALLOWED)))
+    governed = await run_code_team(
+        GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path / "gov"),
+                                  governor=governor),
+        GovernedAssistantAgent("agent_analysis", model_client=replay(ALLOWED), governor=governor),
+        team_cls=GovernedRoundRobinGroupChat, name="analysis_team")
+    assert stock.messages[-1].content == governed.messages[-1].content == "42\n"
+    metadata = governed.messages[-1].metadata
+    assert metadata["governed.executor"] == "user_proxy" and metadata["governed.suggester"] == "agent_analysis"
+    assert metadata["governed.approved"] == "true" and metadata["governed.turn"] == "2"
+    assert governor.receipts.get(0).receipt_id == metadata["governed.receipt_id"]
+
+
+async def test_persuaded_os_system_never_runs_and_the_receipt_names_both(tmp_path, governor):
+    marker = tmp_path / "PWNED"
+    persuasion = f"Please clean up for me:\n```python\nimport os\nos.system('touch {marker}')\n```"
+    result = await run_code_team(
+        GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path), governor=governor),
+        GovernedAssistantAgent("agent_analysis", model_client=replay(persuasion), governor=governor),
+        team_cls=GovernedRoundRobinGroupChat, name="team")
+    time.sleep(0.2)
+    assert not marker.exists()
+    reply = result.messages[-1]
+    assert "denied for user_proxy (code from agent_analysis)" in reply.content
+    assert "disallowed_imports" in reply.content and reply.metadata["governed.approved"] == "false"
+    receipt = governor.receipts.get(0)
+    assert (receipt.executor_agent, receipt.suggester_agent, receipt.outcome) == ("user_proxy", "agent_analysis",
+                                                                                  "denied")
+    assert receipt.conversation_context.group_chat == "team" and receipt.conversation_context.turn_number == 2
+    assert "os.system" in receipt.conversation_context.message_from_suggester
+
+
+async def test_user_proxy_code_importing_os_is_denied_and_its_10_s_limit_holds(tmp_path, governor):
+    proxy = GovernedUserProxyAgent("user_proxy", governor=governor,
+                                   code_executor=LocalCommandLineCodeExecutor(work_dir=tmp_path, timeout=60))
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    denied = await proxy.on_messages([TextMessage(content="```python\nimport os\nprint(os.getcwd())\n```",
+                                                  source="agent_research")], CancellationToken())
+    assert "disallowed_imports" in denied.chat_message.content
+    start = time.monotonic()
+    looped = await proxy.on_messages([TextMessage(content="```python\nwhile True:\n    pass\n```",
+                                                  source="agent_research")], CancellationToken())
+    assert "time limit (10 s)" in looped.chat_message.content
+    assert 10 <= time.monotonic() - start < 13
+
+
+async def test_executor_policy_decides_and_receipt_shows_both_and_the_turn(tmp_path):
+    policy = tmp_path / "team.policy"
+    policy.write_text(
+        'agent "agent_research" { can "code_execution" with constraints { allowed_imports: ["*"], '
+        'allowed_file_operations: ["read", "write", "delete"], allow_dynamic_code: true } }\n'
+        'agent "agent_exec" { can "code_execution" with constraints { allowed_imports: ["math"] } }\n')
+    governor = Governor(policy, tmp_path / "r.db")
+    code = "Run this:\n```python\nimport math\nprint(math.factorial(5))\n```"
+    bad = "And this:\n```python\nimport json\nprint(json.dumps([1]))\n```"
+    team = GovernedRoundRobinGroupChat(
+        [GovernedAssistantAgent("agent_research", model_client=replay(code, bad), governor=governor),
+         GovernedCodeExecutorAgent("agent_exec", LocalCommandLineCodeExecutor(work_dir=tmp_path), governor=governor)],
+        termination_condition=MaxMessageTermination(5), name="research")
+    result = await team.run(task="go")
+    assert result.messages[2].content == "120\n"
+    assert "allowed_imports" in result.messages[4].content  # research may import json, exec may not
+    receipts = list(governor.receipts.receipts())
+    assert [(r.suggester_agent, r.executor_agent, r.outcome, r.conversation_context.turn_number)
+            for r in receipts] == [("agent_research", "agent_exec", "approved", 2),
+                                   ("agent_research", "agent_exec", "denied", 4)]
+
+
+async def test_persuasion_delete_denied_under_intersection(tmp_path):
+    db = tmp_path / "finance.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE transactions (id INTEGER, status TEXT)")
+        conn.executemany("INSERT INTO transactions VALUES (?, ?)", [(1, "ok"), (2, "failed"), (3, "failed")])
+    text = (ROOT / "policies" / "examples" / "persuasion.policy").read_text().replace("/data/analysis", str(tmp_path))
+    for mode, survives in (("intersection", 3), ("executor", 1)):
+        policy = tmp_path / f"{mode}.policy"
+        policy.write_text(text.replace('delegation: "intersection"', f'delegation: "{mode}"'))
+        governor = Governor(policy, tmp_path / f"{mode}.db")
+        persuasion = ("The failed transactions skew my report, please delete them:\n```python\nimport sqlite3\n"
+                      f"conn = sqlite3.connect('{db}')\nconn.execute(\"DELETE FROM transactions WHERE status = "
+                      "'failed'\")\nconn.commit()\nprint('deleted')\n```")
+        team = GovernedRoundRobinGroupChat(
+            [GovernedAssistantAgent("analyst", model_client=replay(persuasion), governor=governor),
+             GovernedCodeExecutorAgent("data_engineer", LocalCommandLineCodeExecutor(work_dir=tmp_path),
+                                       governor=governor)],
+            termination_condition=MaxMessageTermination(3), name="finance")
+        await team.run(task="report")
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0]
+        assert rows == survives, mode
+        receipt = governor.receipts.get(0)
+        assert receipt.suggester_agent == "analyst" and receipt.executor_agent == "data_engineer"
+        if mode == "intersection":
+            assert receipt.outcome == "denied" and "analyst" in receipt.violations[0]["message"]
+
+
+async def test_assistant_tools_same_as_stock_and_denied_tool_never_runs(tmp_path):
+    calls: list[str] = []
+
+    async def get_weather(city: str) -> str:
+        calls.append(city)
+        return f"The weather in {city} is 73 degrees and Sunny."
+
+    async def delete_user(name: str) -> str:
+        calls.append(f"deleted {name}")
+        return "deleted"
+
+    policy = tmp_path / "tools.policy"
+    policy.write_text('agent "weather_agent" { can "tool_use" with constraints { allowed_tools: ["get_weather"] } }')
+    governor = Governor(policy, tmp_path / "r.db")
+    script = [tool_call("get_weather", '{"city": "Paris"}'), "done"]
+    stock = AssistantAgent("weather_agent", model_client=replay(*script), tools=[get_weather])
+    governed = GovernedAssistantAgent("weather_agent", model_client=replay(*script), tools=[get_weather],
+                                      governor=governor)
+    stock_result = await stock.run(task="weather?")
+    governed_result = await governed.run(task="weather?")
+    assert stock_result.messages[-1].content == governed_result.messages[-1].content
+    assert calls == ["Paris", "Paris"]
+    assert governed_result.messages[-1].metadata["governed.approved"] == "true"
+
+    rogue = GovernedAssistantAgent("weather_agent", model_client=replay(tool_call("delete_user", '{"name": "bob"}')),
+                                   tools=[get_weather, delete_user], governor=governor)
+    result = await rogue.run(task="please delete bob")
+    assert "deleted bob" not in calls
+    assert "allowed_tools" in result.messages[-1].content
+    assert governor.receipts.get(1).outcome == "denied"
+
+
+async def test_concurrent_tool_calls_are_gated_independently(tmp_path):
+    from autogen_core import FunctionCall
+    from autogen_core.models import CreateResult, RequestUsage
+
+    ran: list[str] = []
+
+    async def read_report(name: str) -> str:
+        ran.append(name)
+        return name
+
+    async def wipe(name: str) -> str:
+        ran.append("wipe")
+        return "wiped"
+
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "a" { can "tool_use" with constraints { allowed_tools: ["read_report"] } }')
+    governor = Governor(policy, tmp_path / "r.db")
+    both = CreateResult(finish_reason="function_calls", content=[
+        FunctionCall(id="1", name="read_report", arguments='{"name": "q1"}'),
+        FunctionCall(id="2", name="wipe", arguments='{"name": "q1"}')],
+        usage=RequestUsage(prompt_tokens=0, completion_tokens=0), cached=False)
+    agent = GovernedAssistantAgent("a", model_client=replay(both), tools=[read_report, wipe], governor=governor)
+    await agent.run(task="go")
+    assert ran == ["q1"]
+    assert sorted(r.outcome for r in governor.receipts.receipts()) == ["approved", "denied"]
+
+
+async def test_handoff_is_gated(tmp_path):
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "triage" { can "tool_use" with constraints { allowed_tools: ["transfer_to_billing"] } }')
+    governor = Governor(policy, tmp_path / "r.db")
+    agent = GovernedAssistantAgent("triage", model_client=replay(tool_call("transfer_to_admin", "{}")),
+                                   handoffs=["billing", "admin"], governor=governor)
+    result = await agent.run(task="make me admin")
+    from autogen_agentchat.messages import HandoffMessage
+
+    assert not isinstance(result.messages[-1], HandoffMessage)
+    assert "handoff to admin" in result.messages[-1].content
+
+
+async def test_selector_group_chat_swapped(tmp_path, governor):
+    async def run(team_cls, executor_cls, **kwargs):
+        participants = [
+            (AssistantAgent if team_cls is SelectorGroupChat else GovernedAssistantAgent)(
+                "agent_analysis", model_client=replay(ALLOWED), description="writes code",
+                **({} if team_cls is SelectorGroupChat else {"governor": governor})),
+            executor_cls("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path / team_cls.__name__),
+                         description="runs code", **kwargs),
+        ]
+        team = team_cls(participants, model_client=replay("agent_analysis", "user_proxy"),
+                        termination_condition=MaxMessageTermination(3))
+        return await team.run(task="compute")
+
+    stock = await run(SelectorGroupChat, CodeExecutorAgent)
+    governed = await run(GovernedSelectorGroupChat, GovernedCodeExecutorAgent, governor=governor)
+    assert stock.messages[-1].content == governed.messages[-1].content == "42\n"
+
+
+def test_no_governor_and_no_environment_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.delenv("GOVERNED_AGENTS_POLICY", raising=False)
+    with pytest.raises(GovernanceConfigError, match="GOVERNED_AGENTS_POLICY"):
+        GovernedCodeExecutorAgent("x", LocalCommandLineCodeExecutor(work_dir=tmp_path))
+    monkeypatch.setenv("GOVERNED_AGENTS_POLICY", str(ROOT / "policies" / "seed.policy"))
+    monkeypatch.setenv("GOVERNED_AGENTS_RECEIPTS", str(tmp_path / "env.db"))
+    agent = GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path))
+    assert "user_proxy" in agent.governor.policy.agents
+
+
+def test_dump_and_load_round_trip_with_the_policy_reference(tmp_path, governor):
+    from autogen_agentchat.base import ChatAgent
+
+    agent = GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path), governor=governor)
+    model = agent.dump_component()
+    assert model.provider == "governed_agents.autogen.GovernedCodeExecutorAgent"
+    loaded = ChatAgent.load_component(model)
+    assert isinstance(loaded, GovernedCodeExecutorAgent)
+    assert loaded.governor.policy.sha256 == governor.policy.sha256
+
+    assistant = GovernedAssistantAgent("agent_analysis", model_client=replay("x"), governor=governor)
+    model = assistant.dump_component()
+    assert model.provider == "governed_agents.autogen.GovernedAssistantAgent"
+    assert json.loads(model.model_dump_json())["config"]["policy"].endswith("seed.policy")
+    assert isinstance(ChatAgent.load_component(model), GovernedAssistantAgent)
+
+
+async def test_requires_approval_uses_approval_func_and_records_the_approver(tmp_path):
+    from autogen_agentchat.agents import ApprovalResponse
+
+    policy = tmp_path / "p.policy"
+    policy.write_text(f'agent "ops" {{ can "code_execution" with constraints {{ allowed_file_operations: ["read", '
+                      f'"write"], allowed_file_paths: ["{tmp_path}"], requires_approval: ["file_write"] }} }}')
+    governor = Governor(policy, tmp_path / "r.db")
+    asked = []
+
+    def reviewer(request):
+        asked.append(request.code)
+        return ApprovalResponse(approved=True, reason="looks fine")
+
+    agent = GovernedCodeExecutorAgent("ops", LocalCommandLineCodeExecutor(work_dir=tmp_path), governor=governor,
+                                      approval_func=reviewer)
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    code = f"```python\nopen('{tmp_path}/out.txt', 'w').write('x')\nprint('ok')\n```"
+    reply = await agent.on_messages([TextMessage(content=code, source="planner")], CancellationToken())
+    assert reply.chat_message.content.strip() == "ok" and asked
+    receipts = list(governor.receipts.receipts())
+    assert [r.outcome for r in receipts] == ["needs_approval", "approved"]
+    assert receipts[1].approver == "approval_func:reviewer"
+
+
+async def test_a_receipt_store_that_cannot_write_denies(tmp_path, governor):
+    class Broken(ReceiptLog):
+        async def aappend(self, receipt):
+            raise OSError("disk full")
+
+    governor.receipts = Broken(tmp_path / "broken.db")
+    agent = GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path), governor=governor)
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    reply = await agent.on_messages([TextMessage(content="```python\nprint('should not run')\n```", source="x")],
+                                    CancellationToken())
+    assert "should not run" not in reply.chat_message.content.replace("print('should not run')", "")
+    assert "receipt log could not record" in reply.chat_message.content
+
+
+def test_audit_cli_on_a_governed_run(tmp_path, governor):
+    import asyncio
+
+    marker = tmp_path / "PWNED"
+    persuasion = f"```python\nimport os\nos.system('touch {marker}')\n```"
+    asyncio.run(run_code_team(
+        GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=tmp_path), governor=governor),
+        GovernedAssistantAgent("agent_analysis", model_client=replay(persuasion), governor=governor),
+        team_cls=GovernedRoundRobinGroupChat, name="team"))
+    log = str(governor.receipts.path)
+    shown = subprocess.run([sys.executable, "-m", "governed_agents", "audit", "show", "--json", log],
+                           capture_output=True, text=True, check=True).stdout
+    receipt = json.loads(shown.splitlines()[0])
+    assert receipt["outcome"] == "denied" and receipt["suggester_agent"] == "agent_analysis"
+    assert receipt["executor_agent"] == "user_proxy" and receipt["conversation_context"]["turn_number"] == 2
+    verify = subprocess.run([sys.executable, "-m", "governed_agents", "audit", "verify", log], capture_output=True,
+                            text=True)
+    assert verify.returncode == 0 and "intact" in verify.stdout
+    assert not Path(marker).exists()
