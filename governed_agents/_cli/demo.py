@@ -1,16 +1,21 @@
-"""`governed-agents demo` (placeholder until its issue lands)."""
+"""`governed-agents demo`: the seed's persuasion scenario, offline, as an AutoGen group chat."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+from pathlib import Path
 from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("demo", help="(not built yet)")
+    p = subparsers.add_parser("demo", help="run the offline persuasion demo (no API key needed)")
+    p.add_argument("--dir", default="governed-agents-demo",
+                   help="where the demo writes its database, policy and receipts (default: ./governed-agents-demo)")
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("governed-agents demo: not built yet", flush=True)
-    return 2
+    from governed_agents.autogen._demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.dir)))

@@ -60,6 +60,11 @@ def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits) -> list[str]:
         argv.append("--share-net")
     argv += ["--bind" if whole_root else "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
              "--tmpfs", "/tmp", "--bind", str(work_dir), str(work_dir)]
+    # the private /tmp hides what lies under it: bring back what the policy lets the code read or write
+    readable = [str(Path(p)) for p in limits.readable_paths if "*" not in p and p != "/" and p not in writable]
+    for path in readable:
+        if Path(path).exists():
+            argv += ["--ro-bind", path, path]
     for path in writable:
         if path != "/" and Path(path).exists():
             argv += ["--bind", path, path]

@@ -182,3 +182,14 @@ async def test_missing_isolation_denies_unless_allowed(tmp_path, monkeypatch, ma
     report = await run_code(f"# {marker}\nprint('ran')", "python", RuntimeLimits(), work_dir=tmp_path,
                             require_isolation=False)
     assert report.stdout.strip() == "ran" and report.layers["bubblewrap"].startswith("off")
+
+
+async def test_readable_paths_under_tmp_stay_visible_read_only(tmp_path, marker):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "q1.csv").write_text("x\n1\n")
+    code = (f"# {marker}\nprint(open('{data}/q1.csv').read().split()[1])\n"
+            f"try:\n    open('{data}/new.csv', 'w')\nexcept OSError:\n    print('refused')\n")
+    report = await run_code(code, "python", RuntimeLimits(readable_paths=(str(data),)), work_dir=tmp_path / "run")
+    assert report.stdout.split() == ["1", "refused"], report.output
+    assert not (data / "new.csv").exists()

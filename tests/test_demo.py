@@ -1,0 +1,21 @@
+"""The README's first command: the offline demo prints the persuasion scenario to the end."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+
+def test_demo_runs_offline_and_the_delete_never_runs(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "governed_agents", "demo", "--dir", str(tmp_path / "demo")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("[gate] APPROVED") == 2 and out.count("[gate] DENIED") == 1
+    assert "settled total: 530.24" in out
+    assert "still in finance.db: 5 of 5" in out
+    assert "intact — 3 receipts" in out
+    assert str(tmp_path / "demo" / "receipts.db") in out
+    with sqlite3.connect(tmp_path / "demo" / "finance.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM transactions WHERE status = 'failed'").fetchone()[0] == 2
