@@ -420,12 +420,20 @@ class _Walker:
         return index if index >= 0 else self.source.find(text)
 
     def position(self, node: Any) -> tuple[int, int]:
-        if self._statement is not None:  # anchor on the statement first: identical text elsewhere
+        try:
+            text = self.module.code_for_node(node).strip()
+        except Exception:
+            return 0, 0
+        index = self.source.find(text, self._cursor) if text else -1
+        if index < 0:
+            index = self.source.find(text) if text else -1
+        if index >= 0 and self._statement is not None and self.source.find(text, index + 1) >= 0:
+            # the same text stands more than once: anchor on the enclosing statement first
             anchor = self._find(self._statement)
-            self._statement = None
             if anchor >= 0:
                 self._cursor = anchor
-        index = self._find(node)
+                index = self.source.find(text, anchor)
+        self._statement = None
         if index < 0:
             return 0, 0
         self._cursor = index
