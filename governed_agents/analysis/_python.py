@@ -6,10 +6,11 @@ tracked flow-insensitively per function scope: ``import os as o; f = o.system; f
 ``os.system``. Positions are found lazily, only for nodes that produce an operation, by locating the
 node's own source text at or after the previous operation's position.
 
-``code_signature`` is ``sha256:`` over the compiled bytecode, constants and names of every code
-object (no line tables), so comments, blank lines, spacing and redundant parentheses do not change
-it. When Python cannot compile the text the signature is over the raw text (and the IR is
-unresolved: Python would refuse to run it too).
+``code_signature`` is ``sha256:`` over the canonical form the walk produces as it goes: the syntax
+tree's node types with their names, literals and operators, in source order — no whitespace, no
+comments, no punctuation, no parentheses. So blank lines, spacing, indentation width and comments
+do not change it; renaming a variable or changing a literal does. When the text does not parse,
+the signature is over the raw text (and the IR is unresolved).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import builtins
 import hashlib
 import shlex
 from collections.abc import Iterator
-from types import CodeType
 from typing import Any
 
 import libcst as cst
@@ -90,35 +90,20 @@ def _fields(node_type: type) -> tuple[str, ...]:
 
 
 def code_signature(code: str) -> str:
-    return _signature_and_error(code)[0]
+    return analyze_python(code).code_signature
 
 
-def _signature_and_error(code: str) -> tuple[str, Unresolved | None]:
-    """The signature, and Python's own syntax error (with its position) when there is one."""
+def _syntax_error(code: str, fallback: cst.ParserSyntaxError) -> Unresolved:
+    """Python's own message and position for text that does not parse (only on this error path)."""
     try:
-        compiled = compile(code, "<block>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        ast.parse(code)
     except SyntaxError as exc:
-        problem = Unresolved(reason=f"Python syntax error: {exc.msg}", kind="parse_error",
-                             line=exc.lineno or 0, column=exc.offset or 0)
-        return _raw(code), problem
+        return Unresolved(reason=f"Python syntax error: {exc.msg}", kind="parse_error",
+                          line=exc.lineno or 0, column=exc.offset or 0)
     except (ValueError, RecursionError, MemoryError) as exc:
-        kind = "parse_error" if isinstance(exc, ValueError) else "limit"
-        return _raw(code), Unresolved(reason=f"Python cannot compile this text: {exc}", kind=kind)
-    digest = hashlib.sha256()
-    _hash_code(compiled, digest)
-    return "sha256:" + digest.hexdigest(), None
-
-
-def _hash_code(code: CodeType, digest: Any) -> None:
-    """Bytecode, constants and names, recursively: no line table, so no comments or layout."""
-    digest.update(code.co_code)
-    digest.update(repr(code.co_names).encode())
-    digest.update(repr(code.co_varnames).encode())
-    for const in code.co_consts:
-        if isinstance(const, CodeType):
-            _hash_code(const, digest)
-        else:
-            digest.update(repr(const).encode("utf-8", "surrogatepass"))
+        return Unresolved(reason=f"Python cannot read this text: {exc}", kind="parse_error")
+    return Unresolved(reason=f"syntax the analyser cannot read: {fallback.message}", kind="parse_error",
+                      line=fallback.raw_line, column=fallback.raw_column + 1)
 
 
 def _raw(code: str) -> str:
@@ -126,25 +111,20 @@ def _raw(code: str) -> str:
 
 
 def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
-    signature, syntax_error = _signature_and_error(code)
-    if syntax_error is not None:
-        return SovereignIR(language="python", code_signature=signature, unresolved=(syntax_error,))
     try:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError as exc:
-        problem = Unresolved(
-            reason=f"syntax the analyser cannot read: {exc.message}", kind="parse_error",
-            line=exc.raw_line, column=exc.raw_column + 1,
-        )
-        return SovereignIR(language="python", code_signature=signature, unresolved=(problem,))
-    except RecursionError:
-        problem = Unresolved(reason="code nested too deeply to analyse", kind="limit")
-        return SovereignIR(language="python", code_signature=signature, unresolved=(problem,))
+        return SovereignIR(language="python", code_signature=_raw(code), unresolved=(_syntax_error(code, exc),))
+    except (RecursionError, MemoryError, ValueError) as exc:
+        problem = Unresolved(reason=f"code the analyser cannot read ({type(exc).__name__})",
+                             kind="limit" if not isinstance(exc, ValueError) else "parse_error")
+        return SovereignIR(language="python", code_signature=_raw(code), unresolved=(problem,))
     walker = _Walker(module, code, str(work_dir) if work_dir is not None else None)
     try:
         walker.walk()
     except RecursionError:
         walker.unresolved.append(Unresolved(reason="expression nested too deeply to analyse", kind="limit"))
+    signature = "sha256:" + hashlib.sha256("\x1f".join(walker.tokens).encode("utf-8", "surrogatepass")).hexdigest()
     return SovereignIR.model_construct(
         language="python",
         code_signature=signature,
@@ -159,6 +139,7 @@ class _Walker:
         self.source = source
         self.work_dir = work_dir
         self.ops: list[Any] = []
+        self.tokens: list[str] = []  # the canonical form: node types and values, no layout or comments
         self.unresolved: list[Unresolved] = []
         self.scopes: list[dict[str, Any]] = [{}]
         self.star_modules: list[str] = []
@@ -197,12 +178,18 @@ class _Walker:
         stack: list[Any] = [self.module]
         handlers = _HANDLERS
         node_types = _NODE_TYPES
+        tokens = self.tokens
         while stack:
             node = stack.pop()
             if node is _LEAVE:
                 self.scopes.pop()
                 continue
-            handler = handlers.get(type(node))
+            node_type = type(node)
+            tokens.append(node_type.__name__)
+            detail = _DETAIL.get(node_type)
+            if detail is not None:
+                tokens.append(detail(node))
+            handler = handlers.get(node_type)
             if handler is not None and handler(self, node, stack) is _SKIP_CHILDREN:
                 continue
             children: list[Any] = []
@@ -251,7 +238,10 @@ class _Walker:
             if node.value in ("True", "False", "None"):
                 return Const({"True": True, "False": False, "None": None}[node.value])
             return self.lookup_name(node.value)
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        if isinstance(node, cst.SimpleString):
+            value = _string_value(node.value)
+            return UNKNOWN if value is UNKNOWN else Const(value)
+        if isinstance(node, (cst.ConcatenatedString, cst.Integer, cst.Float)):
             try:
                 value = node.evaluated_value
             except Exception:
@@ -439,7 +429,10 @@ class _Walker:
         self._cursor = index
         if self._line_starts is None:
             starts = [0]
-            starts.extend(i + 1 for i, ch in enumerate(self.source) if ch == "\n")
+            at = self.source.find("\n")
+            while at >= 0:
+                starts.append(at + 1)
+                at = self.source.find("\n", at + 1)
             self._line_starts = starts
         line = bisect.bisect_right(self._line_starts, index)
         return line, index - self._line_starts[line - 1] + 1
@@ -789,6 +782,42 @@ class _SkipChildren:
 
 _SKIP_CHILDREN = _SkipChildren()
 
+def _operator(node: Any) -> str:
+    return type(node.operator).__name__
+
+
+def _import_names(node: Any) -> str:
+    names = node.names if not isinstance(node.names, cst.ImportStar) else ()
+    aliases = " ".join(f"{_dotted(a.name)}>{_dotted(a.asname.name) if a.asname else ''}" for a in names)
+    if isinstance(node, cst.ImportFrom):
+        module = _dotted(node.module) if node.module is not None else ""
+        return f"{len(node.relative)}{module}:{'*' if isinstance(node.names, cst.ImportStar) else aliases}"
+    return aliases
+
+
+# What each node contributes to the canonical form beyond its type (code_signature).
+_DETAIL: dict[type, Any] = {
+    cst.Name: lambda n: n.value,
+    cst.SimpleString: lambda n: n.value,
+    cst.Integer: lambda n: n.value,
+    cst.Float: lambda n: n.value,
+    cst.Imaginary: lambda n: n.value,
+    cst.FormattedStringText: lambda n: n.value,
+    cst.BinaryOperation: _operator,
+    cst.BooleanOperation: _operator,
+    cst.UnaryOperation: _operator,
+    cst.ComparisonTarget: _operator,
+    cst.AugAssign: _operator,
+    cst.Arg: lambda n: n.star,
+    cst.Param: lambda n: n.star if isinstance(n.star, str) else "",
+    cst.Import: _import_names,
+    cst.ImportFrom: _import_names,
+    cst.FunctionDef: lambda n: "async" if n.asynchronous else "",
+    cst.For: lambda n: "async" if n.asynchronous else "",
+    cst.With: lambda n: "async" if n.asynchronous else "",
+    cst.CompFor: lambda n: "async" if n.asynchronous else "",
+}
+
 _HANDLERS: dict[type, Any] = {
     cst.SimpleStatementLine: _on_statement,
     cst.Call: _on_call,
@@ -855,3 +884,18 @@ def _fold_str_method(name: str, receiver: Any, args: list[Any]) -> Any:
     except Exception:
         return UNKNOWN
     return UNKNOWN
+
+
+def _string_value(token: str) -> Any:
+    """A string literal's value; plain literals without escapes skip literal_eval (a compile)."""
+    quote = token[-1]
+    prefix = token[: token.index(quote)].lower()
+    if "\\" not in token and prefix in ("", "u"):
+        width = 3 if token[len(prefix):].startswith(quote * 3) else 1
+        return token[len(prefix) + width: -width]
+    try:
+        import ast as _ast
+
+        return _ast.literal_eval(token)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return UNKNOWN
