@@ -19,7 +19,11 @@ from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-from governed_agents.autogen import GovernedAssistantAgent, GovernedCodeExecutorAgent, GovernedRoundRobinGroupChat
+from governed_agents.autogen import (
+    GovernedAssistantAgent,
+    GovernedCodeExecutorAgent,
+    GovernedRoundRobinGroupChat,
+)
 from governed_agents.governor import Governor
 
 warnings.filterwarnings("ignore")
