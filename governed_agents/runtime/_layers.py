@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["CGROUP_PIDS", "available_layers", "bwrap_path", "seccomp_libraries"]
+__all__ = ["CGROUP_PIDS", "available_layers", "bwrap_path"]
 
 CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
 
@@ -44,20 +44,12 @@ def _cgroup() -> str:
 @functools.cache
 def _seccomp() -> str:
     try:
-        import pyseccomp
+        from governed_agents.runtime._seccomp import seccomp_program
 
-        pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+        seccomp_program(deny_network=True, deny_exec=True)
     except Exception as exc:
         return f"unavailable: {type(exc).__name__}: {exc}"
     return "active"
-
-
-@functools.cache
-def seccomp_libraries() -> dict[str, str | None]:
-    """Paths of libc and libseccomp, found once here so the child need not spawn ldconfig."""
-    import ctypes.util
-
-    return {name: ctypes.util.find_library(name) for name in ("c", "seccomp")}
 
 
 def available_layers() -> dict[str, str]:

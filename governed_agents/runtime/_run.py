@@ -1,8 +1,9 @@
 """run_code: approved code in its own constrained process tree, killed as a whole at its limit.
 
-Process tree: ``sh`` (joins the run's pids cgroup, then execs) → ``bwrap`` (new PID, network, IPC,
-UTS namespaces; read-only root; private /tmp; the work dir and the policy's writable paths bound
-read-write) → ``python -I _launcher.py`` (rlimits, audit hook, seccomp) → the user's code. Each
+Process tree: ``bwrap`` (new PID, network, IPC, UTS namespaces; read-only root; private /tmp; the
+work dir and the policy's paths bound; the run's pids cgroup with only ``cgroup.procs`` writable) →
+``python -I -S _launcher.py`` (joins the cgroup, rlimits, seccomp, audit hook) → the user's code.
+A process that escapes the PID namespace's reach (none should) is still found through the cgroup. Each
 layer that is missing is reported; with ``require_isolation`` a missing bubblewrap means the code
 does not run at all.
 """
@@ -13,7 +14,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import json
+import marshal
 import os
 import signal
 import sys
@@ -24,8 +25,9 @@ from typing import Any
 
 from governed_agents.policy._decision import RuntimeLimits
 from governed_agents.runtime._cgroup import RunCgroup
-from governed_agents.runtime._layers import available_layers, bwrap_path, seccomp_libraries
+from governed_agents.runtime._layers import available_layers, bwrap_path
 from governed_agents.runtime._report import RunReport
+from governed_agents.runtime._seccomp import seccomp_program
 
 __all__ = ["DEFAULT_MAX_PROCESSES", "run_code", "run_code_sync"]
 
@@ -52,7 +54,7 @@ def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, s
     return env
 
 
-def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits) -> list[str]:
+def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, cgroup: RunCgroup | None = None) -> list[str]:
     writable = [str(Path(p)) for p in limits.writable_paths if "*" not in p]
     whole_root = "/" in writable
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all"]
@@ -68,6 +70,8 @@ def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits) -> list[str]:
     for path in writable:
         if path != "/" and Path(path).exists():
             argv += ["--bind", path, path]
+    if cgroup is not None:  # only cgroup.procs is writable: the code cannot raise its own pids.max
+        argv += ["--ro-bind", str(cgroup.path), str(cgroup.path), "--bind", cgroup.procs_file, cgroup.procs_file]
     return [*argv, "--chdir", str(work_dir), "--"]
 
 
@@ -85,11 +89,8 @@ def _launcher_config(code_file: Path, language: str, limits: RuntimeLimits, work
         "path": _site_packages(),
     }
     if seccomp:
-        config["seccomp"] = {
-            "deny_network": not limits.network,
-            "deny_exec": language == "python" and not limits.allowed_commands,
-            "libraries": seccomp_libraries(),
-        }
+        config["bpf"] = seccomp_program(deny_network=not limits.network,
+                                        deny_exec=language == "python" and not limits.allowed_commands)
     return config
 
 
@@ -148,13 +149,13 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
     code_file.write_text(code, encoding="utf-8", errors="surrogatepass")
     seccomp = layers["seccomp"] == "active"
     config = _launcher_config(code_file, lang, limits, work_dir, seccomp)
-    argv = [sys.executable, "-I", "-S", "-u", LAUNCHER, json.dumps(config)]
-    if bwrap is not None:
-        argv = _bwrap_argv(bwrap, work_dir, limits) + argv
     cgroup: RunCgroup | None = None
     if layers["cgroup"] == "active":
         cgroup = RunCgroup(limits.max_processes or DEFAULT_MAX_PROCESSES)
-        argv = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', cgroup.procs_file, *argv]
+        config["cgroup"] = cgroup.procs_file
+    argv = [sys.executable, "-I", "-S", "-u", LAUNCHER, marshal.dumps(config).hex()]
+    if bwrap is not None:
+        argv = _bwrap_argv(bwrap, work_dir, limits, cgroup) + argv
     budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
     budget = min(budgets) if budgets else None
     started = time.monotonic()
