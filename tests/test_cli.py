@@ -73,3 +73,34 @@ def test_cli_start_up_does_not_import_autogen():
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "governed_agents", "analyze", "-"],
                             input="x = 1", capture_output=True, text=True, cwd=ROOT)
     assert "autogen" not in result.stderr
+
+
+def test_run_gates_then_runs_under_the_limits(tmp_path):
+    ok = tmp_path / "ok.py"
+    ok.write_text("import math\nprint(math.factorial(6))\nraise SystemExit(3)\n")
+    result = cli("run", "--policy", SEED, "--agent", "agent_sandbox", str(ok))
+    assert result.returncode == 3 and result.stdout.strip() == "720"
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nos.system('touch /tmp/governed-run-marker')\n")
+    result = cli("run", "--policy", SEED, "--agent", "agent_sandbox", "--receipts", str(tmp_path / "r.db"), str(bad))
+    assert result.returncode == 126
+    assert "denied for agent_sandbox" in result.stderr and "receipt" in result.stderr
+    hog = tmp_path / "hog.py"
+    hog.write_text("import math\nblob = bytearray(3 * 1024 ** 3)\n")
+    result = cli("run", "--policy", SEED, "--agent", "agent_sandbox", str(hog))
+    assert result.returncode != 0 and "memory limit" in result.stderr
+
+
+def test_check_writes_one_receipt_per_decision(tmp_path):
+    for name, code in (("a.py", "import pandas"), ("b.py", "import os")):
+        (tmp_path / name).write_text(code)
+    log = tmp_path / "r.db"
+    result = cli("check", "--policy", SEED, "--agent", "agent_analysis", "--receipts", str(log), "--json",
+                 str(tmp_path / "a.py"), str(tmp_path / "b.py"))
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(r["receipt_id"] for r in rows)
+    shown = cli("audit", "show", "--json", "--denied", str(log)).stdout.splitlines()
+    assert len(shown) == 1 and json.loads(shown[0])["receipt_id"] == rows[1]["receipt_id"]
+    assert cli("audit", "verify", str(log)).returncode == 0
+    proof = json.loads(cli("audit", "prove", str(log), "1").stdout)
+    assert proof["index"] == 1 and proof["tree_size"] == 2 and len(proof["path"]) == 1

@@ -314,3 +314,28 @@ def test_audit_cli_on_a_governed_run(tmp_path, governor):
                             text=True)
     assert verify.returncode == 0 and "intact" in verify.stdout
     assert not Path(marker).exists()
+
+
+async def test_swarm_handoffs_follow_the_policy(tmp_path):
+    from governed_agents.autogen import GovernedSwarm
+
+    policy = tmp_path / "swarm.policy"
+    policy.write_text('agent "triage" { can "tool_use" with constraints { allowed_tools: ["transfer_to_billing"] } }\n'
+                      'agent "billing" { can "tool_use" with constraints { allowed_tools: [] } }\n'
+                      'agent "admin" { can "tool_use" with constraints { allowed_tools: [] } }\n')
+    governor = Governor(policy, tmp_path / "r.db")
+
+    async def run(target: str):
+        triage = GovernedAssistantAgent("triage", model_client=replay(tool_call(f"transfer_to_{target}", "{}"), "stuck"),
+                                        handoffs=["billing", "admin"], governor=governor)
+        others = [GovernedAssistantAgent(name, model_client=replay("handled"), governor=governor)
+                  for name in ("billing", "admin")]
+        team = GovernedSwarm([triage, *others], termination_condition=MaxMessageTermination(3),
+                             name="desk")
+        return await team.run(task="help")
+
+    allowed = await run("billing")
+    assert [m.source for m in allowed.messages][-1] == "billing"
+    denied = await run("admin")
+    assert "admin" not in [m.source for m in denied.messages]
+    assert any("handoff to admin" in m.to_text() for m in denied.messages)
