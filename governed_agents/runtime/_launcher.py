@@ -1,7 +1,7 @@
 """The first code that runs in the child: limits in, then the user's code.
 
-Run as a script (``python -I -S _launcher.py CONFIG``, CONFIG a hex-encoded ``marshal`` of a
-dict); it imports nothing beyond the interpreter's built-ins (and ctypes when a seccomp filter is
+Imported from its directory by ``python -I -S -c`` (see ``_run._LAUNCH``; CONFIG, the first argument,
+is a hex-encoded ``marshal`` of a dict); it imports nothing beyond the interpreter's built-ins (and _ctypes when a seccomp filter is
 to be loaded), so it starts fast. In order: rlimits, the seccomp filter (compiled to BPF once by the
 parent; the kernel says no to sockets/exec/fork the policy does not grant), the PEP 578 audit hook
 (readable refusals, not the boundary), then the user's code — or an exec of the shell for shell
@@ -29,21 +29,38 @@ def _rlimits(config):
 
 
 def _seccomp(config):
+    """Load the parent's BPF with prctl, through _ctypes: the ctypes package would add ~3 ms a run."""
     bpf = config.get("bpf")
     if not bpf:
         return
-    import ctypes
+    import _ctypes
 
-    class SockFprog(ctypes.Structure):
-        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+    class Int(_ctypes._SimpleCData):
+        _type_ = "i"
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    program = ctypes.create_string_buffer(bpf, len(bpf))
-    fprog = SockFprog(len(bpf) // 8, ctypes.cast(program, ctypes.c_void_p))
+    class Pointer(_ctypes._SimpleCData):
+        _type_ = "P"
+
+    class Bytes(_ctypes.Array):
+        _type_ = type("Char", (_ctypes._SimpleCData,), {"_type_": "c"})
+        _length_ = len(bpf)
+
+    class Prctl(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = Int
+
+    class Libc:
+        _handle = _ctypes.dlopen(None, 0)
+
+    prctl = Prctl(("prctl", Libc))
+    program = Bytes.from_buffer_copy(bpf)
+    # struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+    fprog = (len(bpf) // 8).to_bytes(2, sys.byteorder) + bytes(6) + _ctypes.addressof(program).to_bytes(8, sys.byteorder)
+    fprog_buffer = type("Fprog", (_ctypes.Array,), {"_type_": Bytes._type_, "_length_": 16}).from_buffer_copy(fprog)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
-    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0 or \
-            libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "governed-agents: could not load the seccomp filter")
+    if prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0 or \
+            prctl(pr_set_seccomp, seccomp_mode_filter, Pointer(_ctypes.addressof(fprog_buffer)), 0, 0) != 0:
+        raise OSError(_ctypes.get_errno(), "governed-agents: could not load the seccomp filter")
 
 
 def _audit_hook(config):
@@ -106,13 +123,32 @@ def _run_python(path):
 
 
 def _join_cgroup(config):
-    """Enter the run's pids cgroup from inside the sandbox, after bubblewrap's own forks: a task
-    that migrates makes the next forks wait for an RCU grace period (measured: +12 ms when bwrap
-    forked after the move, +0.2 ms this way)."""
+    """Enter the run's pids cgroup from inside the sandbox, after bubblewrap's own forks.
+
+    Moving a task waits for an RCU grace period (measured 8-16 ms). Where seccomp already refuses
+    every fork/exec, only threads can be created, and a move takes the whole thread group along, so
+    the write happens in the background while the user's code starts: threads made before it lands
+    are moved (and counted) with the rest. Where processes may start, the code waits for the move —
+    a fork before it would escape pids.max.
+    """
     procs = config.get("cgroup")
-    if procs:
-        with open(procs, "w") as handle:
-            handle.write(str(os.getpid()))
+    if not procs:
+        return
+    fd = os.open(procs, os.O_WRONLY)  # opened now, before the audit hook would refuse it
+    pid = str(os.getpid()).encode()
+    if config.get("cgroup_in_background"):
+        import _thread
+
+        _thread.start_new_thread(_write_and_close, (fd, pid))
+    else:
+        _write_and_close(fd, pid)
+
+
+def _write_and_close(fd, data):
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def main():

@@ -108,6 +108,17 @@ async def test_python_cannot_fork_or_exec_without_allowed_commands_even_through_
     assert "fork -1" in report.stdout and "exec -1" in report.stdout
 
 
+async def test_a_thread_bomb_is_held_by_the_process_limit(tmp_path, marker):
+    code = (f"# {marker}\nimport threading, time\nwhile True:\n"
+            "    threading.Thread(target=time.sleep, args=(300,), daemon=True).start()\n")
+    start = time.monotonic()
+    report = await run_code(code, "python", RuntimeLimits(max_execution_time=20, max_processes=50),
+                            work_dir=tmp_path)
+    assert time.monotonic() - start < 10
+    assert report.exit_code != 0 and "can't start new thread" in report.stderr, report.output
+    assert report.limit_broken == "process limit"
+
+
 class LoopbackServer:
     def __init__(self) -> None:
         self.sock = socket.socket()
