@@ -172,14 +172,38 @@ class Governor:
         ``suggester``/``context`` default to the current provenance (set by the governed agents).
         """
         suggester, context = _with_provenance(suggester, context)
+        decision = self.decide_blocks(code_blocks, executor=executor, suggester=suggester, work_dir=work_dir)
+        return await self.record_gate(decision, context=context, runtime=runtime)
+
+    def decide_blocks(
+        self,
+        code_blocks: Sequence[tuple[str, str]],
+        *,
+        executor: str,
+        suggester: str | None = None,
+        work_dir: str | os.PathLike[str] | None = None,
+    ) -> Decision:
+        """The first half of ``gate_code``: one decision for the batch, not yet recorded. Code runs
+        only once ``record_gate`` has recorded it and still approves."""
+        suggester, _ = _with_provenance(suggester, None)
         try:
             decisions = [
                 self.decide_code(code, language, executor=executor, suggester=suggester, work_dir=work_dir)
                 for language, code in code_blocks
             ]
-            decision = merge_decisions(decisions, executor=executor, suggester=suggester)
+            return merge_decisions(decisions, executor=executor, suggester=suggester)
         except Exception as exc:
-            decision = _internal_denial(exc, executor=executor, suggester=suggester)
+            return _internal_denial(exc, executor=executor, suggester=suggester)
+
+    async def record_gate(
+        self,
+        decision: Decision,
+        *,
+        context: ConversationContext | None = None,
+        runtime: dict[str, Any] | None = None,
+    ) -> GateResult:
+        """The second half of ``gate_code``: the receipt; a log that cannot write turns it into a denial."""
+        _, context = _with_provenance(decision.suggester, context)
         return await self._recorded(decision, context=context, runtime=runtime)
 
     async def gate_tool(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Self
 
@@ -87,8 +88,8 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         self, code_blocks: list[CodeBlock], cancellation_token: CancellationToken
     ) -> CommandLineCodeResult:
         try:
-            gate = await self.gate(code_blocks)
-            return await self.run_gated(code_blocks, gate, cancellation_token)
+            _, result = await self.gate_and_run(code_blocks, cancellation_token)
+            return result
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never raise into AutoGen: that would end the whole group chat
@@ -97,6 +98,45 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
                 output=f"governed-agents: execution failed closed ({type(exc).__name__}: {exc})",
                 code_file=None,
             )
+
+    async def gate_and_run(
+        self,
+        code_blocks: list[CodeBlock],
+        cancellation_token: CancellationToken,
+        *,
+        suggester: str | None = None,
+        context: ConversationContext | None = None,
+    ) -> tuple[GateResult, CommandLineCodeResult]:
+        """``gate`` then ``run_gated``, overlapped where that is safe: an approved batch on the local
+        runtime starts its sandbox while the receipt is written, and the code inside waits for the
+        receipt (a log that cannot write withdraws the approval, and the code never runs)."""
+        decision = self.governor.decide_blocks([(b.language, b.code) for b in code_blocks],
+                                               executor=self.agent_name, suggester=suggester,
+                                               work_dir=self.work_dir)
+        if decision.outcome != "approved" or self.inner is not None or not code_blocks:
+            gate = await self._settle(await self.governor.record_gate(decision, context=context), context)
+            return gate, await self.run_gated(code_blocks, gate, cancellation_token)
+        recording = asyncio.ensure_future(self.governor.record_gate(decision, context=context))
+        approval: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answer(done: asyncio.Future[GateResult]) -> None:
+            if not approval.done():
+                approval.set_result(not done.cancelled() and done.exception() is None and done.result().approved)
+
+        recording.add_done_callback(answer)
+        try:
+            result = await self._run(code_blocks, decision.limits, cancellation_token, hold=approval)
+        except asyncio.CancelledError:
+            raise  # the receipt is still written: the decision was made
+        except Exception as exc:
+            result = CommandLineCodeResult(
+                exit_code=DENIED_EXIT_CODE,
+                output=f"governed-agents: execution failed closed ({type(exc).__name__}: {exc})",
+                code_file=None,
+            )
+        gate = await recording
+        self.last_gate = gate
+        return gate, (result if gate.approved else _refusal(gate.decision))
 
     async def run_gated(
         self, code_blocks: list[CodeBlock], gate: GateResult, cancellation_token: CancellationToken
@@ -130,6 +170,10 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
             context=context,
             work_dir=self.work_dir,
         )
+        return await self._settle(gate, context)
+
+    async def _settle(self, gate: GateResult, context: ConversationContext | None) -> GateResult:
+        """A "needs approval" gate answered by the approval handler (denied without one)."""
         if gate.decision.outcome == "needs_approval":
             if self.approval_handler is None:
                 gate = await self.governor.settle_approval(
@@ -145,9 +189,11 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         return gate
 
     async def _run(
-        self, code_blocks: list[CodeBlock], limits: RuntimeLimits, cancellation_token: CancellationToken
+        self, code_blocks: list[CodeBlock], limits: RuntimeLimits, cancellation_token: CancellationToken,
+        hold: Awaitable[bool] | None = None,
     ) -> CommandLineCodeResult:
         if self.inner is not None:
+            assert hold is None, "an inner executor cannot hold its code until the receipt is written"
             return await self._run_inner(code_blocks, limits, cancellation_token)
         from governed_agents.runtime import run_code
 
@@ -163,7 +209,9 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
                 require_isolation=self.governor.require_isolation,
                 timeout=self.timeout,
                 cancellation=cancelled,
+                hold=hold,
             )
+            hold = None  # only the first block waits for the receipt
             output += report.output
             exit_code = report.exit_code
             if report.limit_broken or report.exit_code != 0:

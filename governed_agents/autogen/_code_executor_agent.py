@@ -95,9 +95,9 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         self._current_code = "\n\n".join(f"```{b.language}\n{b.code}\n```" for b in code_blocks)
         try:
             suggester, context = self._provenance()
-            gate = await self._governed_executor.gate(code_blocks, suggester=suggester, context=context)
+            gate, result = await self._governed_executor.gate_and_run(code_blocks, cancellation_token,
+                                                                       suggester=suggester, context=context)
             self.last_gate = gate
-            result = await self._governed_executor.run_gated(code_blocks, gate, cancellation_token)
         except Exception as exc:  # never raise into AutoGen: that ends the whole group chat
             return CodeResult(exit_code=1, output=f"governed-agents: denied, the gate failed closed ({exc})")
         if not gate.approved:

@@ -56,8 +56,8 @@ class GovernedUserProxyAgent(UserProxyAgent):
                 state = self._governance
                 context = ConversationContext(group_chat=state.group, message_from_suggester=text,
                                               turn_number=state.turn if state.group else None)
-                gate = await self._executor.gate(blocks, suggester=source, context=context)
-                result = await self._executor.run_gated(blocks, gate, cancellation_token)
+                gate, result = await self._executor.gate_and_run(blocks, cancellation_token, suggester=source,
+                                                                 context=context)
                 reply = TextMessage(content=result.output or f"(exit code {result.exit_code}, no output)",
                                     source=self.name,
                                     metadata=provenance_metadata(gate, state.turn if state.group else None))

@@ -4,7 +4,8 @@ Imported from its directory by ``python -I -S -c`` (see ``_run._LAUNCH``; CONFIG
 is a hex-encoded ``marshal`` of a dict); it imports nothing beyond the interpreter's built-ins (and _ctypes when a seccomp filter is
 to be loaded), so it starts fast. In order: rlimits, the seccomp filter (compiled to BPF once by the
 parent; the kernel says no to sockets/exec/fork the policy does not grant), the PEP 578 audit hook
-(readable refusals, not the boundary), then the user's code — or an exec of the shell for shell
+(readable refusals, not the boundary), the wait for the parent's go when it is still writing the
+receipt, then the user's code — or an exec of the shell for shell
 blocks (rlimits and seccomp survive exec).
 """
 
@@ -50,13 +51,17 @@ def _seccomp(config):
         _restype_ = Int
 
     class Libc:
-        _handle = _ctypes.dlopen(None, 0)
+        _handle = _ctypes.dlopen(None, 0)  # type: ignore[arg-type]  # None: the running program
 
-    prctl = Prctl(("prctl", Libc))
+    prctl = Prctl(("prctl", Libc))  # type: ignore[arg-type]  # what CDLL would pass: (name, obj with _handle)
     program = Bytes.from_buffer_copy(bpf)
     # struct sock_fprog { unsigned short len; struct sock_filter *filter; }
     fprog = (len(bpf) // 8).to_bytes(2, sys.byteorder) + bytes(6) + _ctypes.addressof(program).to_bytes(8, sys.byteorder)
-    fprog_buffer = type("Fprog", (_ctypes.Array,), {"_type_": Bytes._type_, "_length_": 16}).from_buffer_copy(fprog)
+    class Fprog(_ctypes.Array):
+        _type_ = Bytes._type_
+        _length_ = 16
+
+    fprog_buffer = Fprog.from_buffer_copy(fprog)
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
     if prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0 or \
             prctl(pr_set_seccomp, seccomp_mode_filter, Pointer(_ctypes.addressof(fprog_buffer)), 0, 0) != 0:
@@ -159,6 +164,8 @@ def main():
     sys.path.extend(config.get("path", ()))
     _rlimits(config)
     _seccomp(config)
+    if config.get("hold") and os.read(0, 1) != b"\x01":  # the parent is still recording the decision
+        os._exit(125)
     if config["language"] == "python":
         _audit_hook(config)
         _run_python(config["code"])

@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +129,19 @@ async def run_code(
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
     cancellation: asyncio.Event | None = None,
+    hold: Awaitable[bool] | None = None,
 ) -> RunReport:
-    """Run ``code`` under ``limits``. Never raises: failures come back as a non-zero report."""
+    """Run ``code`` under ``limits``. Never raises: failures come back as a non-zero report.
+
+    ``hold``: the sandbox starts at once but the launcher waits, before the user's code, until
+    ``hold`` answers; ``True`` lets the code run, anything else (``False``, an exception) kills the
+    waiting sandbox and the code never runs. The gate uses it to start the process while the
+    receipt is being made durable.
+    """
     layers = dict(available_layers())
     try:
         return await _run(code, language, limits, Path(work_dir), require_isolation, env, timeout, cancellation,
-                          layers)
+                          layers, hold)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -143,7 +150,7 @@ async def run_code(
 
 async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, require_isolation: bool,
                env: Mapping[str, str] | None, timeout: float | None, cancellation: asyncio.Event | None,
-               layers: dict[str, str]) -> RunReport:
+               layers: dict[str, str], hold: Awaitable[bool] | None = None) -> RunReport:
     lang = language.lower()
     if lang not in _PYTHON and lang not in _SHELL:
         return _refusal(f"language {language!r} is not supported by the governed runtime", layers)
@@ -166,18 +173,25 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         cgroup = RunCgroup(limits.max_processes or DEFAULT_MAX_PROCESSES)
         config["cgroup"] = cgroup.procs_file
         config["cgroup_in_background"] = seccomp and _no_new_processes(lang, limits)
+    config["hold"] = hold is not None
     argv = [sys.executable, "-I", "-S", "-u", "-c", _LAUNCH, marshal.dumps(config).hex()]
     if bwrap is not None:
         argv = _bwrap_argv(bwrap, work_dir, limits, cgroup) + argv
     budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
     budget = min(budgets) if budgets else None
-    started = time.monotonic()
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=str(work_dir), env=_environment(work_dir, env), start_new_session=True,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE if hold is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
+        if hold is not None and not await _release(proc, hold):
+            _kill_tree(proc.pid, cgroup)
+            await proc.wait()
+            await _collect(readers)
+            return _refusal("the decision was withdrawn before the code ran", layers)
+        started = time.monotonic()
         limit_broken = await _wait(proc, budget, cancellation)
         _kill_tree(proc.pid, cgroup)  # grandchildren left behind (`sleep 300 &`) die with the run
         out, err = await _collect(readers)
@@ -204,6 +218,24 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             returncode = 1
     return RunReport(exit_code=returncode if returncode >= 0 else 128 - returncode, stdout=out, stderr=err,
                      duration=time.monotonic() - started, limit_broken=limit_broken, layers=layers, blocked=blocked)
+
+
+async def _release(proc: asyncio.subprocess.Process, hold: Awaitable[bool]) -> bool:
+    """Wait for ``hold``; on ``True`` tell the waiting launcher to go (then its stdin reads EOF)."""
+    try:
+        go = await hold is True
+    except asyncio.CancelledError:
+        _kill_tree(proc.pid, None)
+        raise
+    except Exception:
+        go = False
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):  # a launcher that already died is reported by its exit code
+        if go:
+            proc.stdin.write(b"\x01")
+            await proc.stdin.drain()
+        proc.stdin.close()
+    return go
 
 
 def run_code_sync(code: str, language: str, limits: RuntimeLimits, **kwargs: Any) -> RunReport:

@@ -339,3 +339,33 @@ async def test_swarm_handoffs_follow_the_policy(tmp_path):
     denied = await run("admin")
     assert "admin" not in [m.source for m in denied.messages]
     assert any("handoff to admin" in m.to_text() for m in denied.messages)
+
+
+@pytest.mark.parametrize("store_fails", [True, False])
+async def test_code_waits_for_its_receipt_and_never_runs_when_the_receipt_fails(tmp_path, store_fails):
+    # the sandbox starts while the receipt is written; the code inside waits for the receipt
+    import asyncio
+
+    class Slow(ReceiptLog):
+        async def aappend(self, receipt):
+            await asyncio.sleep(0.5)
+            if store_fails:
+                raise OSError("disk full")
+            return await super().aappend(receipt)
+
+    governor = Governor(ROOT / "policies" / "seed.policy", Slow(tmp_path / "slow.db"))
+    agent = GovernedCodeExecutorAgent("agent_admin", LocalCommandLineCodeExecutor(work_dir=tmp_path / "w"),
+                                      governor=governor)
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    marker = tmp_path / "w" / "ran.txt"
+    code = f"```python\nopen({str(marker)!r}, 'w').write('x')\nprint('wrote it')\n```"
+    reply = await agent.on_messages([TextMessage(content=code, source="planner")], CancellationToken())
+    if store_fails:
+        assert not marker.exists()
+        assert "receipt log could not record" in reply.chat_message.content
+        assert reply.chat_message.metadata["governed.approved"] == "false"
+    else:
+        assert marker.exists() and "wrote it" in reply.chat_message.content
+        assert reply.chat_message.metadata["governed.approved"] == "true"

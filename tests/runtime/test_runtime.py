@@ -204,3 +204,23 @@ async def test_readable_paths_under_tmp_stay_visible_read_only(tmp_path, marker)
     report = await run_code(code, "python", RuntimeLimits(readable_paths=(str(data),)), work_dir=tmp_path / "run")
     assert report.stdout.split() == ["1", "refused"], report.output
     assert not (data / "new.csv").exists()
+
+
+@pytest.mark.parametrize("answer", [True, False, "error"])
+async def test_held_code_runs_only_when_the_hold_says_go(tmp_path, marker, answer):
+    import asyncio
+
+    async def hold():
+        await asyncio.sleep(0.3)  # the sandbox is up by now, waiting
+        if answer == "error":
+            raise OSError("the receipt could not be written")
+        return answer
+
+    out = tmp_path / "ran.txt"
+    code = f"# {marker}\nopen({str(out)!r}, 'w').write('x')\nprint('ran')\n"
+    report = await run_code(code, "python", RuntimeLimits(max_execution_time=10), work_dir=tmp_path, hold=hold())
+    if answer is True:
+        assert report.exit_code == 0 and report.stdout == "ran\n" and out.exists()
+    else:
+        assert report.exit_code != 0 and not out.exists()
+        assert "withdrawn" in report.stderr
