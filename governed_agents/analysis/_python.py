@@ -19,8 +19,9 @@ import ast
 import bisect
 import builtins
 import hashlib
+import operator
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import libcst as cst
@@ -61,7 +62,7 @@ _DUNDER_ESCAPES = frozenset(
 _SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "newline",
                "leading_lines", "lines_after", "header", "footer", "lbracket", "rbracket", "lbrace",
                "rbrace", "operator", "star", "arrow", "asynchronous")
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_CHILD_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 _LEAVE = object()
 
 
@@ -78,15 +79,28 @@ def _subclasses(base: type) -> set[type]:
 _NODE_TYPES: frozenset[type] = frozenset(_subclasses(cst.CSTNode))
 
 
-def _fields(node_type: type) -> tuple[str, ...]:
-    names = _FIELDS.get(node_type)
-    if names is None:
+def _child_fields(node_type: type) -> Callable[[Any], tuple[Any, ...]]:
+    """For a node type, one C call that returns its fields that may hold nodes, last field first
+    (the walk pushes them on a stack)."""
+    getter = _CHILD_FIELDS.get(node_type)
+    if getter is None:
         names = tuple(
             f for f in node_type.__dataclass_fields__  # type: ignore[attr-defined]
             if not any(s in f for s in _SKIP_FIELD)
-        )
-        _FIELDS[node_type] = names
-    return names
+        )[::-1]
+        if not names:
+            getter = _no_fields
+        elif len(names) == 1:
+            one = operator.attrgetter(names[0])
+            getter = lambda node: (one(node),)  # noqa: E731
+        else:
+            getter = operator.attrgetter(*names)
+        _CHILD_FIELDS[node_type] = getter
+    return getter
+
+
+def _no_fields(node: Any) -> tuple[Any, ...]:
+    return ()
 
 
 def code_signature(code: str) -> str:
@@ -148,6 +162,7 @@ class _Walker:
         self._line_starts: list[int] | None = None
         self._cursor = 0
         self._statement: Any = None  # the innermost simple statement, located only when it holds an op
+        self._positions: dict[int, tuple[int, int]] = {}
 
     # -- traversal -------------------------------------------------------------------------
 
@@ -179,6 +194,8 @@ class _Walker:
         handlers = _HANDLERS
         node_types = _NODE_TYPES
         tokens = self.tokens
+        child_fields = _CHILD_FIELDS
+        push = stack.append
         while stack:
             node = stack.pop()
             if node is _LEAVE:
@@ -192,15 +209,13 @@ class _Walker:
             handler = handlers.get(node_type)
             if handler is not None and handler(self, node, stack) is _SKIP_CHILDREN:
                 continue
-            children: list[Any] = []
-            for name in _fields(type(node)):
-                value = getattr(node, name)
+            getter = child_fields.get(node_type) or _child_fields(node_type)
+            for value in getter(node):
                 value_type = type(value)
                 if value_type in node_types:
-                    children.append(value)
-                elif value_type is tuple or value_type is list:
-                    children.extend([v for v in value if type(v) in node_types])
-            stack.extend(reversed(children))
+                    push(value)
+                elif (value_type is tuple or value_type is list) and value:
+                    stack.extend([v for v in reversed(value) if type(v) in node_types])
 
     def _push_scope(self, names: Iterator[str], stack: list[Any]) -> None:
         # The scope is popped when the marker, pushed below the children, comes off the stack.
@@ -409,20 +424,43 @@ class _Walker:
         index = self.source.find(text, self._cursor)
         return index if index >= 0 else self.source.find(text)
 
+    def _text(self, node: Any) -> str:
+        """The text to look for: a call starts where its callee does, and ``callee(`` is far shorter
+        to write out than the whole call (whose arguments may span lines)."""
+        if type(node) is cst.Call and type(node.whitespace_after_func) is cst.SimpleWhitespace \
+                and not node.whitespace_after_func.value:
+            return self.module.code_for_node(node.func).strip() + "("
+        return self.module.code_for_node(node).strip()
+
+    def _search(self, text: str, start: int) -> int:
+        """``text`` in the source from ``start``, not as the tail of a longer name (``myopen(``)."""
+        source = self.source
+        index = source.find(text, start)
+        if text[:1].isidentifier():
+            while index > 0 and (source[index - 1].isalnum() or source[index - 1] == "_"):
+                index = source.find(text, index + 1)
+        return index
+
     def position(self, node: Any) -> tuple[int, int]:
+        known = self._positions.get(id(node))
+        if known is None:
+            known = self._positions[id(node)] = self._locate(node)
+        return known
+
+    def _locate(self, node: Any) -> tuple[int, int]:
         try:
-            text = self.module.code_for_node(node).strip()
+            text = self._text(node)
         except Exception:
             return 0, 0
-        index = self.source.find(text, self._cursor) if text else -1
+        index = self._search(text, self._cursor) if text else -1
         if index < 0:
-            index = self.source.find(text) if text else -1
-        if index >= 0 and self._statement is not None and self.source.find(text, index + 1) >= 0:
+            index = self._search(text, 0) if text else -1
+        if index >= 0 and self._statement is not None and self._search(text, index + 1) >= 0:
             # the same text stands more than once: anchor on the enclosing statement first
             anchor = self._find(self._statement)
             if anchor >= 0:
                 self._cursor = anchor
-                index = self.source.find(text, anchor)
+                index = self._search(text, anchor)
         self._statement = None
         if index < 0:
             return 0, 0

@@ -298,3 +298,11 @@ def test_ir_round_trips_through_json():
 
     ir = analyze("import os\nos.system('ls')\nopen('/x', 'w')")
     assert SovereignIR.model_validate_json(ir.model_dump_json()) == ir
+
+
+def test_positions_of_calls_spanning_lines_and_names_inside_strings():
+    code = ("cnf = '/etc/ssl/openssl.cnf'\nmyopen = print\nwith open(cnf) as f:\n    pass\n"
+            "def f():\n    p = subprocess.Popen('ls', shell=True,\n                         stdout=None)\nimport subprocess\n")
+    ops = {type(op).__name__: op for op in analyze(code).operations}
+    assert (ops["FileOperation"].line, ops["FileOperation"].column) == (3, 6)
+    assert (ops["ProcessSpawn"].line, ops["ProcessSpawn"].column) == (6, 9)
