@@ -369,3 +369,36 @@ async def test_code_waits_for_its_receipt_and_never_runs_when_the_receipt_fails(
     else:
         assert marker.exists() and "wrote it" in reply.chat_message.content
         assert reply.chat_message.metadata["governed.approved"] == "true"
+
+
+@pytest.mark.parametrize("when", ["while the receipt is written", "while the code runs"])
+async def test_cancellation_stops_the_run_and_leaves_no_process(tmp_path, when):
+    import asyncio
+
+    from autogen_core import CancellationToken
+    from autogen_core.code_executor import CodeBlock
+
+    from tests.runtime.test_runtime import working_in
+
+    class Slow(ReceiptLog):
+        async def aappend(self, receipt):
+            await asyncio.sleep(2 if when == "while the receipt is written" else 0)
+            return await super().aappend(receipt)
+
+    governor = Governor(ROOT / "policies" / "seed.policy", Slow(tmp_path / "r.db"))
+    agent = GovernedCodeExecutorAgent("agent_admin", LocalCommandLineCodeExecutor(work_dir=tmp_path / "w"),
+                                      governor=governor)
+    token = CancellationToken()
+    asyncio.get_running_loop().call_later(0.7, token.cancel)
+    start = time.monotonic()
+    code = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"
+    task = asyncio.ensure_future(agent._governed_executor.execute_code_blocks(
+        [CodeBlock(code=code, language="python")], token))
+    try:
+        result = await asyncio.wait_for(task, 10)
+        assert result.exit_code != 0
+    except asyncio.CancelledError:
+        pass  # cancelled before the code ran: the stock executors raise too
+    assert time.monotonic() - start < 5
+    await asyncio.sleep(0.3)
+    assert working_in(tmp_path) == []

@@ -33,12 +33,29 @@ def stray(marker: str) -> list[int]:
     return found
 
 
+def working_in(directory: Path) -> list[int]:
+    """Processes whose working directory lies under ``directory`` (every run starts in its work dir)."""
+    found = []
+    root = str(directory.resolve())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        if (cwd == root or cwd.startswith(root + "/")) and "State:\tZ" not in status:
+            found.append(int(entry))
+    return found
+
+
 @pytest.fixture
-def marker():
+def marker(tmp_path):
     value = f"gmark{uuid.uuid4().hex[:10]}"
     yield value
     time.sleep(0.2)
-    assert stray(value) == [], "a process outlived its run"
+    assert stray(value) == [] and working_in(tmp_path) == [], "a process outlived its run"
 
 
 def test_every_layer_is_available_on_this_machine():
