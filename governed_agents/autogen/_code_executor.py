@@ -93,11 +93,7 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never raise into AutoGen: that would end the whole group chat
-            return CommandLineCodeResult(
-                exit_code=DENIED_EXIT_CODE,
-                output=f"governed-agents: execution failed closed ({type(exc).__name__}: {exc})",
-                code_file=None,
-            )
+            return _failed_closed(exc)
 
     async def gate_and_run(
         self,
@@ -129,11 +125,7 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         except asyncio.CancelledError:
             raise  # the receipt is still written: the decision was made
         except Exception as exc:
-            result = CommandLineCodeResult(
-                exit_code=DENIED_EXIT_CODE,
-                output=f"governed-agents: execution failed closed ({type(exc).__name__}: {exc})",
-                code_file=None,
-            )
+            result = _failed_closed(exc)
         gate = await recording
         self.last_gate = gate
         return gate, (result if gate.approved else _refusal(gate.decision))
@@ -149,11 +141,7 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            return CommandLineCodeResult(
-                exit_code=DENIED_EXIT_CODE,
-                output=f"governed-agents: execution failed closed ({type(exc).__name__}: {exc})",
-                code_file=None,
-            )
+            return _failed_closed(exc)
 
     async def gate(
         self,
@@ -306,6 +294,15 @@ def receipts_reference(governor: Governor) -> str | None:
     if log is None:
         return None
     return str(Path(log.path).resolve())
+
+
+def _failed_closed(exc: Exception) -> CommandLineCodeResult:
+    """Never raise into AutoGen (that would end the whole group chat): a failure is a refusal."""
+    return CommandLineCodeResult(
+        exit_code=DENIED_EXIT_CODE,
+        output=f"governed-agents: execution failed closed ({type(exc).__name__}: {exc})",
+        code_file=None,
+    )
 
 
 def _refusal(decision: Decision) -> CommandLineCodeResult:
