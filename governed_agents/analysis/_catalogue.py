@@ -25,6 +25,8 @@ class Spec:
     also: tuple[Spec, ...] = ()  # further operations the same call performs
     value_from: str = ""  # for methods: "self" when the value (path/url) lives on the receiver
     optional: bool = False  # without the argument the call touches nothing (df.to_json() returns text)
+    default: str | None = None  # the value when the argument is absent (extractall() writes to ".")
+    safe_with: tuple[str, ...] = ()  # dyn: the argument naming one of these makes the call safe
 
 
 def _s(kind: str, op: str = "", arg: int | None = 0, kw: str | None = None, **extra: Any) -> Spec:
@@ -89,8 +91,13 @@ _FILE: dict[str, Spec] = {
     "tempfile.TemporaryFile": _s("file", WRITE, arg=None, returns="builtins.file"),
     "linecache.getline": _s("file", READ, kw="filename"),
     "fileinput.input": _s("file", READ, kw="files"),
-    "zipfile.ZipFile": _s("open", kw="file"),
-    "tarfile.open": _s("open", kw="name"),
+    "zipfile.ZipFile": _s("open", kw="file", returns="zipfile.ZipFile"),
+    "zipfile.ZipFile.extractall": _s("file", WRITE, kw="path", default="."),
+    "zipfile.ZipFile.extract": _s("file", WRITE, arg=1, kw="path", default="."),
+    "tarfile.open": _s("open", kw="name", returns="tarfile.TarFile"),
+    "tarfile.TarFile": _s("open", kw="name", returns="tarfile.TarFile"),
+    "tarfile.TarFile.extractall": _s("file", WRITE, kw="path", default="."),
+    "tarfile.TarFile.extract": _s("file", WRITE, arg=1, kw="path", default="."),
     "csv.reader": _s("file", READ, arg=None),
     # pathlib: the constructor carries the path; methods use it
     "pathlib.Path": _s("ctor", returns="pathlib.Path"),
@@ -158,6 +165,8 @@ _DATA: dict[str, Spec] = {
     "json.load": _s("file", READ, arg=None),
     "json.dump": _s("file", WRITE, arg=None),
     "sqlite3.connect": _s("file", READ, kw="database", returns="sqlite3.Connection"),
+    "sqlalchemy.text": _s("ctor", kw="text", returns="builtins.str"),  # the SQL travels on to execute()
+    "sqlalchemy.sql.text": _s("ctor", kw="text", returns="builtins.str"),
     "sqlite3.Connection.cursor": _s("ctor", arg=None, returns="sqlite3.Connection"),
 }
 
@@ -176,6 +185,7 @@ DUCK_METHODS: dict[str, Spec] = {
     "unlink": _s("file", DELETE, arg=None),
     "rmdir": _s("file", DELETE, arg=None),
     "to_sql": _s("db", op="insert", arg=None),
+    "extractall": _s("file", WRITE, kw="path", default="."),
     "execute": _s("db", kw="sql"),
     "executemany": _s("db", kw="sql"),
     "executescript": _s("db", kw="sql_script"),
@@ -337,7 +347,9 @@ _DYN: dict[str, Spec] = {
     "cloudpickle.loads": _s("dyn", "deserialization", arg=None),
     "joblib.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="filename"),)),
     "torch.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="f"),)),
-    "yaml.load": _s("dyn", "deserialization", arg=None),  # yaml.safe_load is not listed
+    # yaml.safe_load is not listed; yaml.load with a safe Loader is safe
+    "yaml.load": _s("dyn", "deserialization", arg=1, kw="Loader",
+                    safe_with=("yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader")),
     "yaml.unsafe_load": _s("dyn", "deserialization", arg=None),
     "yaml.full_load": _s("dyn", "deserialization", arg=None),
     "jsonpickle.decode": _s("dyn", "deserialization", arg=None),

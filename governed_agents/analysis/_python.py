@@ -280,10 +280,17 @@ class _Walker:
             return Const(tuple(items))
         if isinstance(node, cst.Await):
             return self.value(node.expression)
+        if isinstance(node, cst.Subscript):
+            base = self.value(node.value)
+            if isinstance(base, Mod) and base.name == "sys.modules":
+                key = self._subscript_key(node)
+                return Mod(key) if key is not None else UNKNOWN
         return UNKNOWN
 
     def _attribute(self, base: Any, attr: str) -> Any:
         if isinstance(base, Mod):
+            if base.name == "builtins":
+                return Mod(attr)  # builtins.exec is exec
             if attr == "ctypeslib":
                 return Mod("numpy.ctypeslib")
             qualified = f"{base.name}.{attr}"
@@ -349,7 +356,7 @@ class _Walker:
             return self.value(keywords[spec.kw])
         if spec.arg is not None and spec.arg < len(positional):
             return self.value(positional[spec.arg])
-        return UNKNOWN
+        return Const(spec.default) if spec.default is not None else UNKNOWN
 
     def _callee(self, call: cst.Call) -> tuple[str | None, Spec | None, Any]:
         """(qualified name, spec, receiver) of what a call invokes."""
@@ -535,6 +542,9 @@ class _Walker:
         elif kind == "db":
             self._emit_sql(call, api, carried, spec)
         elif kind == "dyn":
+            named = self._arg(call, spec) if spec.safe_with else None
+            if isinstance(named, Mod) and named.name in spec.safe_with:
+                return  # yaml.load(f, Loader=yaml.SafeLoader)
             self.emit(call, DynamicCode, kind=spec.op, detail=api, api=api)
         elif kind == "effect":
             self.emit(call, FunctionCall, function=api, effect=spec.op, api=api)
@@ -645,10 +655,15 @@ class _Walker:
         return None
 
     def on_subscript(self, node: cst.Subscript) -> None:
-        if id(node) in self.consumed:
-            return
         base = self.value(node.value)
-        if isinstance(base, Mod) and base.name in ("os.environ", "os.environb"):
+        if isinstance(base, Mod) and base.name == "sys.modules":  # even as a callee's base
+            key = self._subscript_key(node)
+            if key is not None:  # sys.modules['os'] is a use of os
+                self.emit(node, ModuleImport, module=key, api="sys.modules")
+            else:
+                self.emit(node, DynamicCode, kind="introspection", detail="sys.modules with a computed name",
+                          api="sys.modules")
+        elif id(node) not in self.consumed and isinstance(base, Mod) and base.name in ("os.environ", "os.environb"):
             self.consumed.add(id(node.value))
             self.emit(node, EnvironmentAccess, names=(self._subscript_key(node),), access="read", api=base.name)
 

@@ -306,3 +306,59 @@ def test_positions_of_calls_spanning_lines_and_names_inside_strings():
     ops = {type(op).__name__: op for op in analyze(code).operations}
     assert (ops["FileOperation"].line, ops["FileOperation"].column) == (3, 6)
     assert (ops["ProcessSpawn"].line, ops["ProcessSpawn"].column) == (6, 9)
+
+
+# -- reaching a module or a builtin by another road ---------------------------------------------
+
+@pytest.mark.parametrize(
+    "code",
+    ["import builtins\nbuiltins.exec('print(1)')", "import builtins as b\nf = b.eval\nf('1')"],
+)
+def test_builtins_module_attributes_are_the_builtins(code):
+    assert ops(code, "dynamic_code")
+
+
+def test_sys_modules_by_name_is_a_use_of_that_module():
+    code = "import sys\nsys.modules['subprocess'].run(['rm', '-rf', '/data'])\n"
+    assert one(code, "module_import", module="subprocess")
+    assert one(code, "process_spawn").program == "rm"
+
+
+def test_sys_modules_with_a_computed_name_is_dynamic():
+    assert one("import sys\nsys.modules[input()].system('ls')\n", "dynamic_code", kind="introspection")
+
+
+# -- archives, yaml, SQL through sqlalchemy.text -----------------------------------------------
+
+@pytest.mark.parametrize(
+    ("code", "path"),
+    [
+        ("import tarfile\ntarfile.open('a.tar.gz').extractall('/etc')", "/etc"),
+        ("import zipfile\nwith zipfile.ZipFile('a.zip') as z:\n    z.extractall()", "/work"),
+        ("import zipfile\nzipfile.ZipFile('a.zip').extract('x', path='/srv')", "/srv"),
+        ("archive.extractall('/opt')", "/opt"),
+    ],
+)
+def test_archive_extraction_writes_where_it_extracts(code, path):
+    found = [op for op in ops(code, "file_operation", work_dir="/work") if op.operation == "write"]
+    assert [op.paths for op in found] == [(path,)]
+
+
+@pytest.mark.parametrize(
+    ("code", "unsafe"),
+    [
+        ("import yaml\nyaml.load(s)", True),
+        ("import yaml\nyaml.load(s, Loader=yaml.FullLoader)", True),
+        ("import yaml\nyaml.load(s, Loader=yaml.SafeLoader)", False),
+        ("from yaml import load, CSafeLoader\nload(s, CSafeLoader)", False),
+        ("import yaml\nyaml.safe_load(s)", False),
+    ],
+)
+def test_yaml_load_is_unsafe_unless_its_loader_is_safe(code, unsafe):
+    assert bool(ops(code, "dynamic_code")) is unsafe
+
+
+def test_sql_inside_sqlalchemy_text_is_read():
+    op = one("from sqlalchemy import text\nsession.execute(text('DELETE FROM users WHERE id = 1'))",
+             "database_operation")
+    assert op.verb == "delete" and op.tables == ("users",)
