@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import posixpath
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -60,17 +61,46 @@ _EFFECTS: dict[str, str] = {
     **dict.fromkeys(("ps", "top", "htop", "uname", "whoami", "id", "hostname", "df", "free", "uptime",
                      "lsof", "netstat", "ss", "ifconfig", "ip", "env", "printenv", "crontab"), "system_info"),
 }
-_WRAPPERS = frozenset({"sudo", "doas", "nohup", "time", "timeout", "nice", "exec", "xargs", "env", "command",
-                       "builtin", "stdbuf", "setsid", "chroot"})
+# Commands that run another command; the options of theirs that take a value (so that the value
+# is not taken for the command), and how many leading operands are theirs (`timeout 5 cmd`).
+_WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
+    "sudo": (frozenset({"-u", "-g", "-C", "-h", "-p", "-U"}), 0),
+    "doas": (frozenset({"-u", "-C"}), 0),
+    "nohup": (frozenset(), 0),
+    "time": (frozenset({"-f", "-o"}), 0),
+    "timeout": (frozenset({"-s", "-k", "--signal", "--kill-after"}), 1),
+    "nice": (frozenset({"-n", "--adjustment"}), 0),
+    "ionice": (frozenset({"-c", "-n", "-p"}), 0),
+    "exec": (frozenset({"-a"}), 0),
+    "xargs": (frozenset({"-I", "-n", "-P", "-d", "-L", "-a", "-E", "-s", "--max-args", "--max-procs"}), 0),
+    "env": (frozenset({"-u", "-C", "-S", "--unset", "--chdir"}), 0),
+    "command": (frozenset(), 0),
+    "builtin": (frozenset(), 0),
+    "stdbuf": (frozenset({"-i", "-o", "-e"}), 0),
+    "setsid": (frozenset(), 0),
+    "chroot": (frozenset({"--userspec", "--groups"}), 1),
+    "watch": (frozenset({"-n", "-d"}), 0),
+}
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
 _PYTHONS = frozenset({"python", "python3", "python2", "py"})
+# Interpreters of languages this analyser does not read: their inline code (`perl -e '…'`) and
+# their scripts are dynamic code.
+_OTHER_INTERPRETERS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("perl", "ruby"), frozenset({"-e", "-E"})),
+    **dict.fromkeys(("node", "nodejs", "deno"), frozenset({"-e", "--eval", "-p", "--print"})),
+    "php": frozenset({"-r"}),
+    "lua": frozenset({"-e"}),
+    "Rscript": frozenset({"-e"}),
+    "osascript": frozenset({"-e"}),
+}
 _DYNAMIC = {"eval": "eval", "exec": "exec", "source": "exec", ".": "exec"}
+_ENVIRONMENT_WRITERS = frozenset({"export", "declare", "typeset", "readonly", "unset", "local"})
 
 
 def analyze_shell(code: str, language: str = "bash", work_dir: str | None = None) -> SovereignIR:
     walker = _ShellWalker(code, work_dir)
     try:
-        trees = bashlex.parse(code) if code.strip() else []
+        trees = bashlex.parse(_unquote_heredoc_delimiters(code)) if code.strip() else []
     except Exception as exc:  # bashlex raises ParsingError, NotImplementedError, IndexError, …
         line, column = walker.where(getattr(exc, "position", 0) or 0)
         problem = Unresolved(reason=f"shell parse error: {exc}", kind="parse_error", line=line, column=column)
@@ -167,13 +197,18 @@ class _ShellWalker:
         value = self.word_value(target)
         if value == "/dev/null":
             return
-        operation = "read" if node.type in ("<", "<<<") else "write"
-        if node.type in ("<<", "<<-"):
+        if node.type in ("<<", "<<-", "<<<"):  # here-documents and here-strings are data, not files,
+            body = getattr(getattr(node, "heredoc", None), "value", "") or ""
+            if "$(" in body or "`" in body:  # … but an unquoted one runs its command substitutions
+                self.emit(node, DynamicCode, kind="exec", detail="here-document with command substitution",
+                          api="bash:<<")
             return
+        operation = "read" if node.type == "<" else "write"
         path = normalise_path(value, self.work_dir) if value is not None else None
         self.emit(node, FileOperation, operation=operation, paths=(path,), api=f"bash:{node.type}")
 
-    def simple_command(self, node: Any, words: list[tuple[Any, str | None]], depth: int) -> None:
+    def simple_command(self, node: Any, words: list[tuple[Any, str | None]], depth: int,
+                       from_stdin: bool = False) -> None:
         _first_node, first = words[0]
         program = posixpath.basename(first) if first else None
         literal = all(w is not None for _, w in words)
@@ -186,17 +221,42 @@ class _ShellWalker:
         api = f"bash:{program}"
         if program in _EFFECTS:
             self.emit(node, FunctionCall, function=program, effect=_EFFECTS[program], api=api)
-        if program in _WRAPPERS and operands:
-            index = next(i for i, (n, _) in enumerate(words) if n is operands[0][0])
-            self.simple_command(node, words[index:], depth)
+        if program in _WRAPPERS:
+            inner = _wrapped(program, args)
+            if inner:
+                self.simple_command(node, inner, depth, from_stdin=program == "xargs")
             return
         if program in _DYNAMIC:
             self.emit(node, DynamicCode, kind=_DYNAMIC[program], detail=command, api=api)
-        if program in _FILE_ARGS:
+        if program in _ENVIRONMENT_WRITERS:
+            for n, w in operands:
+                name = (w or "").split("=", 1)[0]
+                self.emit(n, EnvironmentAccess, names=(name or None,), access="write", api=api)
+        if program in _OTHER_INTERPRETERS:
+            self.other_interpreter(node, program, args, api)
+        if program == "find":
+            self.find(node, args, depth, api)
+        elif program == "tar":
+            self.tar(node, args, api)
+        elif program == "dd":
+            for n, w in operands:
+                key, _, value = (w or "").partition("=")
+                if key in ("if", "of") and value:
+                    self.emit(n, FileOperation, operation="read" if key == "if" else "write",
+                              paths=(self.path(value),), api=api)
+        elif program in _FILE_ARGS:
             op = _FILE_ARGS[program]
             targets = operands[1:] if program in ("grep", "egrep", "fgrep", "awk", "sed") else operands
+            in_place = program == "sed" and any(w is not None and (w == "-i" or w.startswith(("-i", "--in-place")))
+                                                for _, w in args)
             for n, w in targets:
                 self.emit(n, FileOperation, operation=op, paths=(self.path(w),), api=api)
+                if in_place:
+                    self.emit(n, FileOperation, operation="write", paths=(self.path(w),), api=api)
+            if from_stdin:  # `xargs rm`: the paths arrive on standard input
+                self.emit(node, FileOperation, operation=op, paths=(None,), api=api)
+            if program in ("awk", "gawk") and operands and _awk_runs_commands(operands[0][1]):
+                self.emit(node, DynamicCode, kind="exec", detail="awk program that runs commands", api=api)
         elif program in _COPY or program in _MOVE:
             for n, w in operands[:-1]:
                 self.emit(n, FileOperation, operation="delete" if program in _MOVE else "read",
@@ -208,6 +268,80 @@ class _ShellWalker:
             self.network(node, program, args, api)
         if program in _SHELLS or program in _PYTHONS:
             self.interpreter(node, program, args, depth, api)
+
+    def find(self, node: Any, args: list[tuple[Any, str | None]], depth: int, api: str) -> None:
+        """`find ROOTS… EXPRESSION`: the roots are read; `-delete` deletes under them; `-exec CMD … ;`
+        runs CMD (analysed as a command of its own)."""
+        roots: list[tuple[Any, str | None]] = []
+        for n, w in args:
+            if w is not None and (w.startswith(("-", "(", "!")) or w == ")"):
+                break
+            roots.append((n, w))
+        roots = roots or [(node, ".")]
+        words = [w for _, w in args]
+        for n, w in roots:
+            self.emit(n, FileOperation, operation="read", paths=(self.path(w),), api=api)
+            if "-delete" in words:
+                self.emit(n, FileOperation, operation="delete", paths=(self.path(w),), api=api)
+        for i, w in enumerate(words):
+            if w in ("-exec", "-execdir", "-ok", "-okdir"):
+                end = next((j for j in range(i + 1, len(words)) if words[j] in (";", "+", "\\;")), len(words))
+                if end > i + 1:
+                    self.simple_command(node, args[i + 1:end], depth, from_stdin=True)
+
+    def tar(self, node: Any, args: list[tuple[Any, str | None]], api: str) -> None:
+        """`tar`: the archive (after `f`) is read, or written with `c`; `x` writes into `-C DIR` (or `.`)."""
+        words = [w or "" for _, w in args]
+        cluster = words[0].lstrip("-") if words and words[0].lstrip("-").isalpha() else ""
+        modes = set(cluster) | {w.lstrip("-")[0] for w in words if w.startswith("-") and not w.startswith("--")
+                                and len(w) > 1}
+        long = {w for w in words if w.startswith("--")}
+        extract = "x" in modes or "--extract" in long or "--get" in long
+        create = "c" in modes or "--create" in long or "r" in modes or "u" in modes
+        archive: tuple[Any, str | None] | None = None
+        destination: tuple[Any, str | None] | None = None
+        rest: list[tuple[Any, str | None]] = []
+        skip = 0
+        for i, (n, w) in enumerate(args):
+            if skip:
+                skip -= 1
+                continue
+            text = w or ""
+            if i == 0 and cluster:
+                if "f" in cluster and i + 1 < len(args):
+                    archive, skip = args[i + 1], 1
+                continue
+            if text in ("-f", "--file") and i + 1 < len(args):
+                archive, skip = args[i + 1], 1
+            elif text.startswith("--file="):
+                archive = (n, text.split("=", 1)[1])
+            elif text in ("-C", "--directory") and i + 1 < len(args):
+                destination, skip = args[i + 1], 1
+            elif text.startswith("--directory="):
+                destination = (n, text.split("=", 1)[1])
+            elif not text.startswith("-") or w is None:
+                rest.append((n, w))
+        if archive is not None:
+            self.emit(archive[0], FileOperation, operation="write" if create else "read",
+                      paths=(self.path(archive[1]),), api=api)
+        if extract:
+            where = destination or (node, ".")
+            self.emit(where[0], FileOperation, operation="write", paths=(self.path(where[1]),), api=api)
+        elif create:
+            for n, w in rest:
+                self.emit(n, FileOperation, operation="read", paths=(self.path(w),), api=api)
+
+    def other_interpreter(self, node: Any, program: str, args: list[tuple[Any, str | None]], api: str) -> None:
+        flags = _OTHER_INTERPRETERS[program]
+        if any(w in flags for _, w in args):
+            self.emit(node, DynamicCode, kind="exec", detail=f"{program} code given inline", api=api)
+            return
+        operands = [(n, w) for n, w in args if not (w or "").startswith("-")]
+        if operands:
+            n, w = operands[0]
+            self.emit(n, FileOperation, operation="read", paths=(self.path(w),), api=api)
+        self.emit(node, DynamicCode, kind="exec", detail=f"{program} runs a program this analyser cannot read",
+                  api=api)
 
     def path(self, word: str | None) -> str | None:
         return normalise_path(word, self.work_dir) if word is not None else None
@@ -262,8 +396,13 @@ class _ShellWalker:
             n, w = operands[0]
             self.emit(n, FileOperation, operation="read", paths=(self.path(w),), api=api)
             self.emit(n, DynamicCode, kind="exec", detail=f"{program} runs {w or 'a computed file'}", api=api)
+        elif (body := _heredoc(node)) is not None:  # `python - <<EOF … EOF`: the program is right here
+            if depth >= _MAX_DEPTH:
+                self.unresolved.append(Unresolved(reason="shell commands nested too deeply", kind="limit"))
+                return
+            self.embedded(node, body, "python" if program in _PYTHONS else "bash", depth + 1)
         # `curl … | bash`: a shell reading its program from stdin is code we cannot see
-        elif not operands:
+        else:
             self.emit(node, DynamicCode, kind="exec", detail=f"{program} reads its program from standard input",
                       api=api)
 
@@ -287,3 +426,48 @@ class _ShellWalker:
             self.ops.append(op.model_copy(update={"line": line, "column": column}))
         for problem in ir.unresolved:
             self.unresolved.append(problem.model_copy(update={"line": line, "column": column}))
+
+
+def _wrapped(program: str, args: list[tuple[Any, str | None]]) -> list[tuple[Any, str | None]]:
+    """The command a wrapper runs: its words after the wrapper's own options, option values,
+    assignments (`env X=1 cmd`) and leading operands (`timeout 5 cmd`)."""
+    takes_value, own_operands = _WRAPPERS[program]
+    i = 0
+    while i < len(args):
+        word = args[i][1]
+        if word is not None and word.startswith("-") and word != "-":
+            i += 2 if word in takes_value else 1
+        elif word is not None and "=" in word.split("/", 1)[0] and program == "env":
+            i += 1
+        elif own_operands:
+            own_operands -= 1
+            i += 1
+        else:
+            return args[i:]
+    return []
+
+
+def _awk_runs_commands(program_text: str | None) -> bool:
+    if program_text is None:
+        return True
+    return "system(" in program_text or "| getline" in program_text or '|"' in program_text or "print |" in program_text
+
+
+_QUOTED_DELIMITER = re.compile(r"""<<(-?)(\s*)(['"])(\w+)\3""")
+
+
+def _unquote_heredoc_delimiters(code: str) -> str:
+    """bashlex cannot end a here-document whose delimiter is quoted (`<<'EOF'`): the quotes become
+    spaces (same length, so positions hold). Quoting only stops expansion inside the body, which
+    the analysis then reads as if it expanded: more environment reads, never fewer."""
+    return _QUOTED_DELIMITER.sub(lambda m: f"<<{m[1]}{m[2]} {m[4]} ", code)
+
+
+def _heredoc(node: Any) -> str | None:
+    """The body of a command's here-document (without its closing delimiter), if it has one."""
+    for part in node.parts:
+        heredoc = getattr(part, "heredoc", None) if part.kind == "redirect" else None
+        if heredoc is not None:
+            body = heredoc.value
+            return body.rsplit("\n", 1)[0] if "\n" in body else ""
+    return None

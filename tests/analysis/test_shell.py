@@ -87,3 +87,63 @@ def test_unparsable_shell_is_unresolved_never_empty():
     for text in ("case x in a) echo;; esac", "echo 'unterminated", "if then fi"):
         ir = analyze(text, language="bash")
         assert ir.unresolved and ir.unresolved[0].kind == "parse_error", text
+
+
+def file_ops(code: str, work_dir: str | None = None) -> list[tuple[str, str | None]]:
+    return [(o.operation, o.paths[0]) for o in ops(code, "file_operation", work_dir)]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("find /data -name '*.tmp' -delete", [("read", "/data"), ("delete", "/data")]),
+        ("dd if=/dev/zero of=/dev/sda bs=1M", [("read", "/dev/zero"), ("write", "/dev/sda")]),
+        ("tar xzf backup.tgz -C /etc", [("read", "/w/backup.tgz"), ("write", "/etc")]),
+        ("tar -xf backup.tar", [("read", "/w/backup.tar"), ("write", "/w")]),
+        ("tar czf /tmp/out.tgz /data/analysis", [("write", "/tmp/out.tgz"), ("read", "/data/analysis")]),
+        ("sed -i 's/a/b/' /etc/hosts", [("read", "/etc/hosts"), ("write", "/etc/hosts")]),
+        ("xargs rm < list.txt", [("read", "/w/list.txt"), ("delete", None)]),
+        ("tee /etc/x <<< hi", [("write", "/etc/x")]),
+    ],
+)
+def test_what_common_commands_do_to_files(code, expected):
+    assert file_ops(code, work_dir="/w") == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "program"),
+    [
+        ("env X=1 rm -rf /data", "rm"),
+        ("timeout 5 rm -rf /data", "rm"),
+        ("nice -n 10 rm -rf /data", "rm"),
+        ("sudo -u bob rm -rf /data", "rm"),
+        ("find / -name x -exec rm -rf {} \\;", "rm"),
+    ],
+)
+def test_the_command_inside_a_wrapper_is_the_one_analysed(code, program):
+    assert program in [o.program for o in ops(code, "process_spawn")]
+    assert "delete" in [o.operation for o in ops(code, "file_operation")]
+
+
+def test_exported_variables_are_environment_writes():
+    assert [o.names for o in ops("export AWS_SECRET_ACCESS_KEY=x", "environment_access")] == [
+        ("AWS_SECRET_ACCESS_KEY",)]
+
+
+@pytest.mark.parametrize("code", ["perl -e 'system(\"id\")'", "node -e 'require(\"child_process\")'",
+                                  "ruby script.rb", "awk 'BEGIN { system(\"id\") }'"])
+def test_other_languages_are_dynamic_code(code):
+    assert ops(code, "dynamic_code")
+
+
+@pytest.mark.parametrize("delimiter", ["PY", "'PY'", '"PY"'])
+def test_a_python_here_document_is_analysed_as_python(delimiter):
+    code = f"python3 - <<{delimiter}\nimport os\nos.system('rm -rf /data')\nPY\necho done\n"
+    assert "os" in [o.module for o in ops(code, "module_import")]
+    assert "rm" in [o.program for o in ops(code, "process_spawn")]
+    assert not ops(code, "dynamic_code")  # the program is in the block: nothing unseen
+
+
+def test_command_substitution_in_a_here_document_is_dynamic():
+    assert ops("cat <<EOF\n$(rm -rf /data)\nEOF\n", "dynamic_code")
+    assert not ops("cat <<EOF\nplain text\nEOF\n", "dynamic_code")
