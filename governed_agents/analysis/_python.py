@@ -20,6 +20,7 @@ import bisect
 import builtins
 import hashlib
 import operator
+import re
 import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -439,6 +440,29 @@ class _Walker:
             return self.module.code_for_node(node.func).strip() + "("
         return self.module.code_for_node(node).strip()
 
+    def _alias_index(self, alias: cst.ImportAlias, statement: Any) -> int:
+        """An imported name, searched after its statement's ``import`` (``from socket import socket``)."""
+        anchor = self._find(statement)
+        keyword = _IMPORT_KEYWORD.search(self.source, anchor) if anchor >= 0 else None
+        if keyword is None:
+            return -1
+        index = self._search(_dotted(alias.name), keyword.end())
+        if index >= 0:
+            self._cursor = anchor
+        return index
+
+    def _index_of(self, text: str, statement: Any) -> int:
+        index = self._search(text, self._cursor)
+        if index < 0:
+            index = self._search(text, 0)
+        if index >= 0 and statement is not None and self._search(text, index + 1) >= 0:
+            # the same text stands more than once: anchor on the enclosing statement first
+            anchor = self._find(statement)
+            if anchor >= 0:
+                self._cursor = anchor
+                index = self._search(text, anchor)
+        return index
+
     def _search(self, text: str, start: int) -> int:
         """``text`` in the source from ``start``, not as the tail of a longer name (``myopen(``)."""
         source = self.source
@@ -455,20 +479,19 @@ class _Walker:
         return known
 
     def _locate(self, node: Any) -> tuple[int, int]:
-        try:
-            text = self._text(node)
-        except Exception:
-            return 0, 0
-        index = self._search(text, self._cursor) if text else -1
+        statement, self._statement = self._statement, None
+        index = -1
+        plain = _plain_text(node)  # most operations sit on a dotted name: no need to write code out
+        if plain:
+            index = self._index_of(plain, statement)
+        elif type(node) is cst.ImportAlias and statement is not None:
+            index = self._alias_index(node, statement)
         if index < 0:
-            index = self._search(text, 0) if text else -1
-        if index >= 0 and self._statement is not None and self._search(text, index + 1) >= 0:
-            # the same text stands more than once: anchor on the enclosing statement first
-            anchor = self._find(self._statement)
-            if anchor >= 0:
-                self._cursor = anchor
-                index = self._search(text, anchor)
-        self._statement = None
+            try:
+                text = self._text(node)
+            except Exception:
+                return 0, 0
+            index = self._index_of(text, statement) if text else -1
         if index < 0:
             return 0, 0
         self._cursor = index
@@ -894,6 +917,28 @@ _HANDLERS: dict[type, Any] = {
     cst.Global: _on_global,
     cst.Nonlocal: _on_global,
 }
+
+
+_IMPORT_KEYWORD = re.compile(r"\bimport\b")
+
+
+def _plain_text(node: Any) -> str | None:
+    """How a name, a dotted name or ``callee(`` is written when written plainly
+    (no parentheses, no spaces around dots); None for anything else."""
+    node_type = type(node)
+    if node_type is cst.Name:
+        return str(node.value)
+    if node_type is cst.Attribute:
+        if node.lpar:
+            return None
+        base = _plain_text(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    if node_type is cst.Call:
+        if type(node.whitespace_after_func) is not cst.SimpleWhitespace or node.whitespace_after_func.value:
+            return None
+        callee = _plain_text(node.func)
+        return callee + "(" if callee else None
+    return None  # an import alias is not here: `from socket import socket` names it twice
 
 
 def _dotted(node: Any) -> str:

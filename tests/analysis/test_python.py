@@ -362,3 +362,12 @@ def test_sql_inside_sqlalchemy_text_is_read():
     op = one("from sqlalchemy import text\nsession.execute(text('DELETE FROM users WHERE id = 1'))",
              "database_operation")
     assert op.verb == "delete" and op.tables == ("users",)
+
+
+@pytest.mark.parametrize(
+    ("code", "column"),
+    [("from socket import socket", 20), ("x = 1; from socket import socket", 27),
+     ("from importlib import import_module", 23), ("x = 'import'; import os", 22)],
+)
+def test_an_imported_name_is_located_after_its_import_keyword(code, column):
+    assert [op.column for op in ops(code, "module_import")] == [column]
