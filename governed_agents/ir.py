@@ -141,7 +141,7 @@ class Unresolved(BaseModel):
 class SovereignIR(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    canonical_action: Literal["code_execution", "tool_use"] = "code_execution"
+    canonical_action: Literal["code_execution", "tool_use", "speak"] = "code_execution"
     language: str = "python"
     code_signature: str = ""
     operations: tuple[Operation, ...] = ()

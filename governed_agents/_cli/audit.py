@@ -88,7 +88,7 @@ def _show(args: argparse.Namespace) -> int:
     for r in receipts:
         ctx = r.conversation_context
         where = f"{ctx.group_chat or '-'}/{ctx.turn_number if ctx.turn_number is not None else '-'}"
-        who = f"{r.suggester_agent or '-'} → {r.executor_agent}"
+        who = f"{r.suggester_agent or '-'} → {r.executor_agent}" + _action_note(r.action)
         why = "; ".join(v["message"] for v in r.violations)[:120]
         outcome = r.outcome + (f" by {r.approver}" if r.approver else "")
         table.add_row(str(r.merkle_index), r.timestamp[:19], where, who, outcome, why)
@@ -124,7 +124,8 @@ def _conversation(args: argparse.Namespace) -> int:
     receipts.sort(key=lambda r: (r.conversation_context.turn_number or 0, r.merkle_index or 0))
     for r in receipts:
         ctx = r.conversation_context
-        print(f"turn {ctx.turn_number}: {r.suggester_agent or '(own code)'} → {r.executor_agent}: "
+        print(f"turn {ctx.turn_number}: {r.suggester_agent or '(own code)'} → {r.executor_agent}"
+              f"{_action_note(r.action)}: "
               f"{r.outcome.upper()}" + (f" (approved by {r.approver})" if r.approver else "")
               + f"  [receipt #{r.merkle_index}]")
         if ctx.message_from_suggester:
@@ -141,3 +142,8 @@ def _first_line(text: str) -> str:
     return line[:140] + ("…" if len(line) > 140 or len(text.strip().splitlines()) > 1 else "")
 
 
+
+
+def _action_note(action: str) -> str:
+    """Code execution is the default reading of a row; other actions say what they were."""
+    return {"tool_use": " (tool)", "speak": " (speaks next)"}.get(action, "")

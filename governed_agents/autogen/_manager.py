@@ -4,7 +4,9 @@ Combined with each stock manager class (``select_speaker``, ``reset`` stay the s
 counts governance turns (AutoGen's ``_current_turn`` resets), shares the group name and turn with
 the governed participants, and enforces speaker rules from the policy (``can "speak" with
 constraints { after: [...] }``): a selected speaker that may not follow the previous one is
-replaced by the next participant, in order, that may.
+replaced by the next participant, in order, that may. Each decision a speak rule makes gets a
+receipt; when no participant may speak, the chat stops (fail closed) with a ``StopMessage`` that
+says why.
 """
 
 from __future__ import annotations
@@ -13,22 +15,51 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
+from autogen_agentchat.messages import StopMessage
+
+from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._state import GovernanceState
 from governed_agents.governor import Governor
 
 __all__ = ["governed_manager_class"]
 
 
-def _allowed(manager: Any, name: str, previous: str | None) -> str:
+async def _may_speak(manager: Any, name: str, previous: str | None, reasons: list[str]) -> bool:
+    """Decide, and record where a speak rule applies (a receipt that cannot be written refuses)."""
     governor: Governor | None = manager._governance_governor
-    if governor is None or governor.policy.may_speak_after(name, previous)[0]:
+    decision = governor.policy.decide_speaker(name, previous) if governor is not None else None
+    if governor is None or decision is None:
+        return True
+    state: GovernanceState = manager._governance
+    context = ConversationContext(group_chat=state.group, turn_number=state.turn + 1)
+    gate = await governor.record_gate(decision, context=context)
+    if not gate.approved:
+        reasons.extend(v.message for v in gate.decision.violations)
+    return gate.approved
+
+
+async def _allowed(manager: Any, name: str, previous: str | None) -> str | None:
+    """``name``, or the next participant in order that may speak after ``previous``; None if nobody may."""
+    reasons: list[str] = []
+    if await _may_speak(manager, name, previous, reasons):
         return name
     order = list(manager._participant_names)
     start = order.index(name) if name in order else -1
     for candidate in order[start + 1:] + order[: start + 1]:
-        if governor.policy.may_speak_after(candidate, previous)[0]:
+        if candidate != name and await _may_speak(manager, candidate, previous, reasons):
             return candidate
-    return name  # nobody may speak: keep AutoGen's choice rather than stall the chat
+    manager._governance_refusals = reasons
+    return None
+
+
+async def _stop(manager: Any, previous: str | None) -> None:
+    reasons = "; ".join(dict.fromkeys(getattr(manager, "_governance_refusals", [])))
+    message = StopMessage(content=f"governed-agents: no participant may speak after {previous}: {reasons}",
+                          source=manager._name)
+    if manager._termination_condition is not None:
+        await manager._termination_condition.reset()
+    manager._current_turn = 0
+    await manager._signal_termination(message)
 
 
 @functools.cache
@@ -42,8 +73,13 @@ def governed_manager_class(stock: Any) -> Any:
     async def select_speaker(self: Any, thread: Sequence[Any]) -> list[str] | str:
         selected = await stock.select_speaker(self, thread)
         state: GovernanceState = self._governance
-        names = [selected] if isinstance(selected, str) else list(selected)
-        names = [_allowed(self, name, state.last_speaker) for name in names]
+        names: list[str] = []
+        for name in [selected] if isinstance(selected, str) else list(selected):
+            allowed = await _allowed(self, name, state.last_speaker)
+            if allowed is None:
+                await _stop(self, state.last_speaker)
+                return []  # nobody is asked to speak: the chat ends with the stop message
+            names.append(allowed)
         state.turn += 1
         state.last_speaker = names[-1]
         state.speakers.append(names[-1])

@@ -63,7 +63,7 @@ class Decision(BaseModel):
     outcome: Outcome
     executor: str
     suggester: str | None = None
-    action: Literal["code_execution", "tool_use"] = "code_execution"
+    action: Literal["code_execution", "tool_use", "speak"] = "code_execution"
     delegation: Literal["executor", "intersection"] = "executor"
     violations: tuple[Violation, ...] = ()
     approval_reasons: tuple[str, ...] = ()  # why requires_approval applies

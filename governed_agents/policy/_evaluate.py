@@ -7,6 +7,7 @@ error is itself a denial.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -215,6 +216,27 @@ def _limits(rules: list[tuple[str, Any]]) -> RuntimeLimits:
         writable_paths=paths if ops & {"write", "delete"} else (),
         allow_dynamic_code=all(r.allow_dynamic_code for r in code_rules),
         allowed_commands=common("allowed_commands"),
+    )
+
+
+def evaluate_speaker(policy: PolicySet, speaker: str, previous: str | None) -> Decision | None:
+    """``speak { after: [...] }``: may ``speaker`` take the turn after ``previous``? None when no
+    rule applies (an agent without one may speak at any turn; the first turn follows nobody)."""
+    agent = policy.agents.get(speaker)
+    rule = agent.speak if agent is not None else None
+    if rule is None or rule.after is None or previous is None:
+        return None
+    allowed, reason = policy.may_speak_after(speaker, previous)
+    digest = hashlib.sha256(f"speak\x1f{previous}\x1f{speaker}".encode()).hexdigest()
+    return Decision(
+        outcome="approved" if allowed else "denied",
+        executor=speaker,
+        suggester=previous,
+        action="speak",
+        violations=() if allowed else (Violation(constraint="speak.after", message=reason),),
+        constraints={"speak": {"after": list(rule.after)}},
+        policy=_identity(policy, speaker),
+        ir=SovereignIR(canonical_action="speak", language="none", code_signature="sha256:" + digest),
     )
 
 

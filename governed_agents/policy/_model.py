@@ -181,6 +181,12 @@ class PolicySet(BaseModel):
         return evaluate_tool(self, tool, arguments, executor=executor, suggester=suggester, code=code,
                              language=language)
 
+    def decide_speaker(self, agent: str, previous: str | None) -> Decision | None:
+        """The decision on ``agent`` speaking after ``previous``; None where no ``speak`` rule applies."""
+        from governed_agents.policy._evaluate import evaluate_speaker
+
+        return evaluate_speaker(self, agent, previous)
+
     def may_speak_after(self, agent: str, previous: str | None) -> tuple[bool, str]:
         """Speaking is not an execution: an agent with no ``speak`` rule may speak at any turn."""
         policy = self.agents.get(agent)

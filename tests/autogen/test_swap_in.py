@@ -3,6 +3,7 @@ same results, and the seed's scenarios are governed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
@@ -402,3 +403,47 @@ async def test_cancellation_stops_the_run_and_leaves_no_process(tmp_path, when):
     assert time.monotonic() - start < 5
     await asyncio.sleep(0.3)
     assert working_in(tmp_path) == []
+
+
+async def test_speaker_rules_replace_a_refused_speaker_and_receipt_the_refusal(tmp_path):
+    policy = tmp_path / "speak.policy"
+    policy.write_text('agent "reviewer" { can "speak" with constraints { after: ["writer"] } }\n')
+    governor = Governor(policy, tmp_path / "r.db")
+    agents = [GovernedAssistantAgent(name, model_client=replay(*[f"{name} {i}" for i in range(5)]), governor=governor)
+              for name in ("writer", "editor", "reviewer")]
+    team = GovernedRoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(6), name="desk")
+    result = await team.run(task="draft")
+    sources = [m.source for m in result.messages]
+    assert sources[:3] == ["user", "writer", "editor"] and len(sources) == 6
+    assert "reviewer" not in sources  # its turn always came after the editor: given to the next in order
+    refusals = [r for r in governor.receipts.receipts(denied=True)]
+    assert refusals and all(r.action == "speak" and r.executor_agent == "reviewer" for r in refusals)
+    assert refusals[0].suggester_agent == "editor" and refusals[0].conversation_context.group_chat == "desk"
+    assert "may only speak after writer" in refusals[0].violations[0]["message"]
+
+
+async def test_when_nobody_may_speak_the_chat_stops_and_says_why(tmp_path):
+    policy = tmp_path / "speak.policy"
+    policy.write_text('agent "a" { can "speak" with constraints { after: ["c"] } }\n'
+                      'agent "b" { can "speak" with constraints { after: ["c"] } }\n')
+    governor = Governor(policy, tmp_path / "r.db")
+    agents = [GovernedAssistantAgent(name, model_client=replay("hello", "again"), governor=governor)
+              for name in ("a", "b")]
+    team = GovernedRoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(10))
+    result = await asyncio.wait_for(team.run(task="go"), 20)
+    assert [m.source for m in result.messages] == ["user", "a"]
+    assert result.stop_reason is not None and "no participant may speak after a" in result.stop_reason
+
+
+async def test_a_speaker_allowed_by_its_rule_speaks_and_the_approval_is_receipted(tmp_path):
+    policy = tmp_path / "speak.policy"
+    policy.write_text('agent "reviewer" { can "speak" with constraints { after: ["writer"] } }\n')
+    governor = Governor(policy, tmp_path / "r.db")
+    agents = [GovernedAssistantAgent(name, model_client=replay("ok", "ok"), governor=governor)
+              for name in ("writer", "reviewer")]
+    team = GovernedRoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(3), name="desk")
+    result = await team.run(task="draft")
+    assert [m.source for m in result.messages] == ["user", "writer", "reviewer"]
+    (receipt,) = governor.receipts.receipts()
+    assert (receipt.action, receipt.outcome, receipt.suggester_agent) == ("speak", "approved", "writer")
+    assert receipt.conversation_context.turn_number == 2
