@@ -2,7 +2,8 @@
 
 Process tree: ``bwrap`` (new PID, network, IPC, UTS namespaces; read-only root; private /tmp; the
 work dir and the policy's paths bound; the run's pids cgroup with only ``cgroup.procs`` writable) →
-``python -I -S _launcher.py`` (joins the cgroup, rlimits, seccomp, audit hook) → the user's code.
+``python -I -S -c "import _launcher; …"`` (joins the cgroup, rlimits, seccomp, audit hook, waits for
+the go when held) → the user's code.
 A process that escapes the PID namespace's reach (none should) is still found through the cgroup. When
 seccomp already refuses every fork/exec (Python without ``allowed_commands``) the launcher joins the
 cgroup in the background while the code starts (see ``_launcher._join_cgroup``). Each
