@@ -547,6 +547,9 @@ class _Walker:
             _, keywords, _ = self._args(call)
             if "file" not in keywords:
                 return  # print() to stdout
+            handle = self.value(keywords["file"])
+            if isinstance(handle, Obj) or (isinstance(handle, Mod) and handle.name in _STANDARD_STREAMS):
+                return  # a handle opened here was reported where it was opened; the console is no file
         carried = self._carried(call, spec, receiver) if spec.arg is not None or spec.kw or spec.value_from else UNKNOWN
         if kind in ("file", "open"):
             self._emit_file(call, api, spec, carried)
@@ -919,6 +922,7 @@ _HANDLERS: dict[type, Any] = {
 }
 
 
+_STANDARD_STREAMS = frozenset({"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"})
 _IMPORT_KEYWORD = re.compile(r"\bimport\b")
 
 

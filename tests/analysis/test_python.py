@@ -371,3 +371,9 @@ def test_sql_inside_sqlalchemy_text_is_read():
 )
 def test_an_imported_name_is_located_after_its_import_keyword(code, column):
     assert [op.column for op in ops(code, "module_import")] == [column]
+
+
+def test_printing_to_the_console_streams_is_no_file_operation():
+    assert ops("import sys\nprint('warning', file=sys.stderr)\n", "file_operation") == []
+    # a handle of unknown origin may be any file: a write to an unknown path
+    assert [op.paths for op in ops("def log(f):\n    print('x', file=f)\n", "file_operation")] == [(None,)]
