@@ -548,7 +548,8 @@ class _Walker:
             if "file" not in keywords:
                 return  # print() to stdout
             handle = self.value(keywords["file"])
-            if isinstance(handle, Obj) or (isinstance(handle, Mod) and handle.name in _STANDARD_STREAMS):
+            if (isinstance(handle, Obj) and handle.type == "builtins.file") or (
+                    isinstance(handle, Mod) and handle.name in _STANDARD_STREAMS):
                 return  # a handle opened here was reported where it was opened; the console is no file
         carried = self._carried(call, spec, receiver) if spec.arg is not None or spec.kw or spec.value_from else UNKNOWN
         if kind in ("file", "open"):

@@ -38,24 +38,23 @@ async def _may_speak(manager: Any, name: str, previous: str | None, reasons: lis
     return gate.approved
 
 
-async def _allowed(manager: Any, name: str, previous: str | None) -> str | None:
-    """``name``, or the next participant in order that may speak after ``previous``; None if nobody may."""
+async def _allowed(manager: Any, name: str, previous: str | None) -> tuple[str | None, list[str]]:
+    """``name``, or the next participant in order that may speak after ``previous`` (None if nobody
+    may), and the reasons of each refusal."""
     reasons: list[str] = []
     if await _may_speak(manager, name, previous, reasons):
-        return name
+        return name, reasons
     order = list(manager._participant_names)
     start = order.index(name) if name in order else -1
     for candidate in order[start + 1:] + order[: start + 1]:
         if candidate != name and await _may_speak(manager, candidate, previous, reasons):
-            return candidate
-    manager._governance_refusals = reasons
-    return None
+            return candidate, reasons
+    return None, reasons
 
 
-async def _stop(manager: Any, previous: str | None) -> None:
-    reasons = "; ".join(dict.fromkeys(getattr(manager, "_governance_refusals", [])))
-    message = StopMessage(content=f"governed-agents: no participant may speak after {previous}: {reasons}",
-                          source=manager._name)
+async def _stop(manager: Any, previous: str | None, reasons: list[str]) -> None:
+    message = StopMessage(content=f"governed-agents: no participant may speak after {previous}: "
+                                  f"{'; '.join(dict.fromkeys(reasons))}", source=manager._name)
     if manager._termination_condition is not None:
         await manager._termination_condition.reset()
     manager._current_turn = 0
@@ -75,9 +74,9 @@ def governed_manager_class(stock: Any) -> Any:
         state: GovernanceState = self._governance
         names: list[str] = []
         for name in [selected] if isinstance(selected, str) else list(selected):
-            allowed = await _allowed(self, name, state.last_speaker)
+            allowed, reasons = await _allowed(self, name, state.last_speaker)
             if allowed is None:
-                await _stop(self, state.last_speaker)
+                await _stop(self, state.last_speaker, reasons)
                 return []  # nobody is asked to speak: the chat ends with the stop message
             names.append(allowed)
         state.turn += 1

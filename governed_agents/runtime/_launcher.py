@@ -57,6 +57,7 @@ def _seccomp(config):
     program = Bytes.from_buffer_copy(bpf)
     # struct sock_fprog { unsigned short len; struct sock_filter *filter; }
     fprog = (len(bpf) // 8).to_bytes(2, sys.byteorder) + bytes(6) + _ctypes.addressof(program).to_bytes(8, sys.byteorder)
+
     class Fprog(_ctypes.Array):
         _type_ = Bytes._type_
         _length_ = 16
@@ -144,16 +145,20 @@ def _join_cgroup(config):
     if config.get("cgroup_in_background"):
         import _thread
 
-        _thread.start_new_thread(_write_and_close, (fd, pid))
+        _thread.start_new_thread(_join_or_die, (fd, pid))
     else:
-        _write_and_close(fd, pid)
+        _join_or_die(fd, pid)
 
 
-def _write_and_close(fd, data):
+def _join_or_die(fd, pid):
+    """Outside its cgroup the run would not be held: a failed move ends it (in the background
+    thread too, where an exception would only print)."""
     try:
-        os.write(fd, data)
-    finally:
+        os.write(fd, pid)
         os.close(fd)
+    except OSError as exc:
+        os.write(2, f"governed-agents: stopped: could not join the run's cgroup ({exc})\n".encode())
+        os._exit(126)
 
 
 def main():

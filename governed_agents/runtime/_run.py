@@ -187,11 +187,12 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
-        if hold is not None and not await _release(proc, hold):
+        withheld = await _release(proc, hold, cancellation) if hold is not None else None
+        if withheld is not None:
             _kill_tree(proc.pid, cgroup)
             await proc.wait()
             await _collect(readers)
-            return _refusal("the decision was withdrawn before the code ran", layers)
+            return _refusal(withheld, layers)
         started = time.monotonic()
         limit_broken = await _wait(proc, budget, cancellation)
         _kill_tree(proc.pid, cgroup)  # grandchildren left behind (`sleep 300 &`) die with the run
@@ -221,22 +222,36 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
                      duration=time.monotonic() - started, limit_broken=limit_broken, layers=layers, blocked=blocked)
 
 
-async def _release(proc: asyncio.subprocess.Process, hold: Awaitable[bool]) -> bool:
-    """Wait for ``hold``; on ``True`` tell the waiting launcher to go (then its stdin reads EOF)."""
+async def _release(proc: asyncio.subprocess.Process, hold: Awaitable[bool],
+                   cancellation: asyncio.Event | None) -> str | None:
+    """Wait for ``hold`` (or a cancellation); on ``True`` tell the waiting launcher to go (then its
+    stdin reads EOF). Returns why the code may not run, or None when it may."""
+    answer = asyncio.ensure_future(hold)
+    waits: set[asyncio.Future[Any]] = {answer}
+    cancelled = asyncio.ensure_future(cancellation.wait()) if cancellation is not None else None
+    if cancelled is not None:
+        waits.add(cancelled)
     try:
-        go = await hold is True
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
         _kill_tree(proc.pid, None)
         raise
-    except Exception:
-        go = False
+    finally:
+        if cancelled is not None:
+            cancelled.cancel()
+    if answer.done() and not answer.cancelled() and answer.exception() is None and answer.result() is True:
+        withheld = None
+    elif answer.done():
+        withheld = "the decision was withdrawn before the code ran"
+    else:
+        withheld = "cancelled before the code ran"
     assert proc.stdin is not None
     with contextlib.suppress(OSError):  # a launcher that already died is reported by its exit code
-        if go:
+        if withheld is None:
             proc.stdin.write(b"\x01")
             await proc.stdin.drain()
         proc.stdin.close()
-    return go
+    return withheld
 
 
 def run_code_sync(code: str, language: str, limits: RuntimeLimits, **kwargs: Any) -> RunReport:

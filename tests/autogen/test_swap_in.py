@@ -392,15 +392,15 @@ async def test_cancellation_stops_the_run_and_leaves_no_process(tmp_path, when):
     token = CancellationToken()
     asyncio.get_running_loop().call_later(0.7, token.cancel)
     start = time.monotonic()
-    code = "import time\nprint('started', flush=True)\ntime.sleep(60)\n"
-    task = asyncio.ensure_future(agent._governed_executor.execute_code_blocks(
-        [CodeBlock(code=code, language="python")], token))
-    try:
-        result = await asyncio.wait_for(task, 10)
-        assert result.exit_code != 0
-    except asyncio.CancelledError:
-        pass  # cancelled before the code ran: the stock executors raise too
-    assert time.monotonic() - start < 5
+    started = tmp_path / "w" / "started"
+    code = f"import time\nopen({str(started)!r}, 'w').close()\ntime.sleep(60)\n"
+    result = await asyncio.wait_for(agent._governed_executor.execute_code_blocks(
+        [CodeBlock(code=code, language="python")], token), 10)
+    assert result.exit_code != 0
+    assert time.monotonic() - start < 5  # the receipt is still written (2 s) before the result comes back
+    # cancelled before the receipt landed, the code never starts; cancelled while running, it stops
+    assert started.exists() is (when == "while the code runs")
+    assert ("cancelled before the code ran" in result.output) is (when == "while the receipt is written")
     await asyncio.sleep(0.3)
     assert working_in(tmp_path) == []
 

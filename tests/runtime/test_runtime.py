@@ -241,3 +241,42 @@ async def test_held_code_runs_only_when_the_hold_says_go(tmp_path, marker, answe
     else:
         assert report.exit_code != 0 and not out.exists()
         assert "withdrawn" in report.stderr
+
+
+async def test_held_code_cancelled_before_the_go_never_runs(tmp_path, marker):
+    import asyncio
+
+    async def hold():
+        await asyncio.sleep(1)
+        return True
+
+    cancellation = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.2, cancellation.set)
+    out = tmp_path / "ran.txt"
+    code = f"# {marker}\nopen({str(out)!r}, 'w').write('x')\n"
+    start = time.monotonic()
+    report = await run_code(code, "python", RuntimeLimits(max_execution_time=10), work_dir=tmp_path,
+                            hold=hold(), cancellation=cancellation)
+    assert time.monotonic() - start < 0.9  # it did not wait for the hold's answer
+    assert report.exit_code != 0 and not out.exists()
+    assert "cancelled before the code ran" in report.stderr
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_a_launcher_that_cannot_join_its_cgroup_stops_the_run(tmp_path, background):
+    import marshal
+    import subprocess
+    import sys
+
+    from governed_agents.runtime import _run
+
+    code = tmp_path / "code.py"
+    code.write_text("import time\ntime.sleep(5)\nprint('ran outside the cgroup')\n")
+    # /dev/full refuses every write (ENOSPC), as a cgroup that went away would
+    config = {"code": str(code), "language": "python", "cgroup": "/dev/full", "cgroup_in_background": background}
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", _run._LAUNCH, marshal.dumps(config).hex()],
+                          capture_output=True, text=True, timeout=30)
+    assert time.monotonic() - start < 4
+    assert done.returncode == 126 and "could not join the run's cgroup" in done.stderr
+    assert "ran outside" not in done.stdout
