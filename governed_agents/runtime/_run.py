@@ -19,6 +19,7 @@ import functools
 import hashlib
 import marshal
 import os
+import re
 import signal
 import sys
 import time
@@ -306,7 +307,14 @@ async def _collect(readers: list[asyncio.Task[str]]) -> tuple[str, str]:
     return values[0], values[1]
 
 
+# A shell says when fork is refused. Once the pids limit is hit, even "fork: Cannot allocate memory"
+# is the process limit: the kernel answers ENOMEM to forks in a pid namespace whose init has died.
+_FORK_REFUSED = re.compile(r"\bfork: ")
+
+
 def _diagnose(returncode: int, stderr: str, process_limit: bool) -> str | None:
+    if process_limit and _FORK_REFUSED.search(stderr):
+        return "process limit"
     if "MemoryError" in stderr or "Cannot allocate memory" in stderr or "std::bad_alloc" in stderr:
         return "memory limit"
     if returncode in _SIGNALS:

@@ -280,3 +280,17 @@ def test_a_launcher_that_cannot_join_its_cgroup_stops_the_run(tmp_path, backgrou
     assert time.monotonic() - start < 4
     assert done.returncode == 126 and "could not join the run's cgroup" in done.stderr
     assert "ran outside" not in done.stdout
+
+
+@pytest.mark.parametrize(("stderr", "process_limit", "expected"), [
+    # a fork bomb whose pid namespace is being torn down gets ENOMEM from fork: still the process limit
+    ("bash: fork: Cannot allocate memory\nbash: fork: retry: Resource temporarily unavailable\n", True,
+     "process limit"),
+    ("bash: fork: Cannot allocate memory\n", False, "memory limit"),
+    ("Traceback (most recent call last):\nMemoryError\n", False, "memory limit"),
+    ("Traceback (most recent call last):\nMemoryError\n", True, "memory limit"),
+    ("", True, "process limit"),
+])
+def test_a_refused_fork_is_reported_as_the_process_limit_not_memory(stderr, process_limit, expected):
+    from governed_agents.runtime._run import _diagnose
+    assert _diagnose(1, stderr, process_limit) == expected
