@@ -110,7 +110,8 @@ async def test_background_sleep_does_not_hold_the_run(tmp_path, marker):
 
 
 async def test_fork_bomb_is_contained(tmp_path, marker):
-    code = f"# {marker}\nbomb() {{ bomb | bomb & }}\nbomb\nwait\n"
+    # the shell stays alive while the bomb grows: a bare `wait` may return before the bomb is big
+    code = f"# {marker}\nbomb() {{ bomb | bomb & }}\nbomb\nsleep 30\n"
     start = time.monotonic()
     report = await run_code(code, "bash", RuntimeLimits(max_execution_time=5, max_processes=64,
                                                         allowed_commands=("*",)), work_dir=tmp_path)
