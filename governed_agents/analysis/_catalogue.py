@@ -9,6 +9,7 @@ name below that prefix.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ class Spec:
     kw: str | None = None  # ... or which keyword
     returns: str | None = None  # abstract type of the result
     also: tuple[Spec, ...] = ()  # further operations the same call performs
-    value_from: str = ""  # for methods: "self" when the value (path/url) lives on the receiver
+    value_from: str = ""  # "self": the value (path/url) lives on the receiver; "handle": the argument
+    # is a file object (one opened in this code was reported where it was opened)
     optional: bool = False  # without the argument the call touches nothing (df.to_json() returns text)
     default: str | None = None  # the value when the argument is absent (extractall() writes to ".")
     safe_with: tuple[str, ...] = ()  # dyn: the argument naming one of these makes the call safe
@@ -76,7 +78,8 @@ _FILE: dict[str, Spec] = {
     "shutil.copytree": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
     "shutil.copymode": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
     "shutil.copystat": _s("file", READ, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
-    "shutil.copyfileobj": _s("file", READ, arg=None, also=(_s("file", WRITE, arg=None),)),
+    "shutil.copyfileobj": _s("file", READ, kw="fsrc", value_from="handle",
+                             also=(_s("file", WRITE, arg=1, kw="fdst", value_from="handle"),)),
     "shutil.move": _s("file", DELETE, kw="src", also=(_s("file", WRITE, arg=1, kw="dst"),)),
     "shutil.rmtree": _s("file", DELETE, kw="path"),
     "shutil.make_archive": _s("file", WRITE, kw="base_name", also=(_s("file", READ, arg=2, kw="root_dir"),)),
@@ -98,7 +101,7 @@ _FILE: dict[str, Spec] = {
     "tarfile.TarFile": _s("open", kw="name", returns="tarfile.TarFile"),
     "tarfile.TarFile.extractall": _s("file", WRITE, kw="path", default="."),
     "tarfile.TarFile.extract": _s("file", WRITE, arg=1, kw="path", default="."),
-    "csv.reader": _s("file", READ, arg=None),
+    "csv.reader": _s("file", READ, kw="csvfile", value_from="handle"),
     # pathlib: the constructor carries the path; methods use it
     "pathlib.Path": _s("ctor", returns="pathlib.Path"),
     "pathlib.PosixPath": _s("ctor", returns="pathlib.Path"),
@@ -162,8 +165,8 @@ _DATA: dict[str, Spec] = {
     "matplotlib.image.imread": _s("file", READ, kw="fname"),
     "matplotlib.image.imsave": _s("file", WRITE, kw="fname"),
     "PIL.Image.open": _s("file", READ, kw="fp"),
-    "json.load": _s("file", READ, arg=None),
-    "json.dump": _s("file", WRITE, arg=None),
+    "json.load": _s("file", READ, kw="fp", value_from="handle"),
+    "json.dump": _s("file", WRITE, arg=1, kw="fp", value_from="handle"),
     "sqlite3.connect": _s("file", READ, kw="database", returns="sqlite3.Connection"),
     "sqlalchemy.text": _s("ctor", kw="text", returns="builtins.str"),  # the SQL travels on to execute()
     "sqlalchemy.sql.text": _s("ctor", kw="text", returns="builtins.str"),
@@ -407,6 +410,7 @@ MODULE_ESCAPES: frozenset[str] = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def lookup(qualified: str) -> Spec | None:
     """The spec for a qualified API name, exact first, then the longest ``prefix.*`` entry."""
     spec = _TABLE.get(qualified)

@@ -65,6 +65,11 @@ _SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot
                "rbrace", "operator", "star", "arrow", "asynchronous")
 _CHILD_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 _LEAVE = object()
+_OUTER = object()  # in a scope: the name is declared global/nonlocal there
+
+
+class _ClassScope(dict[str, Any]):
+    """A class body's names: attributes, invisible to the methods defined in it."""
 
 
 def _subclasses(base: type) -> set[type]:
@@ -160,10 +165,13 @@ class _Walker:
         self.star_modules: list[str] = []
         self.cache: dict[int, Any] = {}
         self.consumed: set[int] = set()  # nodes already accounted for (assignment targets, call funcs)
+        self.no_escape: set[int] = set()  # API references that go nowhere: plain local aliases, annotations
+        self.unbound: set[str] = set()  # names read before anything bound them (a later alias is no alias)
         self._line_starts: list[int] | None = None
         self._cursor = 0
         self._statement: Any = None  # the innermost simple statement, located only when it holds an op
         self._positions: dict[int, tuple[int, int]] = {}
+        self._last: tuple[str | None, int] = (None, -1)  # the text and index of the last node located
 
     # -- traversal -------------------------------------------------------------------------
 
@@ -218,20 +226,30 @@ class _Walker:
                 elif (value_type is tuple or value_type is list) and value:
                     stack.extend([v for v in reversed(value) if type(v) in node_types])
 
-    def _push_scope(self, names: Iterator[str], stack: list[Any]) -> None:
+    def _push_scope(self, names: Iterator[str], stack: list[Any], *, is_class: bool = False) -> None:
         # The scope is popped when the marker, pushed below the children, comes off the stack.
         stack.append(_LEAVE)
-        self.scopes.append(dict.fromkeys(names, UNKNOWN))
+        self.scopes.append((_ClassScope if is_class else dict).fromkeys(names, UNKNOWN))
 
     # -- names and values ------------------------------------------------------------------
 
     def bind(self, name: str, value: Any) -> None:
-        self.scopes[-1][name] = value
+        scope = self.scopes[-1]
+        if scope.get(name) is _OUTER:  # `global f` / `nonlocal f`: the binding is the outer scope's
+            for outer in reversed(self.scopes[:-1]):
+                if outer.get(name) is not _OUTER and (name in outer or outer is self.scopes[0]):
+                    outer[name] = value
+                    return
+        scope[name] = value
 
     def lookup_name(self, name: str) -> Any:
-        for scope in reversed(self.scopes):
+        scopes = self.scopes
+        for scope in reversed(scopes):
             if name in scope:
-                return scope[name]
+                value = scope[name]
+                # a class body's names are not visible inside its methods
+                if value is not _OUTER and (type(scope) is not _ClassScope or scope is scopes[-1]):
+                    return value
         for module in reversed(self.star_modules):
             if lookup(f"{module}.{name}") is not None:
                 return Mod(f"{module}.{name}")
@@ -239,6 +257,7 @@ class _Walker:
             return Mod(name)
         if name in KNOWN_MODULES:  # imported in an earlier block (Jupyter keeps state): assume so
             return Mod(name)
+        self.unbound.add(name)
         return UNKNOWN
 
     def value(self, node: Any) -> Any:
@@ -279,8 +298,8 @@ class _Walker:
                 v = self.value(element.value)
                 items.append(v.value if isinstance(v, Const) else UNKNOWN)
             return Const(tuple(items))
-        if isinstance(node, cst.Await):
-            return self.value(node.expression)
+        if isinstance(node, (cst.Await, cst.NamedExpr)):
+            return self.value(node.expression if isinstance(node, cst.Await) else node.value)
         if isinstance(node, cst.Subscript):
             base = self.value(node.value)
             if isinstance(base, Mod) and base.name == "sys.modules":
@@ -451,6 +470,13 @@ class _Walker:
             self._cursor = anchor
         return index
 
+    def _after_same(self, text: str) -> str:
+        """A second node written like the last one located (``open(`` twice in one ``with``) stands
+        after it: an inner node starts at or after its outer one, a sibling after the first."""
+        if self._last[0] == text:
+            self._cursor = self._last[1] + 1
+        return text
+
     def _index_of(self, text: str, statement: Any) -> int:
         index = self._search(text, self._cursor)
         if index < 0:
@@ -481,9 +507,9 @@ class _Walker:
     def _locate(self, node: Any) -> tuple[int, int]:
         statement, self._statement = self._statement, None
         index = -1
-        plain = _plain_text(node)  # most operations sit on a dotted name: no need to write code out
-        if plain:
-            index = self._index_of(plain, statement)
+        text = _plain_text(node)  # most operations sit on a dotted name: no need to write code out
+        if text:
+            index = self._index_of(self._after_same(text), statement)
         elif type(node) is cst.ImportAlias and statement is not None:
             index = self._alias_index(node, statement)
         if index < 0:
@@ -491,10 +517,11 @@ class _Walker:
                 text = self._text(node)
             except Exception:
                 return 0, 0
-            index = self._index_of(text, statement) if text else -1
+            index = self._index_of(self._after_same(text), statement) if text else -1
         if index < 0:
             return 0, 0
         self._cursor = index
+        self._last = (text, index)
         if self._line_starts is None:
             starts = [0]
             at = self.source.find("\n")
@@ -543,11 +570,11 @@ class _Walker:
             positional, keywords, _ = self._args(call)
             if not positional and spec.kw not in keywords:
                 return
-        if kind == "file" and spec.value_from == "handle":
-            _, keywords, _ = self._args(call)
-            if "file" not in keywords:
+        if kind == "file" and spec.value_from == "handle":  # print(file=…), json.load(fh), csv.reader(fh)
+            positional, keywords, _ = self._args(call)
+            if spec.kw not in keywords and (spec.arg is None or spec.arg >= len(positional)):
                 return  # print() to stdout
-            handle = self.value(keywords["file"])
+            handle = self._arg(call, spec)
             if (isinstance(handle, Obj) and handle.type == "builtins.file") or (
                     isinstance(handle, Mod) and handle.name in _STANDARD_STREAMS):
                 return  # a handle opened here was reported where it was opened; the console is no file
@@ -588,6 +615,8 @@ class _Walker:
                 self.emit(call, DynamicCode, kind="introspection", detail="getattr with a computed name", api=api)
             elif attr.value in _DUNDER_ESCAPES:
                 self.emit(call, DynamicCode, kind="introspection", detail=attr.value, api=api)
+            elif id(call) not in self.consumed:  # getattr(os, "remove") handed on, not called here
+                self.escape(call, self.value(call))
 
     def _emit_file(self, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
         if isinstance(carried, str) and "://" in carried:
@@ -626,6 +655,54 @@ class _Walker:
         statements = sql_operations(carried) or [("other", ())]
         for verb, tables in statements:
             self.emit(call, DatabaseOperation, verb=verb, tables=tables, api=api)
+
+    def escape(self, node: Any, value: Any) -> None:
+        """A catalogued API used as a value rather than called here (``map(os.remove, paths)``,
+        ``Thread(target=os.system)``, ``{"k": os.remove}``): whatever later calls it is out of sight,
+        so it counts as a call with unknown arguments. A plain local alias (``f = os.remove``) is
+        reported where it is called instead."""
+        if isinstance(value, Mod):
+            api, receiver = value.name, None
+        elif isinstance(value, Method) and value.type is not None:
+            api, receiver = f"{value.type}.{value.name}", value.receiver
+        else:
+            return
+        spec = lookup(api)
+        if spec is None or spec.kind in ("ctor", "path_join") or spec.value_from == "handle" \
+                or id(node) in self.no_escape:
+            return
+        for one in (spec, *spec.also):
+            self._emit_unknown(node, api, one, receiver if one is spec else None)
+
+    def _emit_unknown(self, node: Any, api: str, spec: Spec, receiver: Any) -> None:
+        kind = spec.kind
+        if kind in ("file", "open"):
+            carried = receiver.value if spec.value_from == "self" and isinstance(receiver, Obj) else UNKNOWN
+            path = normalise_path(carried, self.work_dir) if carried is not UNKNOWN else None
+            for operation in ((spec.op,) if kind == "file" else ("read", "write")):
+                self.emit(node, FileOperation, operation=operation, paths=(path,), api=api)
+        elif kind == "net":
+            self.emit(node, NetworkCall, api=api)
+        elif kind == "proc":
+            self.emit(node, ProcessSpawn, api=api)
+        elif kind == "env":
+            self.emit(node, EnvironmentAccess, names=(None,), access=spec.op, api=api)
+        elif kind == "db":
+            self.emit(node, DatabaseOperation, verb="insert" if spec.op == "insert" else None, api=api)
+        elif kind == "dyn":
+            self.emit(node, DynamicCode, kind=spec.op, detail=f"{api} passed on as a value", api=api)
+        elif kind == "effect":
+            self.emit(node, FunctionCall, function=api, effect=spec.op, api=api)
+        elif kind in ("import", "getattr"):
+            self.emit(node, DynamicCode, kind="dynamic_import" if kind == "import" else "introspection",
+                      detail=f"{api} passed on as a value", api=api)
+
+    def alias(self, target: Any, value_node: Any) -> None:
+        """``f = os.remove`` binds a local name that is reported where it is called, unless the
+        name is read somewhere before (a function defined above it) or lives on a class."""
+        if isinstance(target, cst.Name) and target.value not in self.unbound and type(self.scopes[-1]) is dict \
+                and self.scopes[-1].get(target.value) is not _OUTER:
+            self.no_escape.add(id(value_node))
 
     # -- node handlers --------------------------------------------------------------------
 
@@ -704,12 +781,15 @@ class _Walker:
         if isinstance(value, Mod) and isinstance(base, Mod) and not value.name.startswith(base.name + "."):
             self.emit(node, ModuleImport, module=value.name, api=f"{base.name}.{attr}")
         self._bare_environ(node, value)
+        self.escape(node, value)
 
     def on_name(self, node: cst.Name) -> None:
         if node.value in _DUNDER_ESCAPES:
             self.emit(node, DynamicCode, kind="introspection", detail=node.value, api=node.value)
             return
-        self._bare_environ(node, self.lookup_name(node.value))
+        value = self.lookup_name(node.value)
+        self._bare_environ(node, value)
+        self.escape(node, value)
 
     def _bare_environ(self, node: Any, value: Any) -> None:
         if isinstance(value, Mod) and value.name == "os.environ" and id(node) not in self.consumed:
@@ -753,12 +833,32 @@ def _on_name(w: _Walker, node: cst.Name, stack: list[Any]) -> None:
 def _on_assign(w: _Walker, node: cst.Assign, stack: list[Any]) -> None:
     for t in node.targets:
         _consume_targets(w, t.target)
+    if len(node.targets) == 1:
+        w.alias(node.targets[0].target, node.value)
     w.on_assign_targets([t.target for t in node.targets], node.value)
 
 
 def _on_ann_assign(w: _Walker, node: cst.AnnAssign, stack: list[Any]) -> None:
     _consume_targets(w, node.target)
+    if node.value is not None:
+        w.alias(node.target, node.value)
     w.on_assign_targets([node.target], node.value)
+
+
+def _on_annotation(w: _Walker, node: cst.Annotation, stack: list[Any]) -> None:
+    """``x: subprocess.Popen`` names a type; it calls nothing (a call inside still counts)."""
+    pending = [node.annotation]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (cst.Name, cst.Attribute)):
+            w.no_escape.add(id(item))
+        elif isinstance(item, cst.Subscript):
+            pending.append(item.value)
+            pending.extend(e.slice.value for e in item.slice if isinstance(e.slice, cst.Index))
+        elif isinstance(item, cst.BinaryOperation):
+            pending.extend((item.left, item.right))
+        elif isinstance(item, (cst.Tuple, cst.List)):
+            pending.extend(e.value for e in item.elements)
 
 
 def _on_aug_assign(w: _Walker, node: cst.AugAssign, stack: list[Any]) -> None:
@@ -768,6 +868,7 @@ def _on_aug_assign(w: _Walker, node: cst.AugAssign, stack: list[Any]) -> None:
 
 def _on_named_expr(w: _Walker, node: cst.NamedExpr, stack: list[Any]) -> None:
     w.consumed.add(id(node.target))
+    w.alias(node.target, node.value)
     w.on_assign_targets([node.target], node.value)
 
 
@@ -811,7 +912,7 @@ def _on_lambda(w: _Walker, node: cst.Lambda, stack: list[Any]) -> None:
 def _on_class(w: _Walker, node: cst.ClassDef, stack: list[Any]) -> None:
     w.consumed.add(id(node.name))
     w.bind(node.name.value, UNKNOWN)
-    w._push_scope(iter(()), stack)
+    w._push_scope(iter(()), stack, is_class=True)
 
 
 def _param_names(params: cst.Parameters) -> Iterator[str]:
@@ -854,6 +955,8 @@ def _on_except(w: _Walker, node: cst.ExceptHandler, stack: list[Any]) -> None:
 def _on_global(w: _Walker, node: Any, stack: list[Any]) -> None:
     for item in node.names:
         w.consumed.add(id(item.name))
+        if len(w.scopes) > 1:
+            w.scopes[-1][item.name.value] = _OUTER  # bindings of this name go to the outer scope
 
 
 class _SkipChildren:
@@ -919,6 +1022,7 @@ _HANDLERS: dict[type, Any] = {
     cst.CompFor: _on_comp_for,
     cst.ExceptHandler: _on_except,
     cst.Global: _on_global,
+    cst.Annotation: _on_annotation,
     cst.Nonlocal: _on_global,
 }
 

@@ -377,3 +377,72 @@ def test_printing_to_the_console_streams_is_no_file_operation():
     assert ops("import sys\nprint('warning', file=sys.stderr)\n", "file_operation") == []
     # a handle of unknown origin may be any file: a write to an unknown path
     assert [op.paths for op in ops("def log(f):\n    print('x', file=f)\n", "file_operation")] == [(None,)]
+
+
+# -- an API handed on as a value is a call with unknown arguments ------------------------------
+
+@pytest.mark.parametrize(
+    ("code", "type_", "api"),
+    [
+        ("import os\nlist(map(os.remove, ['/etc/passwd']))", "file_operation", "os.remove"),
+        ("import os, threading\nthreading.Thread(target=os.system, args=('id',)).start()", "process_spawn", "os.system"),
+        ("import os, functools\nfunctools.partial(os.remove, '/x')()", "file_operation", "os.remove"),
+        ("import os\nd = {'k': os.remove}\nd['k']('/x')", "file_operation", "os.remove"),
+        ("import os\nfs = [os.remove]\nfs[0]('/x')", "file_operation", "os.remove"),
+        ("import os, shutil\na, b = os.remove, shutil.rmtree\nb('/data')", "file_operation", "shutil.rmtree"),
+        ("import os\nclass A:\n    r = os.remove\nA.r('/x')", "file_operation", "os.remove"),
+        ("import os\n(lambda f=os.system: f('id'))()", "process_spawn", "os.system"),
+        ("import os, threading\nthreading.Thread(target=getattr(os, 'system'), args=('id',)).start()",
+         "process_spawn", "os.system"),
+        # a function above the alias reads the name before it is bound: the alias cannot be trusted
+        ("import os\ndef use():\n    f('/x')\nf = os.remove\nuse()", "file_operation", "os.remove"),
+        ("import os\ndef setup():\n    global f\n    f = os.remove\ndef use():\n    f('/x')", "file_operation",
+         "os.remove"),
+        ("import os\nimport concurrent.futures as cf\ncf.ThreadPoolExecutor().submit(os.remove, '/a')",
+         "file_operation", "os.remove"),
+    ],
+)
+def test_an_api_passed_on_as_a_value_counts_as_a_call(code, type_, api):
+    found = [op for op in ops(code, type_) if op.api == api]
+    assert found, ops(code)
+
+
+def test_a_walrus_alias_resolves_where_it_is_called():
+    assert one("import os\n(f := os.remove)('/etc/passwd')", "file_operation", operation="delete").paths == (
+        "/etc/passwd",)
+
+
+def test_a_plain_alias_is_reported_once_where_it_is_called():
+    spawns = ops("import os\nrun = os.system\nrun('ls')\n", "process_spawn")
+    assert [(s.line, s.command) for s in spawns] == [(3, "ls")]
+
+
+def test_a_global_alias_made_in_a_function_is_seen_by_other_functions():
+    deletes = ops("import os\ndef setup():\n    global f\n    f = os.remove\ndef use():\n    f('/x')\n",
+                  "file_operation")
+    assert (6, ("/x",)) in [(d.line, d.paths) for d in deletes]
+
+
+def test_a_class_body_name_does_not_shadow_a_builtin_inside_its_methods():
+    code = "class A:\n    open = None\n    def m(self):\n        return open('/etc/passwd').read()\n"
+    assert one(code, "file_operation", operation="read").paths == ("/etc/passwd",)
+
+
+def test_type_annotations_and_exception_classes_call_nothing():
+    code = ("import subprocess, socket\nfrom typing import Optional\n"
+            "def f(p: subprocess.Popen, s: Optional[socket.socket] = None) -> subprocess.Popen | None:\n"
+            "    x: subprocess.Popen = p\n"
+            "    try:\n        return x\n    except subprocess.CalledProcessError:\n        return None\n"
+            "ok = isinstance(None, socket.socket)\nlist(map(print, [1, 2]))\n")
+    assert [op for op in ops(code) if op.type != "module_import"] == []
+
+
+def test_reading_through_a_handle_opened_here_is_reported_once_at_the_open():
+    code = ("import json, csv, shutil\nwith open('/data/a.json') as fh:\n    data = json.load(fh)\n"
+            "with open('/data/a.csv') as f, open('/data/b.csv', 'w') as g:\n"
+            "    rows = list(csv.reader(f))\n    shutil.copyfileobj(f, g)\n    json.dump(data, g)\n")
+    found = [(op.line, op.column, op.operation, op.paths) for op in ops(code, "file_operation")]
+    assert found == [(2, 6, "read", ("/data/a.json",)), (4, 6, "read", ("/data/a.csv",)),
+                     (4, 32, "write", ("/data/b.csv",))]
+    # a handle from elsewhere may be any file
+    assert one("import json\ndef f(x):\n    return json.load(x)\n", "file_operation").paths == (None,)
