@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "Spec", "lookup"]
+__all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "Spec", "lookup"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ _FILE: dict[str, Spec] = {
     # builtins and io
     "open": _s("open", kw="file", returns="builtins.file"),
     "io.open": _s("open", kw="file", returns="builtins.file"),
+    "io.FileIO": _s("open", kw="file", returns="builtins.file"),
+    "_io.open": _s("open", kw="file", returns="builtins.file"),
+    "_io.FileIO": _s("open", kw="file", returns="builtins.file"),
     "codecs.open": _s("open", kw="filename", returns="builtins.file"),
     "os.open": _s("open", kw="path"),
     "os.fdopen": _s("open", arg=None),
@@ -272,6 +275,9 @@ _PROC: dict[str, Spec] = {
     **{f"os.{f}": _s("proc", arg=1, kw="file") for f in (
         "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe")},
     "os.posix_spawn": _s("proc", kw="path"),
+    "os.startfile": _s("proc", kw="path"),
+    "_posixsubprocess.*": _s("proc", arg=None),
+    "_winapi.CreateProcess": _s("proc", arg=1),
     "os.posix_spawnp": _s("proc", kw="path"),
     "os.fork": _s("proc", arg=None),
     "os.forkpty": _s("proc", arg=None),
@@ -312,7 +318,17 @@ _DYN: dict[str, Spec] = {
     "importlib.__import__": _s("import", kw="name"),
     "importlib.reload": _s("dyn", "dynamic_import", arg=None),
     "importlib.util.spec_from_file_location": _s("dyn", "dynamic_import", arg=None),
-    "importlib.machinery.SourceFileLoader": _s("dyn", "dynamic_import", arg=None),
+    "importlib.machinery.*": _s("dyn", "dynamic_import", arg=None),
+    "zipimport.*": _s("dyn", "dynamic_import", arg=None),
+    "imp.*": _s("dyn", "dynamic_import", arg=None),
+    # they run code given as text
+    **{f"timeit.{f}": _s("dyn", "exec", arg=None) for f in ("timeit", "repeat", "Timer")},
+    **{f"{m}.{f}": _s("dyn", "exec", arg=None)
+       for m in ("cProfile", "profile") for f in ("run", "runctx")},
+    **{f"pdb.{f}": _s("dyn", "exec", arg=None) for f in ("run", "runeval", "runctx")},
+    # attribute access by a name given as text: getattr in disguise
+    "operator.attrgetter": _s("getattr", arg=None),
+    "operator.methodcaller": _s("getattr", arg=None),
     "getattr": _s("getattr", arg=None),
     "globals": _s("dyn", "introspection", arg=None),
     "locals": _s("dyn", "introspection", arg=None),
@@ -410,12 +426,23 @@ MODULE_ESCAPES: frozenset[str] = frozenset(
 )
 
 
+# The modules os re-exports: the same functions under another name.
+_OS_BACKENDS = frozenset({"posix", "nt"})
+
+# The last component of every catalogued name (``system``, ``remove``): a name given as text to
+# operator.attrgetter / methodcaller that is one of these reaches an API out of sight.
+CATALOGUED_ATTRIBUTES: frozenset[str] = frozenset(k.rsplit(".", 1)[-1] for k in _TABLE if not k.endswith("*"))
+
+
 @functools.lru_cache(maxsize=4096)
 def lookup(qualified: str) -> Spec | None:
     """The spec for a qualified API name, exact first, then the longest ``prefix.*`` entry."""
     spec = _TABLE.get(qualified)
     if spec is not None:
         return spec
+    head, _, rest = qualified.partition(".")
+    if head in _OS_BACKENDS and rest:
+        return lookup(f"os.{rest}")  # posix.system is os.system
     for prefix, candidate in _PREFIXES:
         if qualified.startswith(prefix):
             return candidate

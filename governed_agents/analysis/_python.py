@@ -27,7 +27,14 @@ from typing import Any
 
 import libcst as cst
 
-from governed_agents.analysis._catalogue import DUCK_METHODS, KNOWN_MODULES, MODULE_ESCAPES, Spec, lookup
+from governed_agents.analysis._catalogue import (
+    CATALOGUED_ATTRIBUTES,
+    DUCK_METHODS,
+    KNOWN_MODULES,
+    MODULE_ESCAPES,
+    Spec,
+    lookup,
+)
 from governed_agents.analysis._sql import sql_operations
 from governed_agents.analysis._values import (
     UNKNOWN,
@@ -308,6 +315,8 @@ class _Walker:
         return UNKNOWN
 
     def _attribute(self, base: Any, attr: str) -> Any:
+        if attr == "__call__" and isinstance(base, (Mod, Method)):
+            return base  # os.system.__call__ is os.system
         if isinstance(base, Mod):
             if base.name == "builtins":
                 return Mod(attr)  # builtins.exec is exec
@@ -608,6 +617,18 @@ class _Walker:
             else:
                 self.emit(call, DynamicCode, kind="dynamic_import",
                           detail=f"{api} of a module name computed at run time", api=api)
+        elif kind == "getattr" and api != "getattr":  # operator.attrgetter("a", "b.c"), methodcaller("m")
+            positional, _, _ = self._args(call)
+            names = [self.value(a) for a in (positional[:1] if api.endswith("methodcaller") else positional)]
+            for name in names:
+                if not (isinstance(name, Const) and isinstance(name.value, str)):
+                    self.emit(call, DynamicCode, kind="introspection", detail=f"{api} with a computed name", api=api)
+                    return
+                risky = [part for part in name.value.split(".") if part in CATALOGUED_ATTRIBUTES or part in
+                         _DUNDER_ESCAPES]
+                if risky:
+                    self.emit(call, DynamicCode, kind="introspection", detail=f"{api} of {risky[0]!r}", api=api)
+                    return
         elif kind == "getattr":
             positional, _, _ = self._args(call)
             attr = self.value(positional[1]) if len(positional) >= 2 else UNKNOWN

@@ -446,3 +446,28 @@ def test_reading_through_a_handle_opened_here_is_reported_once_at_the_open():
                      (4, 32, "write", ("/data/b.csv",))]
     # a handle from elsewhere may be any file
     assert one("import json\ndef f(x):\n    return json.load(x)\n", "file_operation").paths == (None,)
+
+
+@pytest.mark.parametrize(
+    ("code", "type_", "api"),
+    [
+        ("import os\nos.system.__call__('id')", "process_spawn", "os.system"),
+        ("import posix\nposix.system('id')", "process_spawn", "posix.system"),
+        ("import nt\nnt.remove('/x')", "file_operation", "nt.remove"),
+        ("import _posixsubprocess\n_posixsubprocess.fork_exec()", "process_spawn", "_posixsubprocess.fork_exec"),
+        ("import io\nio.FileIO('/etc/passwd').read()", "file_operation", "io.FileIO"),
+        ("import operator, os\noperator.methodcaller('system', 'id')(os)", "dynamic_code", "operator.methodcaller"),
+        ("import operator, os\noperator.attrgetter('path', 'system')(os)", "dynamic_code", "operator.attrgetter"),
+        ("import timeit\ntimeit.timeit(\"__import__('os').system('id')\", number=1)", "dynamic_code", "timeit.timeit"),
+        ("import cProfile\ncProfile.run('print(1)')", "dynamic_code", "cProfile.run"),
+        ("import zipimport\nzipimport.zipimporter('/tmp/x.zip').load_module('m')", "dynamic_code",
+         "zipimport.zipimporter"),
+    ],
+)
+def test_the_same_apis_under_other_names(code, type_, api):
+    assert [op for op in ops(code, type_) if op.api == api], ops(code)
+
+
+def test_attrgetter_of_ordinary_fields_is_no_escape():
+    code = "import operator\nrows = sorted([], key=operator.attrgetter('score', 'name'))\n"
+    assert [op for op in ops(code) if op.type != "module_import"] == []
