@@ -2,9 +2,10 @@
 
 Why bashlex: it is a port of GNU bash's own parser to pure Python (no compiled grammar, no wheel
 per platform, nothing fetched at run time), and it gives every node its character span, so each
-operation gets a line and column. It does not implement every construct (``case``, arithmetic
-``((…))``, some here-doc forms): such text becomes ``unresolved`` with the parser's reason —
-never an empty, clean IR.
+operation gets a line and column. It does not implement every construct (``case``, the
+arithmetic command ``((…))``, ``coproc``): such text becomes ``unresolved`` with the parser's
+reason — never an empty, clean IR. The ``time`` keyword and ``$((…))`` without a command inside
+are blanked to what bashlex reads, offsets unchanged.
 
 Each simple command is a ``process_spawn``; redirections are file reads/writes; a catalogue
 (data, below) adds what well-known commands do: ``rm`` deletes, ``curl`` is network, ``kill`` is
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import posixpath
 import re
 from collections.abc import Callable
@@ -80,7 +82,38 @@ _WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "setsid": (frozenset(), 0),
     "chroot": (frozenset({"--userspec", "--groups"}), 1),
     "watch": (frozenset({"-n", "-d"}), 0),
+    "busybox": (frozenset(), 0),
 }
+# Options that take a value, per command: the value is no file operand, or is a file the option
+# reads or writes (`sort -o OUT`, `grep -f PATTERNS`).
+_OPTION_VALUES: dict[str, dict[str, str]] = {
+    "truncate": {"-s": "value", "--size": "value", "-r": "read", "--reference": "read"},
+    "head": dict.fromkeys(("-n", "-c", "--lines", "--bytes"), "value"),
+    "tail": dict.fromkeys(("-n", "-c", "--lines", "--bytes", "--pid", "-s"), "value"),
+    "grep": {**dict.fromkeys(("-e", "-m", "-A", "-B", "-C", "--regexp", "--max-count"), "value"),
+             "-f": "read", "--file": "read"},
+    "sort": {**dict.fromkeys(("-k", "-t", "-S", "--key", "--field-separator"), "value"),
+             "-o": "write", "--output": "write"},
+    "cut": dict.fromkeys(("-d", "-f", "-c", "-b", "--delimiter", "--fields"), "value"),
+    "uniq": dict.fromkeys(("-f", "-s", "-w"), "value"),
+    "sed": {"-e": "value", "--expression": "value", "-f": "read", "--file": "read"},
+    "awk": {"-F": "value", "-v": "value", "-f": "read"},
+    "touch": {"-d": "value", "-t": "value", "--date": "value", "-r": "read", "--reference": "read"},
+    "mkdir": {"-m": "value", "--mode": "value"},
+    "install": dict.fromkeys(("-m", "-o", "-g", "--mode", "--owner", "--group"), "value"),
+    "du": {"-d": "value", "--max-depth": "value"},
+    "ls": {"-I": "value", "--ignore": "value", "-w": "value"},
+    "xxd": dict.fromkeys(("-l", "-s", "-c", "-g"), "value"),
+    "split": {"-l": "value", "-b": "value", "-n": "value"},
+    "zip": {"-P": "value"},
+    "unzip": {"-d": "write", "-P": "value"},
+    "gzip": {"-S": "value"},
+    "cp": {"-t": "write", "--target-directory": "write", "-S": "value"},
+    "mv": {"-t": "write", "--target-directory": "write", "-S": "value"},
+    "ln": {"-t": "write", "--target-directory": "write", "-S": "value"},
+}
+# With one of these, grep/sed/awk take their program from the option, not the first operand.
+_PATTERN_OPTIONS = frozenset({"-e", "-f", "--regexp", "--file", "--expression"})
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
 _PYTHONS = frozenset({"python", "python3", "python2", "py"})
 # Interpreters of languages this analyser does not read: their inline code (`perl -e '…'`) and
@@ -100,7 +133,7 @@ _ENVIRONMENT_WRITERS = frozenset({"export", "declare", "typeset", "readonly", "u
 def analyze_shell(code: str, language: str = "bash", work_dir: str | None = None) -> SovereignIR:
     walker = _ShellWalker(code, work_dir)
     try:
-        trees = bashlex.parse(_unquote_heredoc_delimiters(code)) if code.strip() else []
+        trees = bashlex.parse(_for_bashlex(code)) if code.strip() else []
     except Exception as exc:  # bashlex raises ParsingError, NotImplementedError, IndexError, …
         line, column = walker.where(getattr(exc, "position", 0) or 0)
         problem = Unresolved(reason=f"shell parse error: {exc}", kind="parse_error", line=line, column=column)
@@ -176,7 +209,13 @@ class _ShellWalker:
         words: list[tuple[Any, str | None]] = []
         for part in node.parts:
             if part.kind == "word":
-                words.append((part, self.word_value(part)))
+                value = self.word_value(part)
+                if value is not None and "{" in value and not any(q in self.code[part.pos[0]:part.pos[1]]
+                                                                  for q in "'\"\\"):
+                    expanded = _brace_expand(value)  # {rm,-rf,/data} is `rm -rf /data`; too many: unknown
+                    words.extend([(part, e) for e in expanded] if expanded is not None else [(part, None)])
+                else:
+                    words.append((part, value))
             elif part.kind == "assignment":
                 name = str(part.word).split("=", 1)[0]
                 self.emit(part, EnvironmentAccess, names=(name,), access="write", api="bash:assignment")
@@ -217,8 +256,8 @@ class _ShellWalker:
         if program is None:
             return
         args = words[1:]
-        operands = [(n, w) for n, w in args if not (w or "").startswith("-")]
         api = f"bash:{program}"
+        operands = self.operands(program, args, api)
         if program in _EFFECTS:
             self.emit(node, FunctionCall, function=program, effect=_EFFECTS[program], api=api)
         if program in _WRAPPERS:
@@ -246,7 +285,9 @@ class _ShellWalker:
                               paths=(self.path(value),), api=api)
         elif program in _FILE_ARGS:
             op = _FILE_ARGS[program]
-            targets = operands[1:] if program in ("grep", "egrep", "fgrep", "awk", "sed") else operands
+            pattern_given = any((w or "").split("=", 1)[0] in _PATTERN_OPTIONS for _, w in args)
+            targets = operands[1:] if program in ("grep", "egrep", "fgrep", "awk", "sed") and not pattern_given \
+                else operands
             in_place = program == "sed" and any(w is not None and (w == "-i" or w.startswith(("-i", "--in-place")))
                                                 for _, w in args)
             for n, w in targets:
@@ -258,16 +299,45 @@ class _ShellWalker:
             if program in ("awk", "gawk") and operands and _awk_runs_commands(operands[0][1]):
                 self.emit(node, DynamicCode, kind="exec", detail="awk program that runs commands", api=api)
         elif program in _COPY or program in _MOVE:
-            for n, w in operands[:-1]:
+            target_given = any((w or "").split("=", 1)[0] in ("-t", "--target-directory") for _, w in args)
+            for n, w in operands if target_given else operands[:-1]:
                 self.emit(n, FileOperation, operation="delete" if program in _MOVE else "read",
                           paths=(self.path(w),), api=api)
-            if operands:
+            if operands and not target_given:
                 n, w = operands[-1]
                 self.emit(n, FileOperation, operation="write", paths=(self.path(w),), api=api)
         if program in _NETWORK:
             self.network(node, program, args, api)
         if program in _SHELLS or program in _PYTHONS:
             self.interpreter(node, program, args, depth, api)
+
+    def operands(self, program: str, args: list[tuple[Any, str | None]], api: str) -> list[tuple[Any, str | None]]:
+        """The non-option words; an option's value is skipped, or reported as the file it names."""
+        takes = _OPTION_VALUES.get(program, {})
+        found: list[tuple[Any, str | None]] = []
+        i = 0
+        while i < len(args):
+            n, w = args[i]
+            text = w or ""
+            name, joined, value = text.partition("=")
+            option = name if joined else text
+            if text.startswith("-") and option in takes:
+                value_node: Any
+                value_word: str | None
+                if joined:  # --output=FILE
+                    value_node, value_word = n, value
+                elif i + 1 < len(args):  # -o FILE
+                    i += 1
+                    value_node, value_word = args[i]
+                else:
+                    value_node, value_word = n, None
+                if takes[option] != "value":
+                    self.emit(value_node, FileOperation, operation=takes[option], paths=(self.path(value_word),),
+                              api=api)
+            elif not text.startswith("-"):
+                found.append((n, w))
+            i += 1
+        return found
 
     def find(self, node: Any, args: list[tuple[Any, str | None]], depth: int, api: str) -> None:
         """`find ROOTS… EXPRESSION`: the roots are read; `-delete` deletes under them; `-exec CMD … ;`
@@ -451,6 +521,87 @@ def _awk_runs_commands(program_text: str | None) -> bool:
     if program_text is None:
         return True
     return "system(" in program_text or "| getline" in program_text or '|"' in program_text or "print |" in program_text
+
+
+_BRACE_SEQUENCE = re.compile(r"(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?|([A-Za-z])\.\.([A-Za-z])")
+_MAX_BRACE_WORDS = 256
+
+
+def _brace_expand(word: str) -> list[str] | None:
+    """Bash's brace expansion of an unquoted word (`a{b,c}d`, `{1..3}`); None past 256 words."""
+    for start in (i for i, ch in enumerate(word) if ch == "{" and (i == 0 or word[i - 1] != "$")):
+        depth, commas, end = 0, [], -1
+        for j in range(start, len(word)):
+            if word[j] == "{":
+                depth += 1
+            elif word[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    end = j
+                    break
+            elif word[j] == "," and depth == 1:
+                commas.append(j)
+        if end < 0:
+            return [word]
+        inner = word[start + 1:end]
+        sequence = _BRACE_SEQUENCE.fullmatch(inner)
+        if commas:
+            cuts = [start, *commas, end]
+            alternatives = [word[a + 1:b] for a, b in itertools.pairwise(cuts)]
+        elif sequence and sequence[1] is not None:
+            first, last, step = int(sequence[1]), int(sequence[2]), abs(int(sequence[3] or 1)) or 1
+            if abs(last - first) // step >= _MAX_BRACE_WORDS:
+                return None
+            alternatives = [str(v) for v in range(first, last + (1 if last >= first else -1),
+                                                  step if last >= first else -step)]
+        elif sequence:
+            a, b = ord(sequence[4]), ord(sequence[5])
+            alternatives = [chr(v) for v in range(a, b + (1 if b >= a else -1), 1 if b >= a else -1)]
+        else:
+            continue
+        out: list[str] = []
+        for alternative in alternatives:
+            expanded = _brace_expand(word[:start] + alternative + word[end + 1:])
+            if expanded is None or len(out) + len(expanded) > _MAX_BRACE_WORDS:
+                return None
+            out.extend(expanded)
+        return out
+    return [word]
+
+
+# `time` is a bash keyword bashlex does not know; a pipeline is what it times.
+_TIME_KEYWORD = re.compile(r"(?m)((?:^|[;&|(){}!]|\b(?:then|do|else|elif))[ \t]*)time(?:[ \t]+-p)?(?=[ \t]+[^\s=])")
+
+
+def _for_bashlex(code: str) -> str:
+    """The text with what bashlex cannot read made readable, every offset unchanged."""
+    code = _unquote_heredoc_delimiters(code)
+    code = _TIME_KEYWORD.sub(lambda m: m[1] + " " * (len(m[0]) - len(m[1])), code)
+    return _blank_arithmetic(code)
+
+
+def _blank_arithmetic(code: str) -> str:
+    """`$((…))` becomes the word `0` (bashlex has no arithmetic); one that runs a command substitution
+    inside is left for the parser to refuse."""
+    start = code.find("$((")
+    while start >= 0:
+        depth, end = 0, -1
+        for j in range(start + 1, len(code)):
+            if code[j] == "(":
+                depth += 1
+            elif code[j] == ")":
+                depth -= 1
+                if depth == 0:
+                    end = j
+                    break
+        if end < 0:
+            return code
+        inner = code[start:end + 1]
+        if "$(" not in inner[1:] and "`" not in inner:
+            blank = "0" + re.sub(r"[^\n]", " ", inner[1:])
+            code = code[:start] + blank + code[end + 1:]
+        start = code.find("$((", start + 1)
+    return code
 
 
 _QUOTED_DELIMITER = re.compile(r"""<<(-?)(\s*)(['"])(\w+)\3""")

@@ -147,3 +147,42 @@ def test_a_python_here_document_is_analysed_as_python(delimiter):
 def test_command_substitution_in_a_here_document_is_dynamic():
     assert ops("cat <<EOF\n$(rm -rf /data)\nEOF\n", "dynamic_code")
     assert not ops("cat <<EOF\nplain text\nEOF\n", "dynamic_code")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # option values are no files; the options that name files say what they do to them
+        ("truncate -s 0 /var/log/x", [("write", "/var/log/x")]),
+        ("head -n 5 /data/a", [("read", "/data/a")]),
+        ("sort -o /etc/passwd data.txt", [("write", "/etc/passwd"), ("read", "/w/data.txt")]),
+        ("sort --output=/etc/passwd data.txt", [("write", "/etc/passwd"), ("read", "/w/data.txt")]),
+        ("grep -f /etc/pats -e x /data/b", [("read", "/etc/pats"), ("read", "/data/b")]),
+        ("cp -t /backup a b", [("write", "/backup"), ("read", "/w/a"), ("read", "/w/b")]),
+        # brace expansion is expanded; quoted braces are text
+        ("{rm,-rf,/data}", [("delete", "/data")]),
+        ("cp file{,.bak}", [("read", "/w/file"), ("write", "/w/file.bak")]),
+        ("touch /tmp/f{1..2}", [("write", "/tmp/f1"), ("write", "/tmp/f2")]),
+        ("busybox rm -rf /data", [("delete", "/data")]),
+    ],
+)
+def test_options_braces_and_busybox(code, expected):
+    assert file_ops(code, work_dir="/w") == expected
+
+
+def test_a_brace_expansion_too_large_to_follow_is_an_unknown_command():
+    assert [o.program for o in ops("{1..100000}", "process_spawn")] == [None]
+
+
+@pytest.mark.parametrize(
+    ("code", "program"),
+    [("time rm -rf /data", "rm"), ("x=1; time -p cat /etc/passwd | wc -l", "cat"),
+     ("if true; then time ls /d; fi", "ls"), ("echo $(( (i + 1) * 2 ))", "echo")],
+)
+def test_the_time_keyword_and_arithmetic_expansion_are_read(code, program):
+    assert program in [o.program for o in ops(code, "process_spawn")]
+
+
+def test_arithmetic_that_runs_a_command_is_still_refused():
+    ir = analyze("echo $(( $(rm -rf /data) ))", language="bash")
+    assert ir.unresolved and ir.unresolved[0].kind == "parse_error"
