@@ -27,6 +27,7 @@ from governed_agents.autogen._state import (
     loading_governor,
     provenance_metadata,
     resolve_governor,
+    turn_now,
 )
 from governed_agents.autogen._workbench import GovernedStreamWorkbench, GovernedWorkbench
 from governed_agents.governor import GateResult, Governor
@@ -52,6 +53,7 @@ class GovernedAssistantAgent(AssistantAgent):
         super().__init__(name, model_client, *args, **kwargs)
         self._workbench = [self._govern_workbench(wb) for wb in self._workbench]
         self._governance = GovernanceState()
+        self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
         self._suggester: str | None = None
         self._suggestion: str | None = None
         self.last_gates: list[GateResult] = []
@@ -69,7 +71,7 @@ class GovernedAssistantAgent(AssistantAgent):
     def _context(self) -> ConversationContext:
         state = self._governance
         return ConversationContext(group_chat=state.group, message_from_suggester=self._suggestion,
-                                   turn_number=state.turn if state.group else None)
+                                   turn_number=turn_now(state, self._seen))
 
     async def _gate_tool(self, tool: str, arguments: Mapping[str, Any]) -> GateResult:
         try:
@@ -89,10 +91,16 @@ class GovernedAssistantAgent(AssistantAgent):
         self._suggester = incoming[-1].source if incoming else None
         self._suggestion = incoming[-1].to_text() if incoming else None
         self.last_gates = []
+        self._seen += len(messages)
         async for item in super().on_messages_stream(messages, cancellation_token):
             if isinstance(item, Response):
                 item = await self._govern_response(item)
+                self._seen += 1
             yield item
+
+    async def on_reset(self, cancellation_token: CancellationToken) -> None:
+        await super().on_reset(cancellation_token)
+        self._seen = 0
 
     async def _govern_response(self, response: Response) -> Response:
         message = response.chat_message
@@ -103,8 +111,8 @@ class GovernedAssistantAgent(AssistantAgent):
                 message = TextMessage(content=refusal, source=self.name)
                 response = Response(chat_message=message, inner_messages=response.inner_messages)
         if self.last_gates:
-            turn = self._governance.turn if self._governance.group else None
-            message.metadata = {**message.metadata, **provenance_metadata(self.last_gates[-1], turn)}
+            message.metadata = {**message.metadata, **provenance_metadata(self.last_gates[-1],
+                                                                          turn_now(self._governance, self._seen))}
         return response
 
     def _to_config(self) -> GovernedAssistantAgentConfig:

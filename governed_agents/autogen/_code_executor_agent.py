@@ -17,13 +17,13 @@ from typing import Any, Self
 from autogen_agentchat.agents import ApprovalRequest, CodeExecutorAgent
 from autogen_agentchat.agents._code_executor_agent import CodeExecutorAgentConfig
 from autogen_agentchat.base import Response
-from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, CodeGenerationEvent, TextMessage
 from autogen_core import CancellationToken
 from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
 
 from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
-from governed_agents.autogen._state import GovernanceState, provenance_metadata, resolve_governor
+from governed_agents.autogen._state import GovernanceState, provenance_metadata, resolve_governor, turn_now
 from governed_agents.governor import GateResult, Governor
 from governed_agents.policy._decision import Decision
 
@@ -65,6 +65,9 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         self._governed_executor = executor
         executor.approval_handler = self._ask_approval_func if self._approval_func is not None else None
         self._governance = GovernanceState()
+        self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
+        self._asker: tuple[str, str] | None = None  # (source, text) of the last message given by another
+        self._generated: str | None = None  # the model's message holding the code, when this agent writes it
         self._suggesters: list[tuple[str, str]] = []  # (source, message) of each extracted block
         self.last_gate: GateResult | None = None
         self._current_code = ""
@@ -82,10 +85,16 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         return blocks
 
     def _provenance(self) -> tuple[str | None, ConversationContext]:
-        source, message = self._suggesters[-1] if self._suggesters else (None, None)
+        """Who suggested the code: the author of the message it came from; or, when this agent's own
+        model wrote it, whoever asked for it (persuasion in words is still a suggestion)."""
+        if self._model_client is not None:
+            source, message = self._asker or (None, None)
+        else:
+            source, message = self._suggesters[-1] if self._suggesters else (None, None)
         state = self._governance
         context = ConversationContext(group_chat=state.group, message_from_suggester=message,
-                                      turn_number=state.turn if state.group else None)
+                                      message_from_executor=self._generated if self._model_client is not None else None,
+                                      turn_number=turn_now(state, self._seen))
         return (source if source != self.name else None), context
 
     # -- the gate -----------------------------------------------------------------------------
@@ -124,12 +133,23 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
         self.last_gate = None
+        self._seen += len(messages)
+        incoming = [m for m in messages if m.source != self.name]
+        self._asker = (incoming[-1].source, incoming[-1].to_text()) if incoming else self._asker
+        self._generated = None
         async for item in super().on_messages_stream(messages, cancellation_token):
-            if isinstance(item, Response) and self.last_gate is not None:
-                turn = self._governance.turn if self._governance.group else None
-                item.chat_message.metadata = {**item.chat_message.metadata,
-                                              **provenance_metadata(self.last_gate, turn)}
+            if isinstance(item, CodeGenerationEvent):
+                self._generated = item.content  # the stock path runs these blocks once this returns
+            if isinstance(item, Response):
+                if self.last_gate is not None:
+                    item.chat_message.metadata = {**item.chat_message.metadata, **provenance_metadata(
+                        self.last_gate, turn_now(self._governance, self._seen))}
+                self._seen += 1
             yield item
+
+    async def on_reset(self, cancellation_token: CancellationToken) -> None:
+        await super().on_reset(cancellation_token)
+        self._seen, self._asker = 0, None
 
     # -- serialisation -------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from governed_agents.governor import GateResult, Governor
 
-__all__ = ["GovernanceState", "GovernedConfigMixin", "loading_governor", "provenance_metadata", "resolve_governor"]
+__all__ = ["GovernanceState", "GovernedConfigMixin", "loading_governor", "provenance_metadata", "resolve_governor",
+           "turn_now"]
 
 
 @dataclass
@@ -22,6 +23,13 @@ class GovernanceState:
     turn: int = 0
     last_speaker: str | None = None
     speakers: list[str] = field(default_factory=list)
+
+
+def turn_now(state: GovernanceState, seen: int) -> int:
+    """The turn an agent is answering: its governed team's count; in a stock team or alone, the
+    index of its reply among the messages it has been given (the task is turn 0), which is the
+    same number a governed team would give."""
+    return state.turn if state.group else seen
 
 
 def provenance_metadata(gate: GateResult, turn: int | None) -> dict[str, str]:
