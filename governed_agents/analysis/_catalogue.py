@@ -28,7 +28,8 @@ class Spec:
     # is a file object (one opened in this code was reported where it was opened)
     optional: bool = False  # without the argument the call touches nothing (df.to_json() returns text)
     default: str | None = None  # the value when the argument is absent (extractall() writes to ".")
-    safe_with: tuple[str, ...] = ()  # dyn: the argument naming one of these makes the call safe
+    safe_with: tuple[str, ...] = ()  # dyn: the argument naming one of these makes the call safe;
+    # file: the value that names no file (sqlite3.connect(":memory:"))
 
 
 def _s(kind: str, op: str = "", arg: int | None = 0, kw: str | None = None, **extra: Any) -> Spec:
@@ -46,6 +47,9 @@ _FILE: dict[str, Spec] = {
     "_io.open": _s("open", kw="file", returns="builtins.file"),
     "_io.FileIO": _s("open", kw="file", returns="builtins.file"),
     "codecs.open": _s("open", kw="filename", returns="builtins.file"),
+    **{f"{m}.{f}": _s("open", kw="filename", returns="builtins.file") for m, f in (
+        ("gzip", "open"), ("gzip", "GzipFile"), ("bz2", "open"), ("bz2", "BZ2File"), ("lzma", "open"),
+        ("lzma", "LZMAFile"))},
     "os.open": _s("open", kw="path"),
     "os.fdopen": _s("open", arg=None),
     # os / os.path / shutil / glob / tempfile
@@ -96,6 +100,13 @@ _FILE: dict[str, Spec] = {
     "tempfile.NamedTemporaryFile": _s("file", WRITE, arg=None, returns="builtins.file"),
     "tempfile.TemporaryFile": _s("file", WRITE, arg=None, returns="builtins.file"),
     "linecache.getline": _s("file", READ, kw="filename"),
+    "configparser.ConfigParser": _s("ctor", arg=None, returns="configparser.ConfigParser"),
+    "configparser.RawConfigParser": _s("ctor", arg=None, returns="configparser.ConfigParser"),
+    "configparser.ConfigParser.read": _s("file", READ, kw="filenames"),
+    "logging.FileHandler": _s("file", WRITE, kw="filename"),
+    **{f"logging.handlers.{h}": _s("file", WRITE, kw="filename")
+       for h in ("RotatingFileHandler", "TimedRotatingFileHandler", "WatchedFileHandler")},
+    "logging.basicConfig": _s("file", WRITE, arg=None, kw="filename", optional=True),
     "fileinput.input": _s("file", READ, kw="files"),
     "zipfile.ZipFile": _s("open", kw="file", returns="zipfile.ZipFile"),
     "zipfile.ZipFile.extractall": _s("file", WRITE, kw="path", default="."),
@@ -170,7 +181,7 @@ _DATA: dict[str, Spec] = {
     "PIL.Image.open": _s("file", READ, kw="fp"),
     "json.load": _s("file", READ, kw="fp", value_from="handle"),
     "json.dump": _s("file", WRITE, arg=1, kw="fp", value_from="handle"),
-    "sqlite3.connect": _s("file", READ, kw="database", returns="sqlite3.Connection"),
+    "sqlite3.connect": _s("file", READ, kw="database", returns="sqlite3.Connection", safe_with=(":memory:", "")),
     "sqlalchemy.text": _s("ctor", kw="text", returns="builtins.str"),  # the SQL travels on to execute()
     "sqlalchemy.sql.text": _s("ctor", kw="text", returns="builtins.str"),
     "sqlite3.Connection.cursor": _s("ctor", arg=None, returns="sqlite3.Connection"),
@@ -263,6 +274,15 @@ _NET: dict[str, Spec] = {
     "webbrowser.open": _s("net", kw="url"),
     "websocket.create_connection": _s("net", kw="url"),
     "websockets.connect": _s("net", kw="uri"),
+    "urllib3.request": _s("net", arg=1, kw="url"),
+    "urllib3.PoolManager": _s("ctor", arg=None, returns="urllib3.PoolManager"),
+    "urllib3.PoolManager.request": _s("net", arg=1, kw="url"),
+    # servers listen on the address they are given
+    **{f"{m}.{c}": _s("net", kw="server_address", value_from="address") for m, c in (
+        ("http.server", "HTTPServer"), ("http.server", "ThreadingHTTPServer"), ("socketserver", "TCPServer"),
+        ("socketserver", "UDPServer"), ("socketserver", "ThreadingTCPServer"), ("socketserver", "ForkingTCPServer"),
+        ("socketserver", "ThreadingUDPServer"), ("xmlrpc.server", "SimpleXMLRPCServer"),
+        ("wsgiref.simple_server", "make_server"))},
 }
 
 _PROC: dict[str, Spec] = {

@@ -471,3 +471,25 @@ def test_the_same_apis_under_other_names(code, type_, api):
 def test_attrgetter_of_ordinary_fields_is_no_escape():
     code = "import operator\nrows = sorted([], key=operator.attrgetter('score', 'name'))\n"
     assert [op for op in ops(code) if op.type != "module_import"] == []
+
+
+@pytest.mark.parametrize(
+    ("code", "operation", "path"),
+    [
+        ("import gzip\nwith gzip.open('/etc/x.gz', 'wt') as f:\n    f.write('1')", "write", "/etc/x.gz"),
+        ("import bz2\nbz2.open('/data/x.bz2').read()", "read", "/data/x.bz2"),
+        ("import logging\nlogging.basicConfig(filename='/etc/app.log')", "write", "/etc/app.log"),
+        ("import logging.handlers\nlogging.handlers.RotatingFileHandler('/var/log/x')", "write", "/var/log/x"),
+        ("import configparser\nc = configparser.ConfigParser()\nc.read('/etc/x.ini')", "read", "/etc/x.ini"),
+    ],
+)
+def test_compressed_files_logs_and_config_files(code, operation, path):
+    assert one(code, "file_operation", operation=operation).paths == (path,)
+
+
+def test_servers_listen_on_their_address_and_memory_databases_are_no_files():
+    assert one("import http.server\nhttp.server.HTTPServer(('', 8000), object)", "network_call").port == 8000
+    assert one("import urllib3\nurllib3.PoolManager().request('GET', 'http://evil.com')", "network_call",
+               destination="evil.com")
+    assert ops("import sqlite3\nsqlite3.connect(':memory:').execute('SELECT 1')", "file_operation") == []
+    assert ops("import logging\nlogging.basicConfig(level=logging.INFO)", "file_operation") == []
