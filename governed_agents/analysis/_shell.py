@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import bashlex
@@ -523,6 +523,19 @@ def _awk_runs_commands(program_text: str | None) -> bool:
     return "system(" in program_text or "| getline" in program_text or '|"' in program_text or "print |" in program_text
 
 
+def _depths(text: str, start: int, stop: int, opening: str, closing: str) -> Iterator[tuple[int, int]]:
+    """Each index from ``start`` (an opening bracket) up to ``stop``, with the nesting depth there."""
+    depth = 0
+    for j in range(start, stop):
+        depth += (text[j] == opening) - (text[j] == closing)
+        yield j, depth
+
+
+def _closing(text: str, start: int, opening: str, closing: str) -> int:
+    """The index of the bracket that closes the one at ``start``; -1 when none does."""
+    return next((j for j, depth in _depths(text, start, len(text), opening, closing) if depth == 0), -1)
+
+
 _BRACE_SEQUENCE = re.compile(r"(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?|([A-Za-z])\.\.([A-Za-z])")
 _MAX_BRACE_WORDS = 256
 
@@ -530,19 +543,10 @@ _MAX_BRACE_WORDS = 256
 def _brace_expand(word: str) -> list[str] | None:
     """Bash's brace expansion of an unquoted word (`a{b,c}d`, `{1..3}`); None past 256 words."""
     for start in (i for i, ch in enumerate(word) if ch == "{" and (i == 0 or word[i - 1] != "$")):
-        depth, commas, end = 0, [], -1
-        for j in range(start, len(word)):
-            if word[j] == "{":
-                depth += 1
-            elif word[j] == "}":
-                depth -= 1
-                if depth == 0:
-                    end = j
-                    break
-            elif word[j] == "," and depth == 1:
-                commas.append(j)
+        end = _closing(word, start, "{", "}")
         if end < 0:
             return [word]
+        commas = [j for j, depth in _depths(word, start, end, "{", "}") if depth == 1 and word[j] == ","]
         inner = word[start + 1:end]
         sequence = _BRACE_SEQUENCE.fullmatch(inner)
         if commas:
@@ -585,15 +589,7 @@ def _blank_arithmetic(code: str) -> str:
     inside is left for the parser to refuse."""
     start = code.find("$((")
     while start >= 0:
-        depth, end = 0, -1
-        for j in range(start + 1, len(code)):
-            if code[j] == "(":
-                depth += 1
-            elif code[j] == ")":
-                depth -= 1
-                if depth == 0:
-                    end = j
-                    break
+        end = _closing(code, start + 1, "(", ")")
         if end < 0:
             return code
         inner = code[start:end + 1]
