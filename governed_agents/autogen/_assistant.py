@@ -14,7 +14,13 @@ from typing import Any, Self
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.agents._assistant_agent import AssistantAgentConfig
 from autogen_agentchat.base import Response
-from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, HandoffMessage, TextMessage
+from autogen_agentchat.messages import (
+    BaseAgentEvent,
+    BaseChatMessage,
+    HandoffMessage,
+    TextMessage,
+    ToolCallRequestEvent,
+)
 from autogen_core import CancellationToken
 from autogen_core.tools import StaticStreamWorkbench, Workbench
 
@@ -56,6 +62,7 @@ class GovernedAssistantAgent(AssistantAgent):
         self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
         self._suggester: str | None = None
         self._suggestion: str | None = None
+        self._request: str | None = None  # this agent's model message asking for the tool calls
         self.last_gates: list[GateResult] = []
 
     def _govern_workbench(self, workbench: Workbench) -> Workbench:
@@ -71,7 +78,7 @@ class GovernedAssistantAgent(AssistantAgent):
     def _context(self) -> ConversationContext:
         state = self._governance
         return ConversationContext(group_chat=state.group, message_from_suggester=self._suggestion,
-                                   turn_number=turn_now(state, self._seen))
+                                   message_from_executor=self._request, turn_number=turn_now(state, self._seen))
 
     async def _gate_tool(self, tool: str, arguments: Mapping[str, Any]) -> GateResult:
         try:
@@ -92,7 +99,10 @@ class GovernedAssistantAgent(AssistantAgent):
         self._suggestion = incoming[-1].to_text() if incoming else None
         self.last_gates = []
         self._seen += len(messages)
+        self._request = None
         async for item in super().on_messages_stream(messages, cancellation_token):
+            if isinstance(item, ToolCallRequestEvent):
+                self._request = item.to_text()  # the stock path runs these calls once this returns
             if isinstance(item, Response):
                 item = await self._govern_response(item)
                 self._seen += 1

@@ -212,7 +212,11 @@ async def test_assistant_tools_same_as_stock_and_denied_tool_never_runs(tmp_path
     result = await rogue.run(task="please delete bob")
     assert "deleted bob" not in calls
     assert "allowed_tools" in result.messages[-1].content
-    assert governor.receipts.get(1).outcome == "denied"
+    denial = governor.receipts.get(1)
+    assert denial.outcome == "denied" and denial.suggester_agent == "user"
+    context = denial.conversation_context
+    assert context.message_from_suggester == "please delete bob" and context.turn_number == 1
+    assert "delete_user" in context.message_from_executor  # the model's request for the call
 
 
 async def test_concurrent_tool_calls_are_gated_independently(tmp_path):
