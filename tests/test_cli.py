@@ -104,3 +104,23 @@ def test_check_writes_one_receipt_per_decision(tmp_path):
     assert cli("audit", "verify", str(log)).returncode == 0
     proof = json.loads(cli("audit", "prove", str(log), "1").stdout)
     assert proof["index"] == 1 and proof["tree_size"] == 2 and len(proof["path"]) == 1
+
+
+def test_policy_strings_with_backslashes_and_control_characters(tmp_path):
+    policy = tmp_path / "grep.policy"
+    policy.write_text('agent "x" {\n  can "code_execution" with constraints {\n    allowed_languages: ["bash"],\n'
+                      '    allowed_file_operations: ["read"],\n    allowed_commands: ["grep \\d+ *"]\n  }\n}\n')
+    shown = cli("policy", "show", "--json", str(policy))
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["agents"]["x"]["code_execution"]["allowed_commands"] == ["grep \\d+ *"]
+    result = cli("check", "--policy", str(policy), "--agent", "x", "--language", "bash", "--work-dir", str(tmp_path),
+                 "-", stdin="grep '\\d+' app.log\n")
+    assert result.returncode == 0 and "APPROVED" in result.stdout, result.stdout + result.stderr
+    policy.write_text('agent "x" {\n  can "code_execution" with constraints {\n    allowed_commands: ["a\tb"]\n'
+                      '  }\n}\n')
+    for command in (("policy", "show", str(policy)), ("check", "--policy", str(policy), "--agent", "x", "-")):
+        result = cli(*command, stdin="print(1)")
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.splitlines() == [
+            f"governed-agents {command[0]}: {policy}:3:26: control character U+0009 (tab) in a string; "
+            "a string holds no control characters"]

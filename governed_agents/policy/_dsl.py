@@ -5,12 +5,18 @@
 Values are strings, numbers, quantities with a unit (``30_seconds``, ``1_gigabyte``), bare words
 (``unlimited``, ``true``, ``false``) and lists. ``//`` and ``#`` start comments. The parser only
 builds plain data with positions; the model (``_model``) checks keys and values.
+
+Strings keep their backslashes as written, because the strings a policy holds are globs, command
+patterns and paths (``"grep \\d+ *.log"``, ``"C:\\data"``), where JSON's escapes would turn a
+regex into an error and ``\\t`` into a tab. The only escapes are ``\\"`` (a quote) and ``\\\\``
+(one backslash, so a string can end in one). A control character inside a string is an error:
+it is invisible in an editor and never part of a glob or a name.
 """
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +70,12 @@ def _tokens(text: str, filename: str) -> list[Token]:
         kind, value = match.lastgroup or "bad", match.group()
         column = match.start() - line_start + 1
         if kind == "bad":
-            what = "an unterminated string" if value.startswith('"') else f"unexpected character {value!r}"
+            what = f"unexpected character {value!r}"
+            if value.startswith('"'):
+                what = "an unterminated string (a string ends on the line it starts"
+                end = text.find("\n", match.start())
+                escaped_quote = '\\"' in text[line_start:end if end >= 0 else len(text)]
+                what += '; \\" is a quote inside a string: write a final backslash as \\\\)' if escaped_quote else ")"
             raise PolicyError(what, filename=filename, line=line, column=column)
         if kind not in ("ws", "comment"):
             out.append(Token(kind, value, line, column))
@@ -100,7 +111,7 @@ class _Parser:
 
     def string(self, expected: str) -> Token:
         token = self.take("string", expected=expected)
-        return Token("string", json.loads(token.text), token.line, token.column)
+        return Token("string", _unquote(token, self.filename), token.line, token.column)
 
     def file(self) -> list[RawRule]:
         rules: list[RawRule] = []
@@ -176,6 +187,26 @@ class _Parser:
             self.i += 1
             return items
         raise self.fail("a value (string, number, 30_seconds, unlimited, true/false or a [list])")
+
+
+def _unquote(token: Token, filename: str) -> str:
+    """A string token's value: ``\\"`` and ``\\\\`` are escapes, every other backslash is kept."""
+    body, out, i = token.text[1:-1], [], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body) and body[i + 1] in '"\\':
+            char = body[i + 1]
+            i += 1
+        elif unicodedata.category(char) == "Cc":
+            raise PolicyError(f"control character U+{ord(char):04X} {_CONTROL_NAMES.get(char, '')}in a string; "
+                              "a string holds no control characters", filename=filename, line=token.line,
+                              column=token.column + 1 + i)
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+_CONTROL_NAMES = {"\t": "(tab) ", "\r": "(carriage return) ", "\x00": "(NUL) "}
 
 
 def _plain(value: Any) -> Any:

@@ -59,6 +59,11 @@ def test_several_can_blocks_and_agents_per_file():
         ('agent "x" {\n  can "code_execution" with constraints {\n    allowed_imports: ["a"],\n'
          '    allowed_imports: ["b"]\n  }\n}', 4, 5, "given twice"),
         ('agent "x" { can "code_execution" } @', 1, 36, "unexpected character"),
+        ('agent "x" {\n  can "code_execution" with constraints {\n    allowed_commands: ["a\tb"]\n  }\n}',
+         3, 26, "control character U+0009 (tab) in a string"),
+        ('agent "x\x00" { can "code_execution" }', 1, 9, "control character U+0000"),
+        ('agent "x" {\n  can "code_execution" with constraints {\n    allowed_file_paths: ["C:\\data\\", "D:"]\n'
+         '  }\n}', 3, 41, 'an unterminated string (a string ends on the line it starts; \\" is a quote'),
     ],
 )
 def test_errors_name_file_line_column(text, line, column, fragment):
@@ -68,6 +73,22 @@ def test_errors_name_file_line_column(text, line, column, fragment):
     assert (error.filename, error.line, error.column) == ("team.policy", line, column), str(error)
     assert fragment in str(error)
     assert str(error).startswith(f"team.policy:{line}:{column}: ")
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        (r'"grep \d+ *.log"', "grep \\d+ *.log"),  # a regex-like pattern keeps its backslash
+        (r'"C:\data\*.csv"', "C:\\data\\*.csv"),
+        (r'"\n\t\u0041"', "\\n\\t\\u0041"),  # no JSON escapes: a backslash and the letter
+        (r'"say \"hi\""', 'say "hi"'),  # \" is a quote
+        (r'"C:\data\\"', "C:\\data\\"),  # \\ is one backslash, so a string can end in one
+        (r'"a\\\\b"', "a\\\\b"),
+    ],
+)
+def test_backslashes_in_strings_are_kept_except_two_escapes(written, value):
+    policy = parse_policy(f'agent "x" {{ can "code_execution" with constraints {{ allowed_commands: [{written}] }} }}')
+    assert policy.agents["x"].code_execution.allowed_commands == (value,)
 
 
 def test_yaml_and_json_load_into_the_same_model(tmp_path):
