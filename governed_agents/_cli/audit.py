@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 
 def register(subparsers: Any) -> None:
@@ -14,7 +14,7 @@ def register(subparsers: Any) -> None:
 
     verify = sub.add_parser("verify", help="check that nothing was edited, deleted, reordered or truncated")
     verify.add_argument("log")
-    verify.add_argument("--public-key", help="the log's Ed25519 public key (PEM); default: the key beside the log")
+    verify.add_argument("--public-key", help="the log's Ed25519 public key (PEM); default: LOG.key.pub beside the log")
     verify.add_argument("--checkpoint", help="a checkpoint saved earlier (JSON): proves the log only grew")
     verify.set_defaults(handler=_verify)
 
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     prove.add_argument("index", type=int)
     prove.set_defaults(handler=_prove)
 
-    checkpoint = sub.add_parser("checkpoint", help="sign and print the current tree head")
+    checkpoint = sub.add_parser("checkpoint", help="sign and print the current tree head (needs the private key)")
     checkpoint.add_argument("log")
     checkpoint.add_argument("--out", help="also write it to this file")
     checkpoint.set_defaults(handler=_checkpoint)
@@ -42,21 +42,28 @@ def register(subparsers: Any) -> None:
 
 
 def _open(path: str) -> Any:
+    """The log opened to audit it: nothing is created, no key is made or loaded until one signs."""
     from governed_agents.receipts import ReceiptLog
 
     if not Path(path).exists():
-        print(f"governed-agents audit: {path}: no such receipt log", file=sys.stderr)
-        raise SystemExit(2)
-    return ReceiptLog(path)
+        _fail(f"{path}: no such receipt log")
+    return ReceiptLog(path, create=False)
+
+
+def _fail(message: str) -> NoReturn:
+    """A usage problem (exit 2), never a traceback: exit 1 means the log was tampered with."""
+    print(f"governed-agents audit: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _verify(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     log = _open(args.log)
-    public_key = args.public_key
-    if public_key is None and Path(str(log.key_path) + ".pub").exists():
-        public_key = str(log.key_path) + ".pub"
+    public_key = Path(args.public_key) if args.public_key else log.public_key_path
+    if not public_key.is_file():
+        _fail(f"{public_key}: no such public key — verifying needs the log's public key "
+              "(the .key.pub written beside the log, or --public-key)")
     total = log.size
     with Progress(transient=True, disable=total < 50_000 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("verifying", total=total)
@@ -106,8 +113,13 @@ def _prove(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
+    from governed_agents.receipts import ReceiptStoreError
+
     log = _open(args.log)
-    signed = log.checkpoint()
+    try:
+        signed = log.checkpoint()
+    except ReceiptStoreError as exc:
+        _fail(str(exc))
     text = signed.model_dump_json(indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")

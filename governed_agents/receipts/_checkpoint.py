@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["SignedCheckpoint", "load_or_create_key", "load_public_key"]
+__all__ = ["SignedCheckpoint", "create_key", "load_private_key", "load_public_key", "public_key_hex"]
 
 
 class SignedCheckpoint(BaseModel):
@@ -47,23 +47,39 @@ class SignedCheckpoint(BaseModel):
         return True
 
 
-def load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    """The private key at ``path``, generated (mode 0600, with ``path.pub`` beside it) on first use."""
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} is not an Ed25519 private key")
-        return key
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """The signing key at ``path`` (PEM, PKCS#8). Only appending and signing need it."""
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def create_key(path: Path) -> Ed25519PrivateKey:
+    """A new key at ``path`` (mode 0600) with its public half at ``path.pub``.
+
+    Both files are created exclusively: an existing key or public key is never overwritten, so a
+    second process racing to create the same key gets ``FileExistsError`` and loads the winner's.
+    """
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    Path(str(path) + ".pub").write_bytes(public)
+    _write_new(path, pem, 0o600)
+    _write_new(Path(str(path) + ".pub"), public, 0o644)
     return key
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def public_key_hex(key: Ed25519PublicKey) -> str:
+    """The raw public key as hex: how checkpoints and the log's meta table name a key."""
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:

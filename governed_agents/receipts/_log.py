@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import BaseModel, ConfigDict
 
-from governed_agents.receipts._checkpoint import SignedCheckpoint, load_or_create_key, load_public_key
+from governed_agents.receipts._checkpoint import (
+    SignedCheckpoint,
+    create_key,
+    load_private_key,
+    load_public_key,
+    public_key_hex,
+)
 from governed_agents.receipts._hashing import leaf_hash
 from governed_agents.receipts._proof import consistency_path, inclusion_path, verify_inclusion
 from governed_agents.receipts._receipt import Receipt
@@ -52,23 +61,66 @@ class VerifyReport(BaseModel):
 class ReceiptLog:
     """An append-only, tamper-evident log of receipts in one SQLite file.
 
-    ``key_path`` is the Ed25519 signing key (default ``<path>.key``, created on first use with its
-    public half at ``<path>.key.pub``). A checkpoint is signed after every append.
+    ``key_path`` is the Ed25519 signing key (default ``<path>.key``, public half at
+    ``<path>.key.pub``). A checkpoint is signed in the same transaction as every append.
+
+    The signing key is loaded on the first append or checkpoint, never to read or verify — an
+    auditor holds the log and its public key only. A new key pair is made only for a log that has
+    none yet (no key files, no key recorded in the log) and only when ``create`` is true; an
+    existing key file is never overwritten. ``create=False`` opens a log to audit it and creates
+    nothing.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, key_path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, key_path: str | os.PathLike[str] | None = None,
+                 create: bool = True) -> None:
         self.path = Path(path)
         self.key_path = Path(key_path) if key_path is not None else Path(str(self.path) + ".key")
+        self._create = create
+        self._signing_key: Ed25519PrivateKey | None = None
+        self._key_lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._store = SQLiteStore(self.path)
-            self._key = _key(self.key_path)
-            public = SignedCheckpoint.sign(self._key, 0, b"").public_key
-            self._store.set_meta("public_key", public)
         except Exception as exc:
             raise ReceiptStoreError(f"cannot open the receipt log {self.path}: {exc}") from exc
         self._pending: list[tuple[Receipt, asyncio.Future[Receipt]]] = []
         self._flushing = False
+
+    @property
+    def public_key_path(self) -> Path:
+        """Where the public half of the signing key is kept: what ``verify`` checks against by default."""
+        return Path(str(self.key_path) + ".pub")
+
+    @property
+    def _key(self) -> Ed25519PrivateKey:
+        """The signing key, loaded (or, for a new log, made) on first use."""
+        with self._key_lock:
+            if self._signing_key is None:
+                try:
+                    key = self._load_or_create_key()
+                    self._store.set_meta("public_key", public_key_hex(key.public_key()))
+                except ReceiptStoreError:
+                    raise
+                except Exception as exc:
+                    raise ReceiptStoreError(f"{self.key_path}: cannot load the signing key: {exc}") from exc
+                self._signing_key = key
+            return self._signing_key
+
+    def _load_or_create_key(self) -> Ed25519PrivateKey:
+        if self.key_path.exists():
+            return load_private_key(self.key_path)
+        if not self._create:
+            raise ReceiptStoreError(f"{self.key_path}: no such private key — signing needs the log's private key "
+                                    f"(verifying needs only the public key)")
+        if self.public_key_path.exists() or self._store.meta("public_key") is not None:
+            raise ReceiptStoreError(f"{self.key_path}: the log's private key is missing; this log is already "
+                                    "signed with a key, so no new one is made (it would look like a key swap)")
+        try:
+            return create_key(self.key_path)
+        except FileExistsError:  # another process created it a moment ago
+            time.sleep(0.1)
+            return load_private_key(self.key_path)
 
     # -- appending ----------------------------------------------------------------------------
 
@@ -85,13 +137,14 @@ class ReceiptLog:
             entries.append((r.receipt_id, r.executor_agent, denied, r.conversation_context.group_chat, body,
                             leaf_hash(body)))
         try:
-            first = self._store.append(entries, checkpoint=self._auto_checkpoint)
+            key = self._key
+            first = self._store.append(
+                entries, checkpoint=lambda size, root: SignedCheckpoint.sign(key, size, root).model_dump_json())
+        except ReceiptStoreError:
+            raise
         except Exception as exc:
             raise ReceiptStoreError(f"the receipt log {self.path} could not write: {exc}") from exc
         return [r.model_copy(update={"merkle_index": first + i}) for i, r in enumerate(receipts)]
-
-    def _auto_checkpoint(self, size: int, root: bytes) -> str:
-        return SignedCheckpoint.sign(self._key, size, root).model_dump_json()
 
     async def aappend(self, receipt: Receipt) -> Receipt:
         """Append from asyncio code; receipts arriving together are written in one transaction."""
@@ -150,8 +203,9 @@ class ReceiptLog:
 
     def checkpoint(self) -> SignedCheckpoint:
         """Sign the current tree head and keep it in the log (``audit checkpoint`` saves it too)."""
+        key = self._key
         size = self.size
-        signed = SignedCheckpoint.sign(self._key, size, self.root(size))
+        signed = SignedCheckpoint.sign(key, size, self.root(size))
         self._store.save_checkpoint(size, signed.model_dump_json())
         return signed
 
@@ -164,7 +218,14 @@ class ReceiptLog:
         progress: Callable[[int, int], None] | None = None,
     ) -> VerifyReport:
         """Recompute every leaf, every stored subtree and the root; check them against the signed
-        checkpoints in the log and ``checkpoint`` (a saved one). Reports each problem it finds."""
+        checkpoints in the log and ``checkpoint`` (a saved one). Reports each problem it finds.
+
+        Signatures are checked against ``public_key`` (default: :attr:`public_key_path` when it
+        exists). Without any public key each checkpoint is checked against the key it names, which
+        catches accidents but not a forger who re-signs. Never needs or creates the private key.
+        """
+        if public_key is None and self.public_key_path.exists():
+            public_key = self.public_key_path
         key = load_public_key(public_key) if public_key is not None else None
         problems: list[str] = []
         saved = _load_checkpoint(checkpoint) if checkpoint is not None else None
@@ -210,7 +271,7 @@ class ReceiptLog:
             elif roots.get(signed.size, b"").hex() != signed.root:
                 problems.append(f"{label} at size {signed.size}: root differs — receipts before index "
                                 f"{signed.size} were edited, deleted or reordered")
-        if key is not None and self._store.meta("public_key") not in (None, _raw_hex(key)):
+        if key is not None and self._store.meta("public_key") not in (None, public_key_hex(key)):
             problems.append("the log's signing key is not the given public key (key swapped)")
         return VerifyReport(ok=not problems, size=size, root=roots[size].hex(), problems=problems,
                             checkpoints_checked=checked)
@@ -223,22 +284,6 @@ class ReceiptLog:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def _key(path: Path) -> Any:
-    try:
-        return load_or_create_key(path)
-    except FileExistsError:  # another process created it a moment ago
-        import time
-
-        time.sleep(0.1)
-        return load_or_create_key(path)
-
-
-def _raw_hex(key: Any) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    return str(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex())
 
 
 def _load_checkpoint(value: SignedCheckpoint | str | os.PathLike[str]) -> SignedCheckpoint:

@@ -191,3 +191,58 @@ def test_kill_9_mid_append_keeps_every_returned_receipt(tmp_path):
         assert report.ok, report.problems
         assert log.size >= len(returned) and max(returned) < log.size
         assert [log.get(i).code_hash for i in returned] == [f"sha256:crash{i}" for i in returned]
+
+
+def _copy_without_private_key(log: ReceiptLog, directory) -> tuple:
+    directory.mkdir()
+    copy = directory / "copy.db"
+    copy.write_bytes(log.path.read_bytes())
+    public = directory / "copy.db.key.pub"
+    public.write_bytes(log.public_key_path.read_bytes())
+    return copy, public
+
+
+def test_reading_and_verifying_need_no_private_key_and_create_none(log, tmp_path):
+    log.close()
+    copy, public = _copy_without_private_key(log, tmp_path / "auditor")
+    before = public.read_bytes()
+    with ReceiptLog(copy) as audited:
+        assert audited.size == 20 and audited.get(3).merkle_index == 3
+        assert audited.prove(7).verify() and len(list(audited.receipts(denied=True))) == 7
+        report = audited.verify()
+        assert report.ok and report.checkpoints_checked == 1, report.problems
+    assert not (tmp_path / "auditor" / "copy.db.key").exists()
+    assert public.read_bytes() == before
+
+
+def test_a_new_log_makes_its_key_pair_on_the_first_append(tmp_path):
+    with ReceiptLog(tmp_path / "new.db") as log:
+        assert not log.key_path.exists() and not log.public_key_path.exists()
+        assert log.verify().ok and log.size == 0
+        assert not log.key_path.exists()
+        log.append(receipt(0))
+        assert log.key_path.exists() and log.public_key_path.exists()
+        assert log.verify(public_key=log.public_key_path).ok
+
+
+@pytest.mark.parametrize("keep_public", [True, False])
+def test_appending_without_the_private_key_refuses_instead_of_making_a_new_one(log, tmp_path, keep_public):
+    log.close()
+    copy, public = _copy_without_private_key(log, tmp_path / "elsewhere")
+    before = public.read_bytes()
+    if not keep_public:
+        public.unlink()  # the log itself still records which key signs it
+    with ReceiptLog(copy) as copied, pytest.raises(ReceiptStoreError, match="private key is missing"):
+        copied.append(receipt(20))
+    assert not (tmp_path / "elsewhere" / "copy.db.key").exists()
+    assert public.read_bytes() == before if keep_public else not public.exists()
+    with ReceiptLog(copy) as copied:
+        assert copied.size == 20
+
+
+def test_create_false_signs_nothing_without_the_key(tmp_path):
+    ReceiptLog(tmp_path / "empty.db").close()
+    with ReceiptLog(tmp_path / "empty.db", create=False) as log, \
+            pytest.raises(ReceiptStoreError, match="no such private key"):
+        log.checkpoint()
+    assert sorted(p.name for p in tmp_path.iterdir() if ".key" in p.name) == []
