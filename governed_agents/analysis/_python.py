@@ -122,22 +122,39 @@ def code_signature(code: str) -> str:
 
 def _syntax_error(code: str, fallback: cst.ParserSyntaxError) -> Unresolved:
     """Python's own message and position for text that does not parse (only on this error path)."""
-    try:
-        ast.parse(code)
-    except SyntaxError as exc:
-        return Unresolved(reason=f"Python syntax error: {exc.msg}", kind="parse_error",
-                          line=exc.lineno or 0, column=exc.offset or 0)
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return Unresolved(reason=f"Python cannot read this text: {exc}", kind="parse_error")
-    return Unresolved(reason=f"syntax the analyser cannot read: {fallback.message}", kind="parse_error",
-                      line=fallback.raw_line, column=fallback.raw_column + 1)
+    return _refused_by_python(code) or Unresolved(
+        reason=f"syntax the analyser cannot read: {fallback.message}", kind="parse_error",
+        line=fallback.raw_line, column=fallback.raw_column + 1)
 
 
 def _raw(code: str) -> str:
     return "sha256:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# libcst's native parser overflows the C stack (the process dies) on nesting Python itself refuses
+# (about 1,400 brackets); CPython's parser refuses it cleanly. Checked only where it could happen.
+_DEEP_ENOUGH_TO_CHECK = 200
+
+
+def _refused_by_python(code: str) -> Unresolved | None:
+    try:
+        ast.parse(code)
+    except SyntaxError as exc:
+        kind = "limit" if "too many nested" in (exc.msg or "") else "parse_error"
+        return Unresolved(reason=f"Python syntax error: {exc.msg}", kind=kind, line=exc.lineno or 0,
+                          column=exc.offset or 0)
+    except (RecursionError, MemoryError):
+        return Unresolved(reason="code nested too deeply for Python to compile", kind="limit")
+    except ValueError as exc:
+        return Unresolved(reason=f"Python cannot read this text: {exc}", kind="parse_error")
+    return None
+
+
 def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
+    if code.count("(") + code.count("[") + code.count("{") >= _DEEP_ENOUGH_TO_CHECK:
+        refused = _refused_by_python(code)
+        if refused is not None:
+            return SovereignIR(language="python", code_signature=_raw(code), unresolved=(refused,))
     try:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError as exc:

@@ -493,3 +493,17 @@ def test_servers_listen_on_their_address_and_memory_databases_are_no_files():
                destination="evil.com")
     assert ops("import sqlite3\nsqlite3.connect(':memory:').execute('SELECT 1')", "file_operation") == []
     assert ops("import logging\nlogging.basicConfig(level=logging.INFO)", "file_operation") == []
+
+
+@pytest.mark.parametrize("code", ["x = " + "(" * 2000, "x = a" + "[0]" * 5000, "x = " + "a(" * 1500 + ")" * 1500])
+def test_nesting_that_would_crash_the_parser_is_refused_in_process(code):
+    # libcst's native parser dies on this (SIGSEGV, taking the host with it); run it in a child so a
+    # regression fails the test instead of killing the suite
+    import subprocess
+    import sys
+
+    probe = ("import sys; from governed_agents import analyze; ir = analyze(sys.stdin.read()); "
+             "print(ir.unresolved[0].kind if ir.unresolved else 'none')")
+    done = subprocess.run([sys.executable, "-c", probe], input=code, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() in ("limit", "parse_error")
