@@ -200,7 +200,13 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
                 hold=hold,
             )
             hold = None  # only the first block waits for the receipt
-            output += report.output
+            # a layer that did not run is named once (the runtime puts the line first in each block's
+            # stderr); with every layer active the output is the program's alone, as the stock executor's
+            weakened = report.weakened()
+            text = report.output
+            if weakened and weakened in output:
+                text = text.removeprefix(weakened + "\n")
+            output += text
             exit_code = report.exit_code
             if report.limit_broken or report.exit_code != 0:
                 note = report.summary()

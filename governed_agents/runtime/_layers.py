@@ -13,18 +13,26 @@ __all__ = ["CGROUP_PIDS", "available_layers", "bwrap_path"]
 CGROUP_PIDS = Path("/sys/fs/cgroup/pids")
 
 
-@functools.cache
 def bwrap_path() -> str | None:
+    return _bwrap()[0]
+
+
+@functools.cache
+def _bwrap() -> tuple[str | None, str]:
+    """(path, "active") when bubblewrap runs here, else (None, why not)."""
     path = shutil.which("bwrap")
     if path is None:
-        return None
+        return None, "not installed"
     probe = [path, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "--new-session",
              "--dev", "/dev", "--proc", "/proc", "true"]
     try:
-        ok = subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        ok = False
-    return path if ok else None
+        done = subprocess.run(probe, capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"installed but does not run here: {type(exc).__name__}"
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        return None, "installed but cannot create its namespaces here" + (f": {lines[-1]}" if lines else "")
+    return path, "active"
 
 
 @functools.cache
@@ -37,7 +45,7 @@ def _cgroup() -> str:
         (probe / "pids.max").write_text("8")
         probe.rmdir()
     except OSError as exc:
-        return f"unavailable: cannot create a pids cgroup ({exc.strerror})"
+        return f"unavailable: cannot create a pids cgroup: {exc.strerror}"
     return "active"
 
 
@@ -54,11 +62,12 @@ def _seccomp() -> str:
 
 def available_layers() -> dict[str, str]:
     """Each layer → "active" or "unavailable: why"."""
+    path, why = _bwrap()
     return {
         "process_group": "active",
         "rlimits": "active",
         "cgroup": _cgroup(),
-        "bubblewrap": "active" if bwrap_path() else "unavailable: install the Debian package 'bubblewrap'",
+        "bubblewrap": "active" if path else f"unavailable: {why}",
         "seccomp": _seccomp(),
         "audit_hook": "active",
     }

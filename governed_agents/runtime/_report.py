@@ -2,7 +2,28 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["RunReport"]
+__all__ = ["RunReport", "layers_note"]
+
+# what a run loses when the layer did not run
+_LOST = {
+    "bubblewrap": "network and filesystem isolation off",
+    "cgroup": "process limit off",
+    "seccomp": "system-call filter off",
+    "rlimits": "memory, CPU time and file size limits off",
+    "process_group": "the whole-tree kill at the time limit off",
+    "audit_hook": "readable refusals off",
+}
+
+
+def layers_note(layers: dict[str, str]) -> str:
+    """One line naming every layer that did not run (and what that leaves off); "" when all ran."""
+    missing = []
+    for name, state in layers.items():
+        if state == "active":
+            continue
+        why = state.split(": ", 1)[1] if ": " in state else state
+        missing.append(f"{name} ({why}): {_LOST.get(name, 'off')}")
+    return "governed-agents: ran without " + "; without ".join(missing) if missing else ""
 
 
 class RunReport(BaseModel):
@@ -22,6 +43,11 @@ class RunReport(BaseModel):
     def output(self) -> str:
         """stdout and stderr together, as AutoGen's local executor reports them (stderr first)."""
         return self.stderr + self.stdout
+
+    def weakened(self) -> str:
+        """The line that says which layers did not hold this run ("" when every layer ran); run_code
+        puts it first in ``stderr`` whenever the code ran."""
+        return layers_note(self.layers)
 
     def summary(self) -> str:
         if self.limit_broken:

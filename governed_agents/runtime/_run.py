@@ -7,8 +7,8 @@ the go when held) → the user's code.
 A process that escapes the PID namespace's reach (none should) is still found through the cgroup. When
 seccomp already refuses every fork/exec (Python without ``allowed_commands``) the launcher joins the
 cgroup in the background while the code starts (see ``_launcher._join_cgroup``). Each
-layer that is missing is reported; with ``require_isolation`` a missing bubblewrap means the code
-does not run at all.
+layer that is missing is reported, in ``RunReport.layers`` and in a first line of ``stderr`` when the code
+ran; with ``require_isolation`` a missing bubblewrap means the code does not run at all.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from governed_agents.policy._decision import RuntimeLimits
 from governed_agents.runtime import _launcher  # noqa: F401  (importing it here writes the .pyc the child loads)
 from governed_agents.runtime._cgroup import RunCgroup
 from governed_agents.runtime._layers import available_layers, bwrap_path
-from governed_agents.runtime._report import RunReport
+from governed_agents.runtime._report import RunReport, layers_note
 from governed_agents.runtime._seccomp import seccomp_program
 
 __all__ = ["DEFAULT_MAX_PROCESSES", "run_code", "run_code_sync"]
@@ -158,11 +158,14 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         return _refusal(f"language {language!r} is not supported by the governed runtime", layers)
     lang = "python" if lang in _PYTHON else "bash"
     bwrap = bwrap_path()
-    if bwrap is None and require_isolation:
-        return _refusal("network and filesystem isolation need bubblewrap, which this machine lacks "
-                        "(apt-get install bubblewrap); Governor(require_isolation=False) runs without it", layers)
     if bwrap is None:
-        layers["bubblewrap"] = "off: unavailable, and require_isolation=False"
+        state = layers.get("bubblewrap", "")
+        why = state.split(": ", 1)[1] if state.startswith(("unavailable: ", "off: ")) else "not available"
+        if require_isolation:
+            return _refusal(f"network and filesystem isolation need bubblewrap, which does not run here ({why}; "
+                            "apt-get install bubblewrap); Governor(require_isolation=False) runs without it",
+                            layers)
+        layers["bubblewrap"] = f"off: {why}"
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()[:16]
@@ -219,6 +222,9 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         err += f"\ngoverned-agents: stopped: {limit_broken}{_limit_detail(limit_broken, limits)}\n"
         if returncode == 0:
             returncode = 1
+    note = layers_note(layers)  # never weaken silently: the run says which layers did not hold it
+    if note:
+        err = f"{note}\n{err}"
     return RunReport(exit_code=returncode if returncode >= 0 else 128 - returncode, stdout=out, stderr=err,
                      duration=time.monotonic() - started, limit_broken=limit_broken, layers=layers, blocked=blocked)
 

@@ -295,3 +295,66 @@ def test_a_launcher_that_cannot_join_its_cgroup_stops_the_run(tmp_path, backgrou
 def test_a_refused_fork_is_reported_as_the_process_limit_not_memory(stderr, process_limit, expected):
     from governed_agents.runtime._run import _diagnose
     assert _diagnose(1, stderr, process_limit) == expected
+
+
+WITHOUT_BWRAP = "governed-agents: ran without bubblewrap (not installed): network and filesystem isolation off"
+
+
+def test_a_run_with_every_layer_adds_nothing_to_the_output(tmp_path, marker):
+    from governed_agents.runtime import run_code_sync
+
+    report = run_code_sync(f"# {marker}\nprint('ran')\n", "python", RuntimeLimits(), work_dir=tmp_path)
+    assert set(report.layers.values()) == {"active"}
+    assert (report.stdout, report.stderr, report.weakened()) == ("ran\n", "", "")
+
+
+async def test_a_run_without_bubblewrap_says_so_first_in_its_stderr(tmp_path, monkeypatch, marker):
+    from governed_agents.runtime import _run
+
+    monkeypatch.setattr(_run, "bwrap_path", lambda: None)
+    monkeypatch.setattr(_run, "available_layers",
+                        lambda: {**available_layers(), "bubblewrap": "unavailable: not installed"})
+    code = f"# {marker}\nimport sys\nprint('ran')\nprint('own error', file=sys.stderr)\n"
+    report = await run_code(code, "python", RuntimeLimits(), work_dir=tmp_path, require_isolation=False)
+    assert report.stdout == "ran\n"
+    assert report.stderr == f"{WITHOUT_BWRAP}\nown error\n"
+    assert report.weakened() == WITHOUT_BWRAP and report.layers["bubblewrap"] == "off: not installed"
+    # refused, it did not run: no "ran without" line, the refusal names the reason
+    report = await run_code(code, "python", RuntimeLimits(), work_dir=tmp_path)
+    assert report.stdout == "" and "ran without" not in report.stderr and "(not installed;" in report.stderr
+
+
+async def test_a_missing_cgroup_runs_under_require_isolation_and_says_so(tmp_path, monkeypatch, marker):
+    from governed_agents.runtime import _run
+
+    monkeypatch.setattr(_run, "available_layers", lambda: {
+        **available_layers(), "cgroup": "unavailable: cannot create a pids cgroup: Permission denied",
+        "seccomp": "unavailable: ImportError: no pyseccomp"})
+    report = await run_code(f"# {marker}\nprint('ran')\n", "python", RuntimeLimits(), work_dir=tmp_path)
+    assert report.stdout == "ran\n"
+    assert report.stderr == ("governed-agents: ran without cgroup (cannot create a pids cgroup: Permission denied): "
+                             "process limit off; without seccomp (ImportError: no pyseccomp): system-call filter off\n")
+
+
+def test_without_bwrap_on_the_path_the_cli_says_what_it_ran_without(tmp_path):
+    """The real detection, in a fresh process whose PATH has no bwrap: the CLI denies by default and,
+    with --allow-missing-isolation, runs and prints the line to stderr."""
+    import shutil
+    import subprocess
+    import sys
+
+    path = str(Path(sys.executable).parent)
+    if shutil.which("bwrap", path=path):
+        pytest.skip("bwrap lies next to the interpreter")
+    (tmp_path / "hello.py").write_text("print('ran')\n")
+    seed = Path(__file__).resolve().parents[2] / "policies" / "seed.policy"
+
+    def cli(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "governed_agents", "run", "--policy", str(seed), "--agent",
+                               "agent_sandbox", "--work-dir", str(tmp_path / "w"), *flags, str(tmp_path / "hello.py")],
+                              capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": path})
+
+    allowed = cli("--allow-missing-isolation")
+    assert (allowed.returncode, allowed.stdout, allowed.stderr) == (0, "ran\n", WITHOUT_BWRAP + "\n")
+    denied = cli()
+    assert denied.returncode != 0 and denied.stdout == "" and "not installed" in denied.stderr
