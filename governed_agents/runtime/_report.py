@@ -45,9 +45,10 @@ class RunReport(BaseModel):
         return self.stderr + self.stdout
 
     def weakened(self) -> str:
-        """The line that says which layers did not hold this run ("" when every layer ran); run_code
-        puts it first in ``stderr`` whenever the code ran."""
-        return layers_note(self.layers)
+        """The line that says which layers did not hold this run, as run_code puts it first in
+        ``stderr``; "" when every layer ran, and when the code did not run at all."""
+        note = layers_note(self.layers)
+        return note if note and self.stderr.startswith(note + "\n") else ""
 
     def summary(self) -> str:
         if self.limit_broken:

@@ -322,6 +322,7 @@ async def test_a_run_without_bubblewrap_says_so_first_in_its_stderr(tmp_path, mo
     # refused, it did not run: no "ran without" line, the refusal names the reason
     report = await run_code(code, "python", RuntimeLimits(), work_dir=tmp_path)
     assert report.stdout == "" and "ran without" not in report.stderr and "(not installed;" in report.stderr
+    assert report.weakened() == ""
 
 
 async def test_a_missing_cgroup_runs_under_require_isolation_and_says_so(tmp_path, monkeypatch, marker):
