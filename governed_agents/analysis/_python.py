@@ -35,6 +35,7 @@ from governed_agents.analysis._catalogue import (
     Spec,
     lookup,
 )
+from governed_agents.analysis._shell import analyze_argv, analyze_shell
 from governed_agents.analysis._sql import sql_operations
 from governed_agents.analysis._values import (
     UNKNOWN,
@@ -615,7 +616,8 @@ class _Walker:
             self.emit(call, NetworkCall, destination=host, port=port, url=url, api=api)
         elif kind == "proc":
             command, program = _command(carried)
-            self.emit(call, ProcessSpawn, command=command, program=program, api=api)
+            if command is None or not self._emit_shell(call, api, carried):
+                self.emit(call, ProcessSpawn, command=command, program=program, api=api)
         elif kind == "env":
             name = carried if isinstance(carried, str) else None
             self.emit(call, EnvironmentAccess, names=(name,), access=spec.op, api=api)
@@ -655,6 +657,27 @@ class _Walker:
                 self.emit(call, DynamicCode, kind="introspection", detail=attr.value, api=api)
             elif id(call) not in self.consumed:  # getattr(os, "remove") handed on, not called here
                 self.escape(call, self.value(call))
+
+    def _emit_shell(self, call: cst.Call, api: str, command: Any) -> bool:
+        """A literal command is read as the shell would run it: a command line as the shell reads
+        it (``os.system("ls; rm -rf /")`` runs two programs), an argument vector word for word
+        (``["bash", "-c", …]`` runs what its string says). Its operations stand for the call's, at
+        the call's position. False when there is nothing literal to read."""
+        if isinstance(command, bytes):
+            command = command.decode("utf-8", "replace")
+        if isinstance(command, str):
+            ir = analyze_shell(command, work_dir=self.work_dir)
+        elif isinstance(command, tuple) and command and all(isinstance(w, str) for w in command):
+            ir = analyze_argv(command, work_dir=self.work_dir)
+        else:
+            return False
+        if not ir.operations and not ir.unresolved:
+            return False
+        line, column = self.position(call)
+        self.ops.extend(op.model_copy(update={"line": line, "column": column, "api": f"{api} → {op.api}"})
+                        for op in ir.operations)
+        self.unresolved.extend(u.model_copy(update={"line": line, "column": column}) for u in ir.unresolved)
+        return True
 
     def _emit_file(self, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
         if isinstance(carried, str) and carried in spec.safe_with:

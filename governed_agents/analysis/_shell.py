@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import bashlex
@@ -38,7 +38,7 @@ from governed_agents.ir import (
     Unresolved,
 )
 
-__all__ = ["analyze_shell"]
+__all__ = ["analyze_argv", "analyze_shell"]
 
 _MAX_DEPTH = 8
 
@@ -55,6 +55,13 @@ _COPY = frozenset({"cp", "rsync_local", "ln"})
 _MOVE = frozenset({"mv"})
 _NETWORK = frozenset({"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "rsync", "ftp", "telnet",
                       "socat", "ping", "dig", "nslookup", "host", "git", "pip", "pip3", "apt-get", "apt"})
+# Tools that reach the network only through some subcommands (`git status` is local, `git fetch` is not).
+_NETWORK_SUBCOMMANDS: dict[str, frozenset[str]] = {
+    "git": frozenset({"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule", "archive", "send-email"}),
+    **dict.fromkeys(("pip", "pip3"), frozenset({"install", "download", "wheel", "search", "index"})),
+    **dict.fromkeys(("apt-get", "apt"), frozenset({"install", "update", "upgrade", "dist-upgrade", "full-upgrade",
+                                                   "source", "download", "build-dep"})),
+}
 _EFFECTS: dict[str, str] = {
     **dict.fromkeys(("kill", "pkill", "killall", "shutdown", "reboot", "halt", "systemctl", "service"),
                     "process_control"),
@@ -149,6 +156,24 @@ def analyze_shell(code: str, language: str = "bash", work_dir: str | None = None
         operations=tuple(walker.ops),
         unresolved=tuple(walker.unresolved),
     )
+
+
+class _Argv:
+    """Stands for the command node of a program started with an argument vector: no text, no
+    redirections, position 0 (the caller places the operations)."""
+
+    kind = "command"
+    pos = (0, 0)
+    parts: tuple[Any, ...] = ()
+
+
+def analyze_argv(argv: Sequence[str], work_dir: str | None = None) -> SovereignIR:
+    """A program started with an argument vector (``subprocess.run(["rm", "-rf", p])``): no shell
+    between, so no expansion; what the program does comes from the same catalogue."""
+    walker = _ShellWalker(" ".join(argv), work_dir)
+    node = _Argv()
+    walker.simple_command(node, [(node, word) for word in argv], 0)
+    return SovereignIR(language="bash", operations=tuple(walker.ops), unresolved=tuple(walker.unresolved))
 
 
 def _raw_signature(code: str) -> str:
@@ -306,7 +331,8 @@ class _ShellWalker:
             if operands and not target_given:
                 n, w = operands[-1]
                 self.emit(n, FileOperation, operation="write", paths=(self.path(w),), api=api)
-        if program in _NETWORK:
+        if program in _NETWORK and (program not in _NETWORK_SUBCOMMANDS or not operands
+                                    or operands[0][1] is None or operands[0][1] in _NETWORK_SUBCOMMANDS[program]):
             self.network(node, program, args, api)
         if program in _SHELLS or program in _PYTHONS:
             self.interpreter(node, program, args, depth, api)

@@ -186,3 +186,10 @@ def test_the_time_keyword_and_arithmetic_expansion_are_read(code, program):
 def test_arithmetic_that_runs_a_command_is_still_refused():
     ir = analyze("echo $(( $(rm -rf /data) ))", language="bash")
     assert ir.unresolved and ir.unresolved[0].kind == "parse_error"
+
+
+@pytest.mark.parametrize(("code", "network"), [("git status", False), ("git push origin main", True),
+                                               ("pip list", False), ("pip install requests", True),
+                                               ("apt-get install -y curl", True), ("git", True)])
+def test_tools_reach_the_network_only_through_their_network_subcommands(code, network):
+    assert bool(ops(code, "network_call")) is network
