@@ -124,3 +124,23 @@ def test_policy_strings_with_backslashes_and_control_characters(tmp_path):
         assert result.stderr.splitlines() == [
             f"governed-agents {command[0]}: {policy}:3:26: control character U+0009 (tab) in a string; "
             "a string holds no control characters"]
+
+
+def test_yaml_and_json_policy_errors_are_one_line_with_position(tmp_path):
+    broken = tmp_path / "bad.yaml"
+    broken.write_text("agents:\n  a:\n    code_execution: [\n")
+    typo = tmp_path / "typo.json"
+    typo.write_text('{"agents": {\n  "user_proxy": {"code_execution": {"allowed_imprts": ["os"]}}}}\n')
+    expected = {
+        broken: f"{broken}:4:1: not valid YAML: while parsing a flow node: expected the node content, "
+                "but found '<stream end>'",
+        typo: f"{typo}:2:37: agents.user_proxy.code_execution.allowed_imprts: unknown constraint 'allowed_imprts' "
+              "for code_execution (did you mean 'allowed_imports'?)",
+    }
+    for policy, message in expected.items():
+        for command in (("policy", "show", str(policy)),
+                        ("check", "--policy", str(policy), "--agent", "a", "-"),
+                        ("run", "--policy", str(policy), "--agent", "a", "-")):
+            result = cli(*command, stdin="print('ran')")
+            assert result.returncode == 2 and result.stdout == "", command
+            assert result.stderr.splitlines() == [f"governed-agents {command[0]}: {message}"], command
