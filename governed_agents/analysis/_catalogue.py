@@ -1,7 +1,8 @@
 """What APIs do, as data: qualified name → effect spec. One table; the walker has no if-chains.
 
-A spec says which operation a call performs and which argument carries the value that matters
-(``arg`` = positional index, ``kw`` = keyword name). ``returns`` names the abstract type of the
+A spec says which operation a call performs (``pure``: none, for a harmless name under a prefix
+entry such as ``platform.python_version`` under ``platform.*``) and which argument carries the
+value that matters (``arg`` = positional index, ``kw`` = keyword name). ``returns`` names the abstract type of the
 call's result, so that methods on it can be looked up as ``"<type>.<method>"`` (``open(...)`` →
 ``builtins.file``; ``pathlib.Path(...)`` → ``pathlib.Path``). Entries ending in ``.*`` cover every
 name below that prefix.
@@ -18,7 +19,7 @@ __all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESC
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # file | open | net | proc | env | db | dyn | effect | import | getattr | ctor | path_join
+    kind: str  # file | open | net | proc | env | db | dyn | effect | import | getattr | ctor | path_join | pure
     op: str = ""  # file: read/write/delete; env: read/write; dyn: kind; effect: effect name
     arg: int | None = 0  # which positional argument carries the value (path/url/command/name/sql)
     kw: str | None = None  # ... or which keyword
@@ -414,6 +415,8 @@ _EFFECTS: dict[str, Spec] = {
         "uname", "getlogin", "getloadavg", "cpu_count", "getpid", "getppid", "getuid", "geteuid",
         "getgid", "getgroups", "times", "statvfs")},
     "platform.*": _s("effect", "system_info", arg=None),
+    **{f"platform.{f}": _s("pure") for f in (
+        "python_version", "python_version_tuple", "python_implementation", "python_compiler", "system")},
     "getpass.getuser": _s("effect", "system_info", arg=None),
     "pwd.*": _s("effect", "system_info", arg=None),
     "grp.*": _s("effect", "system_info", arg=None),
@@ -424,7 +427,6 @@ _EFFECTS: dict[str, Spec] = {
                                      also=(_s("file", READ, arg=1, kw="path"),)),
     "resource.setrlimit": _s("effect", "process_control", arg=None),
     "socket.gethostname": _s("effect", "system_info", arg=None),
-    "sys.exit": _s("effect", "other", arg=None),
 }
 
 _TABLE: dict[str, Spec] = {**_FILE, **_DATA, **_NET, **_PROC, **_ENV, **_DYN, **_EFFECTS}

@@ -192,6 +192,7 @@ class _Walker:
         self.consumed: set[int] = set()  # nodes already accounted for (assignment targets, call funcs)
         self.no_escape: set[int] = set()  # API references that go nowhere: plain local aliases, annotations
         self.unbound: set[str] = set()  # names read before anything bound them (a later alias is no alias)
+        self.aliases: dict[str, Any] = {}  # name → the value node of its alias binding (f = os.remove)
         self._line_starts: list[int] | None = None
         self._cursor = 0
         self._statement: Any = None  # the innermost simple statement, located only when it holds an op
@@ -261,10 +262,10 @@ class _Walker:
     def bind(self, name: str, value: Any) -> None:
         scope = self.scopes[-1]
         if scope.get(name) is _OUTER:  # `global f` / `nonlocal f`: the binding is the outer scope's
-            for outer in reversed(self.scopes[:-1]):
-                if outer.get(name) is not _OUTER and (name in outer or outer is self.scopes[0]):
-                    outer[name] = value
-                    return
+            scope = next((outer for outer in reversed(self.scopes[:-1]) if outer.get(name) is not _OUTER
+                          and (name in outer or outer is self.scopes[0])), scope)
+        if type(scope.get(name)) is Mod and type(value) is not Mod:
+            return  # bindings are flow-insensitive: `except ImportError: subprocess = None` leaves a may-be module
         scope[name] = value
 
     def lookup_name(self, name: str) -> Any:
@@ -323,6 +324,10 @@ class _Walker:
                 v = self.value(element.value)
                 items.append(v.value if isinstance(v, Const) else UNKNOWN)
             return Const(tuple(items))
+        if isinstance(node, (cst.IfExp, cst.BooleanOperation)):  # `sp = subprocess if ok else None`, `os or None`
+            either = (self.value(node.body), self.value(node.orelse)) if isinstance(node, cst.IfExp) else (
+                self.value(node.left), self.value(node.right))
+            return next((v for v in either if type(v) is Mod), either[0] if either[0] == either[1] else UNKNOWN)
         if isinstance(node, (cst.Await, cst.NamedExpr)):
             return self.value(node.expression if isinstance(node, cst.Await) else node.value)
         if isinstance(node, cst.Subscript):
@@ -591,7 +596,7 @@ class _Walker:
 
     def _emit_spec(self, call: cst.Call, api: str, spec: Spec, receiver: Any) -> None:
         kind = spec.kind
-        if kind in ("ctor", "path_join"):
+        if kind in ("ctor", "path_join", "pure"):
             return
         if spec.optional:
             positional, keywords, _ = self._args(call)
@@ -730,9 +735,13 @@ class _Walker:
             api, receiver = f"{value.type}.{value.name}", value.receiver
         else:
             return
+        if id(node) in self.no_escape:
+            return
         spec = lookup(api)
-        if spec is None or spec.kind in ("ctor", "path_join") or spec.value_from == "handle" \
-                or id(node) in self.no_escape:
+        if spec is None and receiver is None and api in MODULE_ESCAPES:  # run(mod=os), {"s": shutil}, [os]
+            self.emit(node, DynamicCode, kind="introspection", detail=f"module {api} handed on as a value", api=api)
+            return
+        if spec is None or spec.kind in ("ctor", "path_join", "pure") or spec.value_from == "handle":
             return
         for one in (spec, *spec.also):
             self._emit_unknown(node, api, one, receiver if one is spec else None)
@@ -763,9 +772,23 @@ class _Walker:
     def alias(self, target: Any, value_node: Any) -> None:
         """``f = os.remove`` binds a local name that is reported where it is called, unless the
         name is read somewhere before (a function defined above it) or lives on a class."""
-        if isinstance(target, cst.Name) and target.value not in self.unbound and type(self.scopes[-1]) is dict \
-                and self.scopes[-1].get(target.value) is not _OUTER:
-            self.no_escape.add(id(value_node))
+        if not (isinstance(target, cst.Name) and target.value not in self.unbound and type(self.scopes[-1]) is dict
+                and self.scopes[-1].get(target.value) is not _OUTER):
+            return
+        name, bound = target.value, self.scopes[-1].get(target.value)
+        if bound is not None and bound != self.value(value_node):
+            # the name holds two things: a call through it cannot be told apart, so neither is an alias
+            earlier = self.aliases.pop(name, None)
+            if earlier is not None:
+                self.no_escape.discard(id(earlier))
+                self.escape(earlier, self.value(earlier))
+            return
+        self.no_escape.add(id(value_node))
+        if isinstance(value_node, cst.IfExp):  # sp = subprocess if ok else None: either branch is the alias
+            self.no_escape.update((id(value_node.body), id(value_node.orelse)))
+        elif isinstance(value_node, cst.BooleanOperation):
+            self.no_escape.update((id(value_node.left), id(value_node.right)))
+        self.aliases[name] = value_node
 
     # -- node handlers --------------------------------------------------------------------
 

@@ -535,3 +535,39 @@ def test_a_shell_redirection_inside_os_system_is_a_write():
 def test_an_unreadable_command_line_is_unresolved_not_silent():
     ir = analyze("import os\nos.system(\"echo 'unterminated\")")
     assert ir.unresolved and ir.unresolved[0].kind == "parse_error" and ir.unresolved[0].line == 2
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "try:\n    import subprocess\nexcept ImportError:\n    subprocess = None\nsubprocess.run(['rm', '-rf', '/data'])",
+        "import subprocess\nsp = subprocess if True else None\nsp.run(['rm', '-rf', '/data'])",
+        "import shutil\nm = shutil or None\nm.rmtree('/data')",
+    ],
+)
+def test_a_module_kept_through_a_fallback_or_a_choice_is_still_that_module(code):
+    assert one(code, "file_operation", operation="delete").paths == ("/data",)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\ndef run(mod=os):\n    mod.system('id')\nrun()",
+        "import shutil\n{'s': shutil}['s'].rmtree('/data')",
+        "import os\nclass A:\n    m = os\nA.m.system('id')",
+        "import os\nfor m in [os]:\n    m.system('id')",
+    ],
+)
+def test_a_risky_module_handed_on_as_a_value_is_dynamic(code):
+    assert one(code, "dynamic_code", kind="introspection").detail.endswith("handed on as a value")
+
+
+def test_a_name_bound_to_two_apis_is_no_alias():
+    code = "import os\nf = os.remove\nif x:\n    f = print\nf('/a')\n"
+    assert one(code, "file_operation", operation="delete").paths == (None,)
+
+
+def test_exiting_and_asking_the_python_version_are_no_capabilities():
+    code = "import platform, sys\nprint(platform.python_version(), platform.system())\nsys.exit(0)\n"
+    assert [op for op in ops(code) if op.type != "module_import"] == []
+    assert one("import platform\nplatform.uname()", "function_call").effect == "system_info"
