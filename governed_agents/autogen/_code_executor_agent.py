@@ -84,18 +84,24 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
                 self._suggesters.extend((msg.source, msg.content) for _ in found)
         return blocks
 
-    def _provenance(self) -> tuple[str | None, ConversationContext]:
-        """Who suggested the code: the author of the message it came from; or, when this agent's own
-        model wrote it, whoever asked for it (persuasion in words is still a suggestion)."""
-        if self._model_client is not None:
+    def _authors(self, code_blocks: list[CodeBlock]) -> list[tuple[str | None, str | None, list[CodeBlock]]]:
+        """Who suggested the code, as (suggester, their message, their blocks) in order: the author of
+        the message each block came from; or, when this agent's own model wrote it, whoever asked
+        for it (persuasion in words is still a suggestion). The agent itself is no suggester."""
+        if self._model_client is not None or len(self._suggesters) != len(code_blocks):
             source, message = self._asker or (None, None)
-        else:
-            source, message = self._suggesters[-1] if self._suggesters else (None, None)
+            return [(source if source != self.name else None, message, code_blocks)]
+        authors: dict[str, tuple[str, list[CodeBlock]]] = {}
+        for (source, message), block in zip(self._suggesters, code_blocks, strict=True):
+            authors.setdefault(source, (message, []))[1].append(block)
+        return [(source if source != self.name else None, message, blocks)
+                for source, (message, blocks) in authors.items()]
+
+    def _context(self, message: str | None) -> ConversationContext:
         state = self._governance
-        context = ConversationContext(group_chat=state.group, message_from_suggester=message,
-                                      message_from_executor=self._generated if self._model_client is not None else None,
-                                      turn_number=turn_now(state, self._seen))
-        return (source if source != self.name else None), context
+        return ConversationContext(group_chat=state.group, message_from_suggester=message,
+                                   message_from_executor=self._generated if self._model_client is not None else None,
+                                   turn_number=turn_now(state, self._seen))
 
     # -- the gate -----------------------------------------------------------------------------
 
@@ -103,9 +109,16 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
                                  cancellation_token: CancellationToken) -> CodeResult:
         self._current_code = "\n\n".join(f"```{b.language}\n{b.code}\n```" for b in code_blocks)
         try:
-            suggester, context = self._provenance()
+            *others, (suggester, message, _) = self._authors(code_blocks)
+            for other, other_message, blocks in others:  # a batch from several authors: each answers for its own
+                gate = await self._governed_executor.gate(blocks, suggester=other, context=self._context(other_message))
+                if not gate.approved:
+                    self.last_gate = gate
+                    refusal = await self._governed_executor.run_gated(blocks, gate, cancellation_token)
+                    return CodeResult(exit_code=refusal.exit_code, output=refusal.output)
             gate, result = await self._governed_executor.gate_and_run(code_blocks, cancellation_token,
-                                                                       suggester=suggester, context=context)
+                                                                       suggester=suggester,
+                                                                       context=self._context(message))
             self.last_gate = gate
         except Exception as exc:  # never raise into AutoGen: that ends the whole group chat
             return CodeResult(exit_code=1, output=f"governed-agents: denied, the gate failed closed ({exc})")

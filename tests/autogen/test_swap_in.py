@@ -497,3 +497,25 @@ async def test_a_speaker_allowed_by_its_rule_speaks_and_the_approval_is_receipte
     (receipt,) = governor.receipts.receipts()
     assert (receipt.action, receipt.outcome, receipt.suggester_agent) == ("speak", "approved", "writer")
     assert receipt.conversation_context.turn_number == 2
+
+
+async def test_a_batch_from_several_authors_runs_only_when_each_may_hand_over_its_own_code(tmp_path):
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "coder" { can "code_execution" with constraints { allowed_imports: ["math"] } }\n'
+                      'agent "executor" { can "code_execution" with constraints { allowed_imports: ["*"], '
+                      'allowed_commands: ["*"], accept_code_from: ["coder"] } }\n')
+    governor = Governor(policy, tmp_path / "r.db")
+    marker = tmp_path / "PWNED"
+    executor = GovernedCodeExecutorAgent("executor", LocalCommandLineCodeExecutor(work_dir=tmp_path),
+                                         governor=governor)
+    messages = [TextMessage(content=f"```python\nimport os\nos.system('touch {marker}')\n```", source="stranger"),
+                TextMessage(content="```python\nimport math\nprint(math.pi)\n```", source="coder")]
+    reply = (await executor.on_messages(messages, CancellationToken())).chat_message
+    assert not marker.exists()
+    assert "accept_code_from" in reply.to_text() and reply.metadata["governed.suggester"] == "stranger"
+    assert reply.metadata["governed.approved"] == "false"
+    receipt = governor.receipts.get(0)
+    assert (receipt.suggester_agent, receipt.outcome) == ("stranger", "denied") and governor.receipts.size == 1
