@@ -22,10 +22,10 @@ from autogen_agentchat.messages import (
     ToolCallRequestEvent,
 )
 from autogen_core import CancellationToken
-from autogen_core.tools import StaticStreamWorkbench, Workbench
+from autogen_core.tools import StaticStreamWorkbench, StaticWorkbench, Workbench
 
 from governed_agents._provenance import ConversationContext
-from governed_agents.autogen._code_executor import policy_reference, receipts_reference
+from governed_agents.autogen._code_executor import GovernedCodeExecutor, policy_reference, receipts_reference
 from governed_agents.autogen._code_executor_agent import govern_executor
 from governed_agents.autogen._state import (
     GovernanceState,
@@ -57,6 +57,7 @@ class GovernedAssistantAgent(AssistantAgent):
                  **kwargs: Any) -> None:
         self.governor = resolve_governor(governor)
         super().__init__(name, model_client, *args, **kwargs)
+        self._code_tools: list[GovernedCodeExecutor] = []  # the executors of its PythonCodeExecutionTools
         self._workbench = [self._govern_workbench(wb) for wb in self._workbench]
         self._governance = GovernanceState()
         self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
@@ -68,10 +69,12 @@ class GovernedAssistantAgent(AssistantAgent):
     def _govern_workbench(self, workbench: Workbench) -> Workbench:
         from autogen_ext.tools.code_execution import PythonCodeExecutionTool
 
-        if isinstance(workbench, StaticStreamWorkbench):
+        if isinstance(workbench, StaticWorkbench):  # tools=[…] and workbench=StaticWorkbench([…]) alike
             for tool in workbench._tools:
-                if isinstance(tool, PythonCodeExecutionTool):
+                if isinstance(tool, PythonCodeExecutionTool):  # its code is gated as code, for this agent
                     tool._executor = govern_executor(tool._executor, self.governor, self.name)
+                    self._code_tools.append(tool._executor)
+        if isinstance(workbench, StaticStreamWorkbench):
             return GovernedStreamWorkbench(workbench, self._gate_tool)
         return GovernedWorkbench(workbench, self._gate_tool)
 
@@ -98,6 +101,8 @@ class GovernedAssistantAgent(AssistantAgent):
         self._suggester = incoming[-1].source if incoming else None
         self._suggestion = incoming[-1].to_text() if incoming else None
         self.last_gates = []
+        for executor in self._code_tools:
+            executor.last_gate = None
         self._seen += len(messages)
         self._request = None
         async for item in super().on_messages_stream(messages, cancellation_token):
@@ -120,9 +125,10 @@ class GovernedAssistantAgent(AssistantAgent):
                 refusal = f"governed-agents: handoff to {message.target} {gate.decision.explain()}"
                 message = TextMessage(content=refusal, source=self.name)
                 response = Response(chat_message=message, inner_messages=response.inner_messages)
-        if self.last_gates:
-            message.metadata = {**message.metadata, **provenance_metadata(self.last_gates[-1],
-                                                                          turn_now(self._governance, self._seen))}
+        gates = self.last_gates + [e.last_gate for e in self._code_tools if e.last_gate is not None]
+        if gates:  # the message answers for every call it summarises: a denial among them shows
+            shown = next((g for g in gates if not g.approved), gates[-1])
+            message.metadata = {**message.metadata, **provenance_metadata(shown, turn_now(self._governance, self._seen))}
         return response
 
     def _to_config(self) -> GovernedAssistantAgentConfig:

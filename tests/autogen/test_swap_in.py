@@ -519,3 +519,26 @@ async def test_a_batch_from_several_authors_runs_only_when_each_may_hand_over_it
     assert reply.metadata["governed.approved"] == "false"
     receipt = governor.receipts.get(0)
     assert (receipt.suggester_agent, receipt.outcome) == ("stranger", "denied") and governor.receipts.size == 1
+
+
+@pytest.mark.parametrize("how", ["tools", "workbench"])
+async def test_python_code_execution_tool_code_is_gated_as_code(tmp_path, how):
+    from autogen_core.tools import StaticWorkbench
+    from autogen_ext.tools.code_execution import PythonCodeExecutionTool
+
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "assistant" {\n  can "tool_use" with constraints { allowed_tools: ["*"] }\n'
+                      '  can "code_execution" with constraints { allowed_imports: ["math"] }\n}\n')
+    governor = Governor(policy, tmp_path / "r.db")
+    marker = tmp_path / "PWNED"
+    tool = PythonCodeExecutionTool(LocalCommandLineCodeExecutor(work_dir=tmp_path / "w"))
+    calls = [tool_call("CodeExecutor", json.dumps({"code": f"import os\nos.system('touch {marker}')"})), "done"]
+    tools = {"tools": [tool]} if how == "tools" else {"workbench": StaticWorkbench([tool])}
+    agent = GovernedAssistantAgent("assistant", model_client=replay(*calls), governor=governor, **tools)
+    result = await agent.run(task="go")
+    assert not marker.exists()
+    assert "allowed_imports" in result.messages[-1].to_text()
+    # the summary answers for the denied code, not for the approved tool call around it
+    assert result.messages[-1].metadata["governed.approved"] == "false"
+    outcomes = [governor.receipts.get(i).outcome for i in range(governor.receipts.size)]
+    assert outcomes == ["approved", "denied"]  # the tool call, then its code
