@@ -45,7 +45,12 @@ DEFAULT_MAX_PROCESSES = 128  # a fork bomb is held even when the policy names no
 OUTPUT_LIMIT = 4 * 1024 * 1024
 _PYTHON = {"python", "py", "python3", "py3"}
 _SHELL = {"bash", "sh", "shell", "zsh"}
-_SIGNALS = {-signal.SIGXCPU: "cpu limit", -signal.SIGXFSZ: "file size limit"}
+# the signals the rlimits send, and the policy limit that sends each: RLIMIT_CPU sends SIGXCPU at the
+# soft limit and SIGKILL at the hard one (a second later, when SIGXCPU is caught or ignored);
+# RLIMIT_FSIZE sends SIGXFSZ. RLIMIT_AS sends none (allocations fail: see _diagnose), so a SIGSEGV is
+# a crash, not the memory limit.
+_LIMIT_SIGNALS = {signal.SIGXCPU: ("cpu limit", "max_cpu_time"), signal.SIGKILL: ("cpu limit", "max_cpu_time"),
+                  signal.SIGXFSZ: ("file size limit", "max_file_size")}
 
 
 def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -211,7 +216,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             process_limit = False
         with contextlib.suppress(OSError):
             code_file.unlink()
-    limit_broken = limit_broken or _diagnose(returncode, err, process_limit)
+    limit_broken = limit_broken or _diagnose(returncode, err, process_limit, limits)
     blocked = [line for line in err.splitlines() if line.startswith("governed-agents: blocked")]
     if limit_broken == "time limit":
         err += f"\ngoverned-agents: stopped: time limit ({budget:g} s)\n"
@@ -318,18 +323,40 @@ async def _collect(readers: list[asyncio.Task[str]]) -> tuple[str, str]:
 _FORK_REFUSED = re.compile(r"\bfork: ")
 
 
-def _diagnose(returncode: int, stderr: str, process_limit: bool) -> str | None:
+def _diagnose(returncode: int, stderr: str, process_limit: bool, limits: RuntimeLimits | None = None) -> str | None:
     if process_limit and _FORK_REFUSED.search(stderr):
         return "process limit"
+    by_signal = _limit_signal(returncode, limits)
+    if by_signal:
+        return by_signal
     if "MemoryError" in stderr or "Cannot allocate memory" in stderr or "std::bad_alloc" in stderr:
         return "memory limit"
-    if returncode in _SIGNALS:
-        return _SIGNALS[returncode]
-    if "File too large" in stderr:
+    if "CPU time limit exceeded" in stderr:  # a shell's child died of SIGXCPU and the shell went on
+        return "cpu limit"
+    if "File too large" in stderr or "File size limit exceeded" in stderr:
         return "file size limit"
     if process_limit:
         return "process limit"
     return None
+
+
+def _limit_signal(returncode: int, limits: RuntimeLimits | None) -> str | None:
+    """The limit whose signal ended the run: -N when the launcher itself died of it, 128+N when
+    bubblewrap (or a shell) reports its child's death. Only a limit the policy set counts (an exit
+    status of 152 is the program's own otherwise); without ``limits``, SIGXCPU and SIGXFSZ, which only
+    rlimits send, still count and SIGKILL does not."""
+    if returncode < 0:
+        number = -returncode
+    elif 128 < returncode <= 128 + 64:
+        number = returncode - 128
+    else:
+        return None
+    if number not in _LIMIT_SIGNALS:
+        return None
+    limit, key = _LIMIT_SIGNALS[signal.Signals(number)]
+    if limits is None:
+        return None if number == signal.SIGKILL else limit
+    return limit if getattr(limits, key) is not None else None
 
 
 def _limit_detail(limit: str, limits: RuntimeLimits) -> str:

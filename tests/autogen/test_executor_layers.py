@@ -55,3 +55,17 @@ async def test_without_bubblewrap_require_isolation_denies_and_nothing_runs(tmp_
     assert result.exit_code != 0
     assert "one" not in result.output and "ran without" not in result.output
     assert "need bubblewrap, which does not run here (not installed;" in result.output
+
+
+async def test_a_busy_loop_past_max_cpu_time_is_explained_in_the_result(tmp_path):
+    policy = tmp_path / "cpu.policy"
+    policy.write_text('agent "worker" {\n    can "code_execution" with constraints {\n'
+                      '        max_cpu_time: 1_seconds,\n        max_execution_time: 30_seconds\n    }\n}\n')
+    executor = GovernedCodeExecutor(Governor(policy, tmp_path / "receipts.db"), agent_name="worker",
+                                    work_dir=tmp_path / "gov")
+    result = await executor.execute_code_blocks([CodeBlock(code="while True:\n    pass\n", language="python"),
+                                                 CodeBlock(code="print('never')\n", language="python")],
+                                                CancellationToken())
+    assert executor.last_gate is not None and executor.last_gate.approved
+    assert result.exit_code == 152
+    assert result.output == "\ngoverned-agents: stopped: cpu limit (max_cpu_time 1 s)\nstopped: cpu limit"

@@ -359,3 +359,92 @@ def test_without_bwrap_on_the_path_the_cli_says_what_it_ran_without(tmp_path):
     assert (allowed.returncode, allowed.stdout, allowed.stderr) == (0, "ran\n", WITHOUT_BWRAP + "\n")
     denied = cli()
     assert denied.returncode != 0 and denied.stdout == "" and "not installed" in denied.stderr
+
+
+CPU_STOP = "governed-agents: stopped: cpu limit (max_cpu_time 1 s)\n"
+
+
+@pytest.mark.parametrize(("language", "loop"), [("python", "while True:\n    pass\n"),
+                                                ("bash", "while :; do :; done\n")])
+async def test_a_busy_loop_past_max_cpu_time_is_stopped_as_the_cpu_limit(tmp_path, marker, language, loop):
+    # inside bubblewrap the death by SIGXCPU comes back as exit status 128 + SIGXCPU
+    import signal
+
+    limits = RuntimeLimits(max_cpu_time=1, max_execution_time=30,
+                           allowed_commands=("*",) if language == "bash" else ())
+    report = await run_code(f"# {marker}\n{loop}", language, limits, work_dir=tmp_path)
+    assert report.layers["bubblewrap"] == "active"
+    assert report.limit_broken == "cpu limit", report
+    assert report.exit_code == 128 + signal.SIGXCPU
+    assert report.stderr.endswith(CPU_STOP) and report.summary() == "stopped: cpu limit"
+
+
+async def test_a_busy_loop_that_ignores_sigxcpu_is_killed_at_the_hard_cpu_limit(tmp_path, marker):
+    import signal
+
+    code = f"# {marker}\nimport signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass\n"
+    report = await run_code(code, "python", RuntimeLimits(max_cpu_time=1, max_execution_time=30), work_dir=tmp_path)
+    assert report.limit_broken == "cpu limit" and report.exit_code == 128 + signal.SIGKILL, report
+    assert report.stderr.endswith(CPU_STOP)
+
+
+async def test_the_cpu_limit_is_named_without_bubblewrap_too(tmp_path, monkeypatch, marker):
+    # the launcher is the direct child here: its death by SIGXCPU is a negative return code
+    import signal
+
+    from governed_agents.runtime import _run
+
+    monkeypatch.setattr(_run, "bwrap_path", lambda: None)
+    report = await run_code(f"# {marker}\nwhile True:\n    pass\n", "python",
+                            RuntimeLimits(max_cpu_time=1, max_execution_time=30), work_dir=tmp_path,
+                            require_isolation=False)
+    assert report.limit_broken == "cpu limit" and report.exit_code == 128 + signal.SIGXCPU, report
+    assert report.stderr.endswith(CPU_STOP)
+
+
+async def test_a_shell_whose_child_hit_the_cpu_limit_is_stopped_as_the_cpu_limit(tmp_path, marker):
+    code = f"# {marker}\npython3 -c 'while True: pass'\necho after\n"
+    report = await run_code(code, "bash", RuntimeLimits(max_cpu_time=1, max_execution_time=30,
+                                                        allowed_commands=("*",)), work_dir=tmp_path)
+    assert report.stdout == "after\n" and "CPU time limit exceeded" in report.stderr
+    assert report.limit_broken == "cpu limit" and report.exit_code == 1 and report.stderr.endswith(CPU_STOP)
+
+
+async def test_a_crash_or_an_exit_status_is_no_limit(tmp_path, marker):
+    # a segfault under max_memory is a crash (RLIMIT_AS makes allocations fail, it sends no signal);
+    # exit status 152 without max_cpu_time is the program's own
+    report = await run_code(f"# {marker}\nimport ctypes\nctypes.string_at(0)\n", "python",
+                            RuntimeLimits(max_memory=300_000_000, allow_dynamic_code=True), work_dir=tmp_path)
+    assert report.exit_code == 139 and report.limit_broken is None and "stopped" not in report.stderr
+    report = await run_code(f"# {marker}\nimport sys\nsys.exit(152)\n", "python", RuntimeLimits(), work_dir=tmp_path)
+    assert report.exit_code == 152 and report.limit_broken is None and report.stderr == ""
+
+
+@pytest.mark.parametrize(("returncode", "limits", "expected"), [
+    (-24, RuntimeLimits(max_cpu_time=2), "cpu limit"),  # SIGXCPU, the launcher itself
+    (128 + 24, RuntimeLimits(max_cpu_time=2), "cpu limit"),  # SIGXCPU, as bubblewrap reports it
+    (128 + 9, RuntimeLimits(max_cpu_time=2), "cpu limit"),  # SIGKILL at the hard CPU limit
+    (-9, RuntimeLimits(max_cpu_time=2), "cpu limit"),
+    (-25, RuntimeLimits(max_file_size=1000), "file size limit"),  # SIGXFSZ
+    (128 + 25, RuntimeLimits(max_file_size=1000), "file size limit"),
+    (128 + 24, RuntimeLimits(), None),  # no CPU limit set: the exit status is the program's
+    (128 + 9, RuntimeLimits(max_memory=10**8), None),
+    (128 + 11, RuntimeLimits(max_memory=10**8), None),  # SIGSEGV is a crash
+    (-11, RuntimeLimits(max_memory=10**8), None),
+    (128 + 24, None, "cpu limit"),  # without the limits, only SIGXCPU/SIGXFSZ count
+    (-9, None, None),
+    (128, RuntimeLimits(max_cpu_time=2), None),
+])
+def test_diagnose_maps_the_signals_the_limits_send(returncode, limits, expected):
+    from governed_agents.runtime._run import _diagnose
+    assert _diagnose(returncode, "", False, limits) == expected
+
+
+@pytest.mark.parametrize(("stderr", "expected"), [
+    ("x.sh: line 1:     3 CPU time limit exceeded python3 -c 'while True: pass'\n", "cpu limit"),
+    ("x.sh: line 1:     3 File size limit exceeded python3 big.py\n", "file size limit"),
+    ("head: error writing 'standard output': File too large\n", "file size limit"),
+])
+def test_diagnose_reads_what_a_shell_says_of_a_child_a_limit_stopped(stderr, expected):
+    from governed_agents.runtime._run import _diagnose
+    assert _diagnose(0, stderr, False, RuntimeLimits(max_cpu_time=1, max_file_size=1000)) == expected
