@@ -63,6 +63,9 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
             warnings.filterwarnings("ignore", message=".*approval_func.*")  # the gate is the approval
             super().__init__(name, executor, *args, **kwargs)
         self._governed_executor = executor
+        # the stock local executor's `functions=[…]`: the developer's own code, written into the work
+        # dir (functions.py) the stock way before the first run; the model's code imports it from there
+        self._functions_source = code_executor if getattr(code_executor, "_functions", None) else None
         executor.approval_handler = self._ask_approval_func if self._approval_func is not None else None
         self._governance = GovernanceState()
         self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
@@ -109,6 +112,9 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
                                  cancellation_token: CancellationToken) -> CodeResult:
         self._current_code = "\n\n".join(f"```{b.language}\n{b.code}\n```" for b in code_blocks)
         try:
+            source: Any = self._functions_source
+            if source is not None and not source._setup_functions_complete:
+                await source._setup_functions(cancellation_token)
             *others, (suggester, message, _) = self._authors(code_blocks)
             for other, other_message, blocks in others:  # a batch from several authors: each answers for its own
                 gate = await self._governed_executor.gate(blocks, suggester=other, context=self._context(other_message))

@@ -542,3 +542,24 @@ async def test_python_code_execution_tool_code_is_gated_as_code(tmp_path, how):
     assert result.messages[-1].metadata["governed.approved"] == "false"
     outcomes = [governor.receipts.get(i).outcome for i in range(governor.receipts.size)]
     assert outcomes == ["approved", "denied"]  # the tool call, then its code
+
+
+def add_two(a: int, b: int) -> int:
+    """Add two numbers (a function the developer gives the executor)."""
+    return a + b
+
+
+async def test_the_stock_executors_functions_are_importable_as_with_stock(tmp_path):
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "ex" { can "code_execution" with constraints { allowed_imports: ["functions"] } }')
+    code = [TextMessage(content="```python\nfrom functions import add_two\nprint(add_two(2, 3))\n```", source="u")]
+    outputs = []
+    for agent in (CodeExecutorAgent("ex", LocalCommandLineCodeExecutor(work_dir=tmp_path / "s", functions=[add_two])),
+                  GovernedCodeExecutorAgent("ex", LocalCommandLineCodeExecutor(work_dir=tmp_path / "g",
+                                                                               functions=[add_two]),
+                                            governor=Governor(policy, tmp_path / "r.db"))):
+        outputs.append((await agent.on_messages(code, CancellationToken())).chat_message.to_text())
+    assert outputs[0] == outputs[1] == "5\n"
