@@ -25,7 +25,7 @@ from governed_agents.receipts._hashing import leaf_hash
 from governed_agents.receipts._proof import consistency_path, inclusion_path, verify_inclusion
 from governed_agents.receipts._receipt import Receipt
 from governed_agents.receipts._sqlite import SQLiteStore
-from governed_agents.receipts._tree import CompactRange
+from governed_agents.receipts._verify import VerifyReport, verify_store
 
 __all__ = ["InclusionProof", "ReceiptLog", "ReceiptStoreError", "VerifyReport"]
 
@@ -46,16 +46,6 @@ class InclusionProof(BaseModel):
     def verify(self) -> bool:
         return verify_inclusion(self.index, self.tree_size, bytes.fromhex(self.leaf_hash),
                                 [bytes.fromhex(p) for p in self.path], bytes.fromhex(self.root))
-
-
-class VerifyReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    ok: bool
-    size: int
-    root: str
-    problems: list[str]
-    checkpoints_checked: int = 0
 
 
 class ReceiptLog:
@@ -227,54 +217,9 @@ class ReceiptLog:
         if public_key is None and self.public_key_path.exists():
             public_key = self.public_key_path
         key = load_public_key(public_key) if public_key is not None else None
-        problems: list[str] = []
         saved = _load_checkpoint(checkpoint) if checkpoint is not None else None
-        in_log = [SignedCheckpoint.model_validate_json(body) for _, body in self._store.checkpoints()]
-        wanted = {c.size for c in in_log} | ({saved.size} if saved else set())
-        roots: dict[int, bytes] = {}
-        compact = CompactRange()
-        recomputed: dict[tuple[int, int], bytes] = {}
-        total = self.size
-        expected = 0
-        for index, body, stored_leaf in self._store.leaves():
-            if index != expected:
-                problems.append(f"index {expected}" + (f"..{index - 1}" if index - 1 > expected else "") +
-                                " missing: receipts were deleted")
-                expected = index
-            if leaf_hash(body) != stored_leaf:
-                problems.append(f"index {index}: receipt edited (its content no longer matches its leaf hash)")
-            for level, node_index, value in compact.append(leaf_hash(body)):
-                recomputed[(level, node_index)] = value
-            expected += 1
-            if compact.size in wanted:
-                roots[compact.size] = compact.root()
-            if progress is not None and (index % 10000 == 0 or index == total - 1):
-                progress(index + 1, total)
-        size = compact.size
-        roots[size] = compact.root()
-        for level, node_index, value in self._store.stored_nodes():
-            if recomputed.get((level, node_index)) not in (None, value):
-                first = node_index << level
-                problems.append(f"index {first}..{first + (1 << level) - 1}: stored subtree hash differs "
-                                "from the receipts (edited or reordered)")
-        checked = 0
-        for signed in [*in_log, *([saved] if saved else [])]:
-            checked += 1
-            label = "saved checkpoint" if signed is saved else "checkpoint in the log"
-            if not signed.verify(key):
-                problems.append(f"{label} at size {signed.size}: bad signature"
-                                + (" for the given public key (key swapped?)" if key is not None else ""))
-                continue
-            if signed.size > size:
-                problems.append(f"{label} at size {signed.size}, but the log holds {size}: "
-                                f"truncated or rolled back ({signed.size - size} receipts missing)")
-            elif roots.get(signed.size, b"").hex() != signed.root:
-                problems.append(f"{label} at size {signed.size}: root differs — receipts before index "
-                                f"{signed.size} were edited, deleted or reordered")
-        if key is not None and self._store.meta("public_key") not in (None, public_key_hex(key)):
-            problems.append("the log's signing key is not the given public key (key swapped)")
-        return VerifyReport(ok=not problems, size=size, root=roots[size].hex(), problems=problems,
-                            checkpoints_checked=checked)
+        with self._store.snapshot() as store:
+            return verify_store(store, key, saved, progress)
 
     def close(self) -> None:
         self._store.close()

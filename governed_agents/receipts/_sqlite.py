@@ -5,6 +5,8 @@ complete subtree above the leaves, by level and index — so appends touch O(log
 read O(log n) hashes), ``checkpoints`` (signed tree heads). Every append runs in one
 ``BEGIN IMMEDIATE`` transaction that reads the size inside it, so concurrent writers — threads or
 processes — get distinct, contiguous indices; ``synchronous=FULL`` makes it durable on return.
+The checkpoint covering the new size is signed and stored in that same transaction, so no crash
+leaves receipts without one: an unsigned tail can only come from outside the library.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +40,17 @@ StoredLeaf = tuple[int, bytes, bytes]  # index, canonical body, leaf hash
 class SQLiteStore:
     """The store interface a server database could implement too: append, read, node lookup."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        """``create=False`` opens the log without writing to it: no schema, no journal-mode change."""
         self.path = Path(path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=60000")
-        with self._lock:
-            self._retrying(lambda: self._db.executescript(_SCHEMA))
+        if create:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            with self._lock:
+                self._retrying(lambda: self._db.executescript(_SCHEMA))
 
     def close(self) -> None:
         with self._lock:
@@ -64,8 +69,12 @@ class SQLiteStore:
     # -- writing ------------------------------------------------------------------------------
 
     def append(self, entries: Sequence[tuple[str, str, bool, str | None, bytes, bytes]],
-               checkpoint: object | None = None) -> int:
-        """Append ``(receipt_id, executor, denied, group, body, leaf)`` rows; returns the first index."""
+               checkpoint: Callable[[int, bytes], str]) -> int:
+        """Append ``(receipt_id, executor, denied, group, body, leaf)`` rows; returns the first index.
+
+        ``checkpoint(size, root)`` signs the new tree head inside the transaction: there is no
+        append without one, since ``verify`` reports receipts no signed checkpoint covers.
+        """
         with self._lock:
             db = self._db
             self._retrying(lambda: db.execute("BEGIN IMMEDIATE"))
@@ -78,10 +87,9 @@ class SQLiteStore:
                     nodes.extend(compact.append(leaf))
                 db.executemany("INSERT INTO leaves VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 db.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?)", nodes)
-                if checkpoint is not None:
-                    signed = checkpoint(compact.size, compact.root())  # type: ignore[operator]
-                    db.execute("DELETE FROM checkpoints WHERE saved = 0")
-                    db.execute("INSERT OR IGNORE INTO checkpoints VALUES (?, ?, 0)", (compact.size, signed))
+                signed = checkpoint(compact.size, compact.root())
+                db.execute("DELETE FROM checkpoints WHERE saved = 0")
+                db.execute("INSERT OR IGNORE INTO checkpoints VALUES (?, ?, 0)", (compact.size, signed))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -102,6 +110,22 @@ class SQLiteStore:
             self._retrying(lambda: self._db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value)))
 
     # -- reading ------------------------------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SQLiteStore]:
+        """The log as of one moment, read through a second connection in one read transaction.
+
+        A verify reads the checkpoints, then every leaf; a writer committing in between would
+        otherwise show receipts without the checkpoint signed for them. WAL readers do not block
+        writers, and this connection's own appends (another thread) are not blocked either.
+        """
+        reader = SQLiteStore(self.path, create=False)
+        try:
+            reader._db.execute("BEGIN")
+            reader._db.execute("SELECT COUNT(*) FROM checkpoints").fetchone()  # the snapshot starts here
+            yield reader
+        finally:
+            reader.close()
 
     def size(self) -> int:
         with self._lock:

@@ -7,6 +7,7 @@ file) — and auditing never creates or overwrites a key file.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from governed_agents.receipts import ReceiptLog
-from tests.receipts.test_log import receipt
+from tests.receipts.test_log import append_unsigned, receipt
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,3 +100,23 @@ def test_checkpoint_with_the_private_key_signs_and_saves(tmp_path):
     assert result.returncode == 0, result.stderr
     assert '"size": 3' in out.read_text()
     assert audit("verify", tmp_path / "log.db", "--checkpoint", out).returncode == 0
+
+
+def test_verify_reports_a_receipt_appended_without_signing(copied):
+    with ReceiptLog(copied, create=False) as log:
+        append_unsigned(log, receipt(6))
+    result = audit("verify", copied)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "TAMPERED — 1 problem(s)" in result.stdout
+    assert "receipt 6 is not covered by any signed checkpoint" in result.stdout
+
+
+def test_verify_reports_deleted_checkpoints(copied):
+    db = sqlite3.connect(copied)
+    db.execute("DELETE FROM checkpoints")
+    db.commit()
+    db.close()
+    result = audit("verify", copied)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "receipts 0..5 are not covered by any signed checkpoint (the log has no valid signed checkpoint)" \
+        in result.stdout

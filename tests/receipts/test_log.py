@@ -246,3 +246,79 @@ def test_create_false_signs_nothing_without_the_key(tmp_path):
             pytest.raises(ReceiptStoreError, match="no such private key"):
         log.checkpoint()
     assert sorted(p.name for p in tmp_path.iterdir() if ".key" in p.name) == []
+
+
+def append_unsigned(log: ReceiptLog, r: Receipt) -> None:
+    """What a forger with write access to the file can do: a leaf and its tree nodes, but no signature."""
+    from governed_agents.receipts._hashing import leaf_hash
+    from governed_agents.receipts._tree import CompactRange
+
+    size = log.size
+    compact = CompactRange(size, log._store._frontier(size))
+    body = r.canonical()
+    nodes = compact.append(leaf_hash(body))
+    db = sqlite3.connect(log.path)
+    db.execute("INSERT INTO leaves VALUES (?, ?, ?, 0, NULL, ?, ?)", (size, r.receipt_id, r.executor_agent, body,
+                                                                        leaf_hash(body)))
+    db.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?)", nodes)
+    db.commit()
+    db.close()
+
+
+def test_a_receipt_appended_without_a_signed_checkpoint_is_caught(log):
+    append_unsigned(log, receipt(20))
+    append_unsigned(log, receipt(21))
+    assert log.size == 22 and log.prove(21).verify()  # the tree itself is consistent
+    report = log.verify()
+    assert not report.ok
+    assert report.problems == ["receipts 20..21 are not covered by any signed checkpoint (the last valid signed "
+                               "checkpoint is at size 20): appended without signing, or the checkpoint covering "
+                               "them was removed"]
+
+
+def test_deleting_the_signed_checkpoints_is_caught(log):
+    sql(log, "DELETE FROM checkpoints")
+    report = log.verify()
+    assert not report.ok and report.checkpoints_checked == 0
+    assert any(p.startswith("receipts 0..19 are not covered by any signed checkpoint (the log has no valid signed "
+                            "checkpoint)") for p in report.problems), report.problems
+
+
+def test_a_checkpoint_with_a_bad_signature_covers_nothing(log):
+    body = json.loads(log._store.checkpoints()[-1][1])
+    body["signature"] = "00" * 64
+    sql(log, "UPDATE checkpoints SET body = ?", json.dumps(body))
+    report = log.verify()
+    assert any("bad signature" in p for p in report.problems)
+    assert any(p.startswith("receipts 0..19 are not covered") for p in report.problems), report.problems
+
+
+def test_an_unreadable_checkpoint_is_reported_not_raised(log):
+    sql(log, "UPDATE checkpoints SET body = 'junk'")
+    report = log.verify()
+    assert not report.ok
+    assert "checkpoint in the log at size 20: unreadable (not a signed checkpoint)" in report.problems
+
+
+def test_a_saved_checkpoint_still_covers_the_log_after_more_appends(log, tmp_path):
+    log.checkpoint()
+    log.append(receipt(20))
+    log.append_many([receipt(i) for i in range(21, 25)])
+    report = log.verify()
+    assert report.ok and report.size == 25 and report.checkpoints_checked == 2, report.problems
+
+
+def test_verify_reads_one_moment_while_a_writer_appends(tmp_path):
+    """A writer committing mid-verify must not show up as receipts without their checkpoint."""
+    with ReceiptLog(tmp_path / "big.db") as log:
+        log.append_many([receipt(i) for i in range(10_001)])  # more than one batch of leaves
+        appended = []
+
+        def append_during_verify(done: int, total: int) -> None:
+            if not appended:
+                appended.append(log.append(receipt(10_001)))
+
+        report = log.verify(progress=append_during_verify)
+        assert appended and report.ok and report.size == 10_001, report.problems
+        report = log.verify()
+        assert report.ok and report.size == 10_002, report.problems
