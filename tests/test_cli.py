@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from governed_agents.policy import load_policy, parse_policy
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = str(ROOT / "policies" / "seed.policy")
 
@@ -144,3 +148,49 @@ def test_yaml_and_json_policy_errors_are_one_line_with_position(tmp_path):
             result = cli(*command, stdin="print('ran')")
             assert result.returncode == 2 and result.stdout == "", command
             assert result.stderr.splitlines() == [f"governed-agents {command[0]}: {message}"], command
+
+
+@pytest.mark.parametrize("source", [SEED, *sorted(str(p) for p in (ROOT / "policies" / "examples").iterdir())])
+def test_policy_show_prints_a_policy_that_loads_back_equal(tmp_path, source):
+    result = cli("policy", "show", source)
+    assert result.returncode == 0, result.stderr
+    assert "null" not in result.stdout
+    printed = tmp_path / "printed.policy"
+    printed.write_text(result.stdout)
+    assert load_policy(printed).agents == load_policy(source).agents
+    again = cli("policy", "show", str(printed)).stdout
+    assert again.splitlines()[1:] == result.stdout.splitlines()[1:]  # all but the header (path, sha256)
+
+
+def test_policy_show_round_trips_values_the_examples_do_not_have(tmp_path):
+    from governed_agents._cli.policy import render
+
+    policy = parse_policy(r'''
+        agent "odd \"name\"" {
+            can "code_execution" with constraints {
+                allowed_commands: ["grep \d+ *.log", "say \"hi\"", "C:\data\\", "a\\\\b"],
+                allowed_file_paths: ["/data/a b"],
+                max_execution_time: 1500_milliseconds, max_cpu_time: 1_millisecond,
+                max_memory: 512_mebibytes, max_processes: 4, max_file_size: 1_kilobyte,
+                requires_approval: ["network"], allow_dynamic_code: true, allowed_languages: ["bash", "py"]
+            }
+            can "tool_use" with constraints { allowed_tools: ["get_*"], accept_code_from: ["b"] }
+            can "speak"
+        }
+        agent "b" { can "speak" with constraints { after: ["odd \"name\""] } }
+    ''')
+    text = render(policy)
+    assert "        // allowed_imports: (not set: every import that is not disallowed)\n" in text
+    assert "        // after: (not set: may speak after any agent)\n" in text
+    assert "max_execution_time: 1.5_seconds," in text and "max_cpu_time: 0.001_seconds," in text
+    assert r'allowed_commands: ["grep \d+ *.log", "say \"hi\"", "C:\data\\", "a\\\\b"],' in text
+    assert parse_policy(text).agents == policy.agents
+    import yaml
+
+    from_yaml = tmp_path / "p.yaml"
+    from_yaml.write_text(yaml.safe_dump({"agents": {"y": {"code_execution": {
+        "max_execution_time": 0.00001, "max_memory": 123456789, "allowed_imports": ["math"],
+        "allowed_file_paths": None}}}}))
+    text = render(load_policy(from_yaml))
+    assert "max_execution_time: 0.00001_seconds," in text and "max_memory: 123456789_bytes," in text
+    assert parse_policy(text).agents == load_policy(from_yaml).agents

@@ -22,7 +22,7 @@ from typing import Any
 
 from governed_agents.policy._errors import PolicyError
 
-__all__ = ["Located", "RawRule", "parse_dsl"]
+__all__ = ["Located", "RawRule", "parse_dsl", "quote"]
 
 _TOKEN = re.compile(
     r"""
@@ -207,6 +207,27 @@ def _unquote(token: Token, filename: str) -> str:
 
 
 _CONTROL_NAMES = {"\t": "(tab) ", "\r": "(carriage return) ", "\x00": "(NUL) "}
+
+
+def quote(value: str) -> str:
+    """``value`` as a DSL string that reads back as ``value``. A lone backslash before an ordinary
+    character is written as it is (``"grep \\d+"``); a run of backslashes, or one before a quote
+    or at the end, is doubled, since ``\\\\`` reads as one."""
+    out, i = [], 0
+    while i < len(value):
+        char = value[i]
+        if char == '"':
+            out.append('\\"')
+            i += 1
+        elif char == "\\":
+            run = len(value) - i - len(value[i:].lstrip("\\"))
+            after = value[i + run: i + run + 1]
+            out.append("\\" if run == 1 and after not in ('"', "") else "\\" * (2 * run))
+            i += run
+        else:
+            out.append(char)
+            i += 1
+    return '"' + "".join(out) + '"'
 
 
 def _plain(value: Any) -> Any:

@@ -114,3 +114,16 @@ def test_unknown_key_in_yaml_is_an_error_too(tmp_path):
 def test_missing_file_is_a_policy_error(tmp_path):
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy(tmp_path / "nope.policy")
+
+
+def test_quote_writes_every_string_so_that_it_reads_back():
+    from itertools import product
+
+    from governed_agents.policy._dsl import quote
+
+    assert quote("grep \\d+ *.log") == '"grep \\d+ *.log"'  # a lone backslash is left as written
+    assert quote('C:\\data\\') == '"C:\\data\\\\"'
+    for size in range(6):
+        for chars in product('a\\"', repeat=size):
+            value = "".join(chars)
+            assert list(parse_policy(f'agent {quote(value)} {{ can "speak" }}').agents) == [value], quote(value)
