@@ -6,28 +6,48 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any
+from typing import Any, Self
 
 from autogen_agentchat.agents import UserProxyAgent
+from autogen_agentchat.agents._user_proxy_agent import UserProxyAgentConfig
 from autogen_agentchat.base import Response
 from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, TextMessage
-from autogen_core import CancellationToken
+from autogen_core import CancellationToken, ComponentModel
 from autogen_core.code_executor import CodeBlock, CodeExecutor
 
 from governed_agents._provenance import ConversationContext
+from governed_agents.autogen._code_executor import GovernedCodeExecutor, policy_reference, receipts_reference
 from governed_agents.autogen._code_executor_agent import govern_executor
-from governed_agents.autogen._state import GovernanceState, provenance_metadata, resolve_governor, turn_now
+from governed_agents.autogen._state import (
+    GovernanceState,
+    governor_from_config,
+    loading_governor,
+    provenance_metadata,
+    resolve_governor,
+    turn_now,
+)
 from governed_agents.governor import Governor
 from governed_agents.policy._decision import Decision
 
-__all__ = ["GovernedUserProxyAgent"]
+__all__ = ["GovernedUserProxyAgent", "GovernedUserProxyAgentConfig"]
 
 _BLOCK = re.compile(r"```[ \t]*(python|py|python3|bash|sh|shell)[ \t]*\n([\s\S]*?)```", re.IGNORECASE)
+
+
+class GovernedUserProxyAgentConfig(UserProxyAgentConfig):
+    """The stock configuration (``input_func`` is not serialised, as stock), the policy reference and
+    the governed code executor."""
+
+    policy: str
+    receipts: str | None = None
+    require_isolation: bool = True
+    code_executor: ComponentModel | None = None
 
 
 class GovernedUserProxyAgent(UserProxyAgent):
     """Takes every argument of ``UserProxyAgent`` plus ``governor`` and ``code_executor``."""
 
+    component_config_schema = GovernedUserProxyAgentConfig  # type: ignore[assignment]
     component_provider_override = "governed_agents.autogen.GovernedUserProxyAgent"
 
     def __init__(self, name: str, *, description: str = "A human user", input_func: Any = None,
@@ -74,6 +94,24 @@ class GovernedUserProxyAgent(UserProxyAgent):
     async def on_reset(self, cancellation_token: CancellationToken | None = None) -> None:
         await super().on_reset(cancellation_token)
         self._seen = 0
+
+    def _to_config(self) -> GovernedUserProxyAgentConfig:
+        return GovernedUserProxyAgentConfig(
+            **super()._to_config().model_dump(), policy=policy_reference(self.governor),
+            receipts=receipts_reference(self.governor), require_isolation=self.governor.require_isolation,
+            code_executor=self._executor.dump_component() if self._executor is not None else None)
+
+    @classmethod
+    def _from_config(cls, config: UserProxyAgentConfig) -> Self:
+        if not isinstance(config, GovernedUserProxyAgentConfig):
+            raise ValueError("a GovernedUserProxyAgent configuration needs its policy reference")
+        governor = governor_from_config(config)
+        token = loading_governor.set(governor)
+        try:
+            executor = GovernedCodeExecutor.load_component(config.code_executor) if config.code_executor else None
+        finally:
+            loading_governor.reset(token)
+        return cls(config.name, description=config.description, governor=governor, code_executor=executor)
 
 
 def _code_blocks(messages: Sequence[BaseChatMessage], own: str) -> tuple[list[CodeBlock], str | None, str | None]:

@@ -303,6 +303,15 @@ def test_dump_and_load_round_trip_with_the_policy_reference(tmp_path, governor):
     assert json.loads(model.model_dump_json())["config"]["policy"].endswith("seed.policy")
     assert isinstance(ChatAgent.load_component(model), GovernedAssistantAgent)
 
+    proxy = GovernedUserProxyAgent("user_proxy", governor=governor,
+                                   code_executor=LocalCommandLineCodeExecutor(work_dir=tmp_path))
+    model = proxy.dump_component()
+    assert model.provider == "governed_agents.autogen.GovernedUserProxyAgent"
+    loaded_proxy = ChatAgent.load_component(model)
+    assert isinstance(loaded_proxy, GovernedUserProxyAgent) and loaded_proxy._executor is not None
+    assert loaded_proxy.governor.policy.sha256 == governor.policy.sha256
+    assert str(loaded_proxy._executor.work_dir) == str(tmp_path)
+
 
 async def test_requires_approval_uses_approval_func_and_records_the_approver(tmp_path):
     from autogen_agentchat.agents import ApprovalResponse
