@@ -5,6 +5,7 @@ from __future__ import annotations
 from governed_agents.autogen._assistant import GovernedAssistantAgent
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
 from governed_agents.autogen._code_executor_agent import GovernedCodeExecutorAgent
+from governed_agents.autogen._manager import GovernedGroupChatManager
 from governed_agents.autogen._teams import (
     GovernedRoundRobinGroupChat,
     GovernedSelectorGroupChat,
@@ -16,6 +17,7 @@ __all__ = [
     "GovernedAssistantAgent",
     "GovernedCodeExecutor",
     "GovernedCodeExecutorAgent",
+    "GovernedGroupChatManager",
     "GovernedRoundRobinGroupChat",
     "GovernedSelectorGroupChat",
     "GovernedSwarm",

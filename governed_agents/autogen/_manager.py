@@ -11,6 +11,7 @@ says why.
 
 from __future__ import annotations
 
+import abc
 import functools
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +22,7 @@ from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._state import GovernanceState
 from governed_agents.governor import Governor
 
-__all__ = ["governed_manager_class"]
+__all__ = ["GovernedGroupChatManager", "governed_manager_class"]
 
 
 async def _may_speak(manager: Any, name: str, previous: str | None, reasons: list[str]) -> bool:
@@ -61,6 +62,22 @@ async def _stop(manager: Any, previous: str | None, reasons: list[str]) -> None:
     await manager._signal_termination(message)
 
 
+class GovernedGroupChatManager(abc.ABC):
+    """The manager every governed team runs: turns counted, the group named in receipts, speaker
+    rules enforced. AgentChat 0.7 teams build their manager themselves (there is no manager to
+    pass in), so each stock manager class gets a governed subclass — ``governing(stock)`` — which
+    is registered here: ``isinstance(manager, GovernedGroupChatManager)`` holds for all of them.
+    A custom team governs its own manager class with ``GovernedGroupChatManager.governing``."""
+
+    @staticmethod
+    def governing(stock: type) -> type:
+        return governed_manager_class(stock)
+
+    @abc.abstractmethod
+    async def select_speaker(self, thread: Sequence[Any]) -> list[str] | str:
+        """The stock choice, then the policy's speaker rules (see the module docstring)."""
+
+
 @functools.cache
 def governed_manager_class(stock: Any) -> Any:
     """A subclass of ``stock`` with the governance ``select_speaker``.
@@ -84,4 +101,7 @@ def governed_manager_class(stock: Any) -> Any:
         state.speakers.append(names[-1])
         return names[0] if isinstance(selected, str) else names
 
-    return type(f"Governed{stock.__name__}", (stock,), {"__slots__": (), "select_speaker": select_speaker})
+    governed = type(f"Governed{stock.__name__}", (stock,), {"__slots__": (), "__module__": __name__,
+                                                               "select_speaker": select_speaker})
+    GovernedGroupChatManager.register(governed)
+    return governed

@@ -572,3 +572,17 @@ async def test_the_stock_executors_functions_are_importable_as_with_stock(tmp_pa
                                             governor=Governor(policy, tmp_path / "r.db"))):
         outputs.append((await agent.on_messages(code, CancellationToken())).chat_message.to_text())
     assert outputs[0] == outputs[1] == "5\n"
+
+
+def test_every_governed_team_runs_a_governed_group_chat_manager():
+    from autogen_agentchat.teams._group_chat._round_robin_group_chat import RoundRobinGroupChatManager
+    from autogen_agentchat.teams._group_chat._selector_group_chat import SelectorGroupChatManager
+    from autogen_agentchat.teams._group_chat._swarm_group_chat import SwarmGroupChatManager
+
+    from governed_agents import GovernedGroupChatManager
+
+    for stock in (RoundRobinGroupChatManager, SelectorGroupChatManager, SwarmGroupChatManager):
+        governed = GovernedGroupChatManager.governing(stock)
+        assert issubclass(governed, stock) and issubclass(governed, GovernedGroupChatManager)
+        assert governed.__name__ == f"Governed{stock.__name__}" and governed.select_speaker is not stock.select_speaker
+    assert not issubclass(RoundRobinGroupChatManager, GovernedGroupChatManager)
