@@ -194,3 +194,24 @@ def test_policy_show_round_trips_values_the_examples_do_not_have(tmp_path):
     text = render(load_policy(from_yaml))
     assert "max_execution_time: 0.00001_seconds," in text and "max_memory: 123456789_bytes," in text
     assert parse_policy(text).agents == load_policy(from_yaml).agents
+
+
+@pytest.mark.parametrize("kind", ["unwritable", "directory", "corrupt"])
+def test_a_receipt_log_that_cannot_be_opened_stops_check_and_run_with_exit_2(tmp_path, kind):
+    if kind == "unwritable":
+        log, cause = "/proc/nope/log.db", "[Errno 2] No such file or directory: '/proc/nope'"
+    elif kind == "directory":
+        log, cause = str(tmp_path), "it is a directory"
+    else:
+        (tmp_path / "corrupt.db").write_text("not a receipt log\n")
+        log, cause = str(tmp_path / "corrupt.db"), "file is not a database"
+    code = tmp_path / "hello.py"
+    code.write_text("print('ran')\n")
+    for command, outcome in (("check", "nothing was checked"), ("run", "nothing ran")):
+        result = cli(command, "--policy", SEED, "--agent", "agent_sandbox", "--receipts", log, str(code))
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""  # no decision printed, nothing ran
+        assert result.stderr.splitlines() == [
+            f"governed-agents {command}: cannot open the receipt log {log}: {cause}; {outcome}"]
+    if kind == "corrupt":
+        assert (tmp_path / "corrupt.db").read_text() == "not a receipt log\n"

@@ -1,7 +1,12 @@
 """`governed-agents check --policy FILE --agent NAME [--suggester NAME] … PATH…`.
 
 Exit 0 when every input is approved, 1 when any is denied or needs approval, 2 for usage or
-policy errors. ``--receipts LOG`` appends one receipt per decision.
+policy errors. ``--receipts LOG`` appends one receipt per decision. A receipt store that cannot
+write never lets an approval through and never ends in a traceback: a log that cannot be opened
+(a directory, a path that cannot be created, a file that is not a receipt log) is a setup error
+like a broken policy — one line naming the path and the cause, nothing checked, exit 2 — and a
+decision the opened log then fails to record is reported as denied (exit 1). ``run`` uses the same
+rule (exit 2, or its own denial code 126).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from governed_agents._cli._paths import InputError, read_inputs
@@ -40,10 +46,18 @@ def _run(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         print(f"governed-agents check: {exc}", file=sys.stderr)
         return 2
+    log = None
+    if args.receipts:
+        from governed_agents.receipts import ReceiptStoreError
+
+        try:
+            log = open_receipts(args.receipts)
+        except ReceiptStoreError as exc:
+            print(f"governed-agents check: {exc}; nothing was checked", file=sys.stderr)
+            return 2
     if args.agent not in policy.agents:
         print(f"governed-agents check: {args.policy}: no agent {args.agent!r} (agents: "
               f"{', '.join(policy.agents)}); every decision would be a denial", file=sys.stderr)
-    log = _open_log(args.receipts) if args.receipts else None
     worst = 0
     try:
         for path, language, text in read_inputs(args.paths, args.language):
@@ -64,9 +78,14 @@ def _run(args: argparse.Namespace) -> int:
     return worst
 
 
-def _open_log(path: str) -> Any:
-    from governed_agents.receipts import ReceiptLog
+def open_receipts(path: str) -> Any:
+    """The receipt log at ``path`` (``check`` and ``run``). Raises ``ReceiptStoreError`` naming the
+    path and the cause; SQLite's own words for a directory ("unable to open database file") do not
+    say what is wrong, so that case is named here."""
+    from governed_agents.receipts import ReceiptLog, ReceiptStoreError
 
+    if Path(path).is_dir():
+        raise ReceiptStoreError(f"cannot open the receipt log {path}: it is a directory")
     return ReceiptLog(path)
 
 

@@ -1,7 +1,10 @@
 """`governed-agents run`: run a file as an agent's governed executor would (gate, then runtime).
 
 Exit codes: the program's own exit code when it ran; 126 when the gate denied it (nothing ran);
-the program's non-zero code (or 125) when a runtime limit stopped it; 2 for usage or policy errors.
+the program's non-zero code (or 125) when a runtime limit stopped it; 2 for usage or policy errors
+and for a ``--receipts`` log that cannot be opened (a directory, a path that cannot be created, a
+file that is not a receipt log): one line naming the path and the cause, and nothing runs, as in
+``check``. A decision the opened log fails to record is a denial (126): code never runs unrecorded.
 """
 
 from __future__ import annotations
@@ -48,19 +51,31 @@ def _run(args: argparse.Namespace) -> int:
         print(f"governed-agents run: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return USAGE
     language = args.language or _LANGUAGE_BY_SUFFIX.get(path.suffix.lower(), "python")
+    from governed_agents._cli.check import open_receipts
     from governed_agents.governor import Governor
-    from governed_agents.policy import PolicyError
+    from governed_agents.policy import PolicyError, load_policy
 
     try:
-        governor = Governor(
-            args.policy,
-            args.receipts if args.receipts else False,
-            require_isolation=not args.allow_missing_isolation,
-        )
+        policy = load_policy(args.policy)
     except (PolicyError, OSError) as exc:
         print(f"governed-agents run: {exc}", file=sys.stderr)
         return USAGE
-    return asyncio.run(_gate_and_run(governor, code, language, args))
+    log = None
+    if args.receipts:
+        from governed_agents.receipts import ReceiptStoreError
+
+        try:
+            log = open_receipts(args.receipts)
+        except ReceiptStoreError as exc:
+            print(f"governed-agents run: {exc}; nothing ran", file=sys.stderr)
+            return USAGE
+    governor = Governor(policy, log if log is not None else False,
+                        require_isolation=not args.allow_missing_isolation)
+    try:
+        return asyncio.run(_gate_and_run(governor, code, language, args))
+    finally:
+        if log is not None:
+            log.close()
 
 
 async def _gate_and_run(governor: Any, code: str, language: str, args: argparse.Namespace) -> int:
