@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
+import re
+from collections.abc import Callable
 
 __all__ = ["import_allowed", "matches_any", "path_allowed"]
 
@@ -46,13 +49,50 @@ def path_allowed(path: str | None, allowed: tuple[str, ...] | None) -> bool:
         return False  # relative to an unknown directory
     for pattern in allowed:
         if any(ch in pattern for ch in "*?["):
-            if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern.rstrip("/") + "/*"):
+            matcher = _path_glob(pattern.rstrip("/") or "/")
+            if any(matcher(p) for p in _self_and_ancestors(path)):  # a matched directory covers its subtree
                 return True
             continue
         base = posixpath.normpath(pattern)
         if base == "/" or path == base or path.startswith(base.rstrip("/") + "/"):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=512)
+def _path_glob(pattern: str) -> Callable[[str], re.Match[str] | None]:
+    """A path glob as shells and pathlib read it: ``*`` and ``?`` stay within one directory
+    (``/srv/*.csv`` is not ``/srv/sub/a.csv``), ``**`` crosses directories, ``[…]`` is a class."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) > 0:
+            body = pattern[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out)).fullmatch
+
+
+def _self_and_ancestors(path: str) -> list[str]:
+    found = [path]
+    while path not in ("/", ""):
+        path = posixpath.dirname(path)
+        found.append(path)
+    return found
 
 
 def matches_any(value: str | None, patterns: tuple[str, ...]) -> bool:
