@@ -80,7 +80,7 @@ class CodeExecutionRule(_Rule):
                      "allowed_commands", "allowed_environment_variables", "allowed_database_operations",
                      "allowed_system_operations", "allowed_languages", mode="before")
     @classmethod
-    def _listify(cls, value: Any) -> Any:
+    def _listify_constraints(cls, value: Any) -> Any:  # its own name: the same name would replace _Rule's
         return _strings(value)
 
     @field_validator("allowed_file_operations", mode="before")

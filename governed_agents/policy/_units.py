@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
@@ -29,6 +30,8 @@ def _parse(value: object, units: Mapping[str, float], default_unit: str, what: s
     if isinstance(value, bool):
         raise ValueError(f"expected a {what}, got {value!r}")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):  # NaN compares false with everything: a limit nothing would break
+            raise ValueError(f"a {what} must be a finite number (or unlimited), got {value!r}")
         if value < 0:
             raise ValueError(f"a {what} cannot be negative")
         return float(value)
