@@ -7,6 +7,7 @@ Verification needs only the public key.
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,8 +59,8 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 def create_key(path: Path) -> Ed25519PrivateKey:
     """A new key at ``path`` (mode 0600) with its public half at ``path.pub``.
 
-    Both files are created exclusively: an existing key or public key is never overwritten, so a
-    second process racing to create the same key gets ``FileExistsError`` and loads the winner's.
+    Neither file is ever overwritten: a second process racing to create the same key gets
+    ``FileExistsError`` and loads the winner's, which is complete by then (see ``_write_new``).
     """
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,9 +73,16 @@ def create_key(path: Path) -> Ed25519PrivateKey:
 
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    """Create ``path`` holding ``data``: written aside, then hard-linked into place, so another
+    process sees no file or the whole of it, and an existing file raises ``FileExistsError``."""
+    fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.link(aside, path)
+    finally:
+        os.unlink(aside)
 
 
 def public_key_hex(key: Ed25519PublicKey) -> str:

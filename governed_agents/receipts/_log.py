@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -98,19 +97,19 @@ class ReceiptLog:
             return self._signing_key
 
     def _load_or_create_key(self) -> Ed25519PrivateKey:
-        if self.key_path.exists():
-            return load_private_key(self.key_path)
-        if not self._create:
-            raise ReceiptStoreError(f"{self.key_path}: no such private key — signing needs the log's private key "
-                                    f"(verifying needs only the public key)")
-        if self.public_key_path.exists() or self._store.meta("public_key") is not None:
-            raise ReceiptStoreError(f"{self.key_path}: the log's private key is missing; this log is already "
-                                    "signed with a key, so no new one is made (it would look like a key swap)")
-        try:
-            return create_key(self.key_path)
-        except FileExistsError:  # another process created it a moment ago
-            time.sleep(0.1)
-            return load_private_key(self.key_path)
+        if not self.key_path.exists():
+            if not self._create:
+                raise ReceiptStoreError(f"{self.key_path}: no such private key — signing needs the log's private "
+                                        "key (verifying needs only the public key)")
+            if not self.public_key_path.exists() and self._store.meta("public_key") is None:
+                try:
+                    return create_key(self.key_path)
+                except FileExistsError:  # another process made it a moment ago: load theirs
+                    pass
+            elif not self.key_path.exists():  # looked again: another process may have just made the pair
+                raise ReceiptStoreError(f"{self.key_path}: the log's private key is missing; this log is already "
+                                        "signed with a key, so no new one is made (it would look like a key swap)")
+        return load_private_key(self.key_path)
 
     # -- appending ----------------------------------------------------------------------------
 

@@ -160,7 +160,7 @@ for i in range(int(sys.argv[2])):
 
 def test_two_processes_appending_to_one_file_lose_nothing(tmp_path):
     path = tmp_path / "shared.db"
-    ReceiptLog(path).close()  # create the file and key first
+    ReceiptLog(path).close()  # create the file; the first child to append makes the key
     procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(path), "60", name], stdout=subprocess.PIPE, text=True)
              for name in ("p1", "p2")]
     outputs = [p.communicate(timeout=120)[0].split() for p in procs]
@@ -322,3 +322,31 @@ def test_verify_reads_one_moment_while_a_writer_appends(tmp_path):
         assert appended and report.ok and report.size == 10_001, report.problems
         report = log.verify()
         assert report.ok and report.size == 10_002, report.problems
+
+
+def test_two_writers_making_a_new_logs_key_at_once_share_one(tmp_path):
+    """The other process makes the key pair just after this one found none: this one loads it."""
+    made: list[Receipt] = []
+
+    class Late(ReceiptLog):
+        @property
+        def public_key_path(self):
+            if not made:
+                with ReceiptLog(self.path) as other:
+                    made.append(other.append(receipt(0)))
+            return super().public_key_path
+
+    with Late(tmp_path / "new.db") as log:
+        assert log.append(receipt(1)).merkle_index == 1
+        assert made and log.verify(public_key=tmp_path / "new.db.key.pub").ok
+
+
+def test_a_key_file_is_never_overwritten(tmp_path):
+    from governed_agents.receipts._checkpoint import create_key
+
+    create_key(tmp_path / "k")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(FileExistsError):
+        create_key(tmp_path / "k")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
+    assert oct((tmp_path / "k").stat().st_mode & 0o777) == "0o600"
