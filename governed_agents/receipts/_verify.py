@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from governed_agents.receipts._checkpoint import SignedCheckpoint, public_key_hex
-from governed_agents.receipts._hashing import leaf_hash
+from governed_agents.receipts._hashing import EMPTY_ROOT, leaf_hash
 from governed_agents.receipts._sqlite import SQLiteStore
 from governed_agents.receipts._tree import CompactRange
 
@@ -46,7 +46,7 @@ def verify_store(
         except ValidationError:
             problems.append(f"checkpoint in the log at size {stored_size}: unreadable (not a signed checkpoint)")
     wanted = {c.size for c in in_log} | ({saved.size} if saved else set())
-    roots: dict[int, bytes] = {}
+    roots: dict[int, bytes] = {0: EMPTY_ROOT}  # a checkpoint signed while the log was empty
     compact = CompactRange()
     recomputed: dict[tuple[int, int], bytes] = {}
     total = store.size()

@@ -350,3 +350,11 @@ def test_a_key_file_is_never_overwritten(tmp_path):
         create_key(tmp_path / "k")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
     assert oct((tmp_path / "k").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_checkpoint_of_the_empty_log_stays_valid_as_it_grows(tmp_path):
+    with ReceiptLog(tmp_path / "r.db") as log:
+        empty = log.checkpoint()
+        log.append_many([receipt(i) for i in range(3)])
+        report = log.verify(checkpoint=empty)
+        assert report.ok and report.checkpoints_checked == 3, report.problems
