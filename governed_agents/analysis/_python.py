@@ -7,9 +7,10 @@ tracked flow-insensitively per function scope: ``import os as o; f = o.system; f
 node's own source text at or after the previous operation's position.
 
 ``code_signature`` is ``sha256:`` over the canonical form the walk produces as it goes: the syntax
-tree's node types with their names, literals and operators, in source order — no whitespace, no
-comments, no punctuation, no parentheses. So blank lines, spacing, indentation width and comments
-do not change it; renaming a variable or changing a literal does. When the text does not parse,
+tree's node types with their names, literals (strings by value) and operators, in source order —
+no whitespace, no comments, no punctuation, no parentheses. So blank lines, spacing, indentation
+width, comments, trailing commas and quote style (``'ls'`` or ``"ls"``) do not change it; renaming
+a variable or changing a literal's value does. When the text does not parse,
 the signature is over the raw text (and the IR is unresolved).
 """
 
@@ -1067,7 +1068,7 @@ def _import_names(node: Any) -> str:
 # What each node contributes to the canonical form beyond its type (code_signature).
 _DETAIL: dict[type, Any] = {
     cst.Name: lambda n: n.value,
-    cst.SimpleString: lambda n: n.value,
+    cst.SimpleString: lambda n: _literal_text(n.value),
     cst.Integer: lambda n: n.value,
     cst.Float: lambda n: n.value,
     cst.Imaginary: lambda n: n.value,
@@ -1177,6 +1178,12 @@ def _fold_str_method(name: str, receiver: Any, args: list[Any]) -> Any:
     except Exception:
         return UNKNOWN
     return UNKNOWN
+
+
+def _literal_text(token: str) -> str:
+    """A string literal as its value, so quote style and escapes do not change the signature."""
+    value = _string_value(token)
+    return token if value is UNKNOWN else repr(value)
 
 
 def _string_value(token: str) -> Any:

@@ -280,6 +280,10 @@ def test_signature_ignores_comments_and_formatting():
     c = analyze("import os\nos.remove('/y')\n")
     assert a.code_signature == b.code_signature != c.code_signature
     assert a.code_signature.startswith("sha256:")
+    # quote style, escapes and trailing commas are formatting too
+    d = analyze('import os\nos.remove("/x",)\n')
+    e = analyze("import os\nos.remove('\\x2fx')\n")
+    assert a.code_signature == d.code_signature == e.code_signature
 
 
 def test_ordinary_analysis_code_has_no_risky_operations():
