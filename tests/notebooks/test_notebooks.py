@@ -31,3 +31,7 @@ def test_notebook_runs_clean(path: Path) -> None:
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}  # as Jupyter would
     )
     client.execute()  # raises CellExecutionError naming the cell on the first failure
+    if path.stem == "03_receipts_and_proofs":  # the decisions chart is shown, as Jupyter shows it
+        images = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+                  if "image/png" in o.get("data", {})]
+        assert images, "the chart of decisions per agent per turn was not displayed"
