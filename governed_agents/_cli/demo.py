@@ -16,6 +16,12 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from governed_agents.autogen._demo import run_demo
+    import sys
 
-    return asyncio.run(run_demo(Path(args.dir)))
+    from governed_agents.autogen._demo import DemoFolderInUse, run_demo
+
+    try:
+        return asyncio.run(run_demo(Path(args.dir)))
+    except DemoFolderInUse as exc:
+        print(f"governed-agents demo: {exc}", file=sys.stderr)
+        return 2

@@ -65,8 +65,20 @@ def _script(db: Path) -> list[str]:
     ]
 
 
+_MARK = ".governed-agents-demo"  # the demo starts afresh only in a folder it made itself
+
+
+class DemoFolderInUse(Exception):
+    """The folder holds files the demo did not write: it would overwrite someone's receipts."""
+
+
 def _prepare(work: Path) -> tuple[Path, Path, Path]:
     work.mkdir(parents=True, exist_ok=True)
+    mine = (work / _MARK).exists()
+    if not mine and (any(work.glob("receipts.db*")) or (work / "finance.db").exists()):
+        raise DemoFolderInUse(f"{work} holds a receipts.db or finance.db the demo did not write; "
+                              "choose another --dir (the demo starts each run afresh and would delete them)")
+    (work / _MARK).write_text("written by governed-agents demo: its files here are replaced on every run\n")
     db = work / "finance.db"
     db.unlink(missing_ok=True)
     with sqlite3.connect(db) as conn:
@@ -110,7 +122,9 @@ async def run_demo(work: Path, out: TextIO = sys.stdout) -> int:
             _print_message(item, out)
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT COUNT(*) FROM transactions").fetchone()[0]
-    print(f"\nTransactions still in {db.name}: {rows} of 5 (the DELETE never ran).\n", file=out)
+    held = rows == 5
+    print(f"\nTransactions still in {db.name}: {rows} of 5 "
+          f"({'the DELETE never ran' if held else 'THE DELETE RAN: the gate did not hold'}).\n", file=out)
     if governor.receipts is not None:
         governor.receipts.close()
 
@@ -121,4 +135,4 @@ async def run_demo(work: Path, out: TextIO = sys.stdout) -> int:
     print(f"\n$ governed-agents audit verify {receipts}", file=out)
     code = cli(["audit", "verify", str(receipts)])
     print(f"\nReceipts are in {receipts} (SQLite, append-only Merkle log); the policy is {policy}.", file=out)
-    return code
+    return code if held else 1
