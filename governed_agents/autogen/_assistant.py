@@ -73,6 +73,7 @@ class GovernedAssistantAgent(AssistantAgent):
             for tool in workbench._tools:
                 if isinstance(tool, PythonCodeExecutionTool):  # its code is gated as code, for this agent
                     tool._executor = govern_executor(tool._executor, self.governor, self.name)
+                    tool._executor.provenance = lambda: (self._suggester, self._context())
                     self._code_tools.append(tool._executor)
         if isinstance(workbench, StaticStreamWorkbench):
             return GovernedStreamWorkbench(workbench, self._gate_tool)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -46,7 +46,9 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
 
     ``approval_handler`` answers "needs approval" decisions (the governed agents connect it to
     AutoGen's ``approval_func`` or the user proxy's ``input_func``); without one they are denied.
-    After each call ``last_gate`` holds the decision and its receipt.
+    After each call ``last_gate`` holds the decision and its receipt. ``provenance``, when set,
+    names the suggester and conversation context for code that reaches ``execute_code_blocks``
+    without them (a ``PythonCodeExecutionTool`` of a governed assistant).
     """
 
     component_type = "code_executor"
@@ -71,6 +73,7 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         self.timeout = timeout
         self.approval_handler = approval_handler
         self.last_gate: GateResult | None = None
+        self.provenance: Callable[[], tuple[str | None, ConversationContext]] | None = None
         self._work_dir = Path(work_dir) if work_dir is not None else None
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
         if self._work_dir is not None:
@@ -88,7 +91,9 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         self, code_blocks: list[CodeBlock], cancellation_token: CancellationToken
     ) -> CommandLineCodeResult:
         try:
-            _, result = await self.gate_and_run(code_blocks, cancellation_token)
+            suggester, context = self.provenance() if self.provenance is not None else (None, None)
+            _, result = await self.gate_and_run(code_blocks, cancellation_token, suggester=suggester,
+                                                context=context)
             return result
         except asyncio.CancelledError:
             raise

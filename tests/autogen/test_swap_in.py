@@ -551,6 +551,9 @@ async def test_python_code_execution_tool_code_is_gated_as_code(tmp_path, how):
     assert result.messages[-1].metadata["governed.approved"] == "false"
     outcomes = [governor.receipts.get(i).outcome for i in range(governor.receipts.size)]
     assert outcomes == ["approved", "denied"]  # the tool call, then its code
+    code_receipt = governor.receipts.get(1)  # the code is the assistant's, asked for by the user
+    assert code_receipt.suggester_agent == "user" and code_receipt.conversation_context.turn_number == 1
+    assert "CodeExecutor" in code_receipt.conversation_context.message_from_executor
 
 
 def add_two(a: int, b: int) -> int:
