@@ -125,7 +125,17 @@ def _run_python(path):
     sys.modules["__main__"] = main
     sys.argv = [path]
     sys.path.insert(0, os.path.dirname(path))
-    exec(compile(source, path, "exec", dont_inherit=True), main.__dict__)
+    try:
+        exec(compile(source, path, "exec", dont_inherit=True), main.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # the traceback a plain `python file.py` prints: no launcher frames
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != path:
+            tb = tb.tb_next
+        tb = tb if tb is not None else exc.__traceback__
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+        sys.exit(1)
 
 
 def _join_cgroup(config):

@@ -448,3 +448,12 @@ def test_diagnose_maps_the_signals_the_limits_send(returncode, limits, expected)
 def test_diagnose_reads_what_a_shell_says_of_a_child_a_limit_stopped(stderr, expected):
     from governed_agents.runtime._run import _diagnose
     assert _diagnose(0, stderr, False, RuntimeLimits(max_cpu_time=1, max_file_size=1000)) == expected
+
+
+async def test_a_failing_program_shows_the_traceback_plain_python_shows(tmp_path, marker):
+    code = f"# {marker}\ndef f():\n    raise ValueError('boom')\nf()\n"
+    report = await run_code(code, "python", RuntimeLimits(), work_dir=tmp_path)
+    assert report.exit_code == 1
+    lines = report.stderr.strip().splitlines()
+    assert lines[0] == "Traceback (most recent call last):" and lines[-1] == "ValueError: boom"
+    assert "_launcher" not in report.stderr and len([x for x in lines if x.startswith("  File ")]) == 2
