@@ -7,7 +7,9 @@ error is itself a denial.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -298,6 +300,20 @@ def evaluate(policy: PolicySet, ir: SovereignIR, *, executor: str, suggester: st
         return _internal(exc, ir, executor, suggester, "code_execution")
 
 
+def _refused_arguments(rule: ToolUseRule, tool: str, arguments: Mapping[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """The restricted arguments whose value matches none of their globs (a value that is not a
+    string is matched as its JSON text)."""
+    refused = []
+    for argument, globs in rule.argument_globs(tool).items():
+        if argument not in arguments:
+            continue  # the tool's own default applies: the developer chose it
+        value = arguments[argument]
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        if not any(fnmatch.fnmatchcase(text, glob) for glob in globs):
+            refused.append((argument, repr(text), globs))
+    return refused
+
+
 def evaluate_tool(
     policy: PolicySet,
     tool: str,
@@ -319,6 +335,11 @@ def evaluate_tool(
                 violations.append(Violation(constraint="allowed_tools", operation=ir.operations[0],
                                             message=f"calls tool {tool}; {name}'s allowed_tools is "
                                                     f"{list(rule.allowed_tools)}"))
+            elif refused := _refused_arguments(rule, tool, arguments):
+                violations.extend(Violation(constraint="allowed_tool_arguments", operation=ir.operations[0],
+                                            message=f"calls tool {tool} with {argument}={shown}; {name}'s "
+                                                    f"allowed_tool_arguments for {tool}.{argument} is {globs}")
+                                  for argument, shown, globs in refused)
             elif {"tool", "*"} & set(rule.requires_approval):
                 approvals.append(f"tool {tool} needs approval for {name}")
         decision = Decision(

@@ -5,6 +5,7 @@ Every key has a closed default: a capability that is not granted is denied.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -116,11 +117,33 @@ class CodeExecutionRule(_Rule):
 
 class ToolUseRule(_Rule):
     allowed_tools: tuple[str, ...] = ()  # names or globs; handoffs are tools named transfer_to_<agent>
+    # "tool.argument=glob": that argument of that tool must match one of its globs (others are free)
+    allowed_tool_arguments: tuple[str, ...] = ()
 
-    @field_validator("allowed_tools", mode="before")
+    @field_validator("allowed_tools", "allowed_tool_arguments", mode="before")
     @classmethod
     def _tools(cls, value: Any) -> Any:
         return _strings(value)
+
+    @field_validator("allowed_tool_arguments")
+    @classmethod
+    def _argument_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            target, equals, _ = entry.partition("=")
+            tool, dot, argument = target.partition(".")
+            if not (equals and dot and tool and argument):
+                raise ValueError(f'expected "tool.argument=glob" (e.g. "get_weather.city=Paris"), got {entry!r}')
+        return value
+
+    def argument_globs(self, tool: str) -> dict[str, list[str]]:
+        """For a tool, each restricted argument and the globs one of which its value must match."""
+        found: dict[str, list[str]] = {}
+        for entry in self.allowed_tool_arguments:
+            target, _, glob = entry.partition("=")
+            tool_pattern, _, argument = target.partition(".")
+            if fnmatch.fnmatchcase(tool, tool_pattern):
+                found.setdefault(argument, []).append(glob)
+        return found
 
 
 class SpeakRule(BaseModel):
