@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
+
+_T = TypeVar("_T")
 
 
 def register(subparsers: Any) -> None:
@@ -43,11 +46,14 @@ def register(subparsers: Any) -> None:
 
 def _open(path: str) -> Any:
     """The log opened to audit it: nothing is created, no key is made or loaded until one signs."""
-    from governed_agents.receipts import ReceiptLog
+    from governed_agents.receipts import ReceiptLog, ReceiptStoreError
 
     if not Path(path).exists():
         _fail(f"{path}: no such receipt log")
-    return ReceiptLog(path, create=False)
+    try:
+        return ReceiptLog(path, create=False)
+    except ReceiptStoreError as exc:  # not SQLite, or SQLite without the receipt tables
+        _fail(str(exc))
 
 
 def _fail(message: str) -> NoReturn:
@@ -56,18 +62,34 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def _read(path: Path, load: Callable[[Path], _T]) -> _T:
+    """A file the user named, loaded — or a one-line usage error naming it and what is wrong."""
+    try:
+        return load(path)
+    except FileNotFoundError:
+        _fail(f"{path}: no such file")
+    except OSError as exc:
+        _fail(f"{path}: {exc.strerror or exc}")
+    except ValueError as exc:  # the loaders name the file
+        _fail(str(exc))
+
+
 def _verify(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
+    from governed_agents.receipts._checkpoint import load_checkpoint, load_public_key
+
     log = _open(args.log)
-    public_key = Path(args.public_key) if args.public_key else log.public_key_path
-    if not public_key.is_file():
-        _fail(f"{public_key}: no such public key — verifying needs the log's public key "
-              "(the .key.pub written beside the log, or --public-key)")
+    key_file = Path(args.public_key) if args.public_key else log.public_key_path
+    if not key_file.exists():
+        _fail(f"{key_file}: no such public key" + ("" if args.public_key else
+              " — verifying needs the log's public key (the .key.pub written beside the log, or --public-key)"))
+    public_key = _read(key_file, load_public_key)
+    saved = _read(Path(args.checkpoint), load_checkpoint) if args.checkpoint else None
     total = log.size
     with Progress(transient=True, disable=total < 50_000 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("verifying", total=total)
-        report = log.verify(public_key=public_key, checkpoint=args.checkpoint,
+        report = log.verify(public_key=public_key, checkpoint=saved,
                             progress=lambda done, _total: bar.update(task, completed=done))
     if report.ok:
         print(f"{args.log}: intact — {report.size} receipts, root {report.root}, "
@@ -122,7 +144,10 @@ def _checkpoint(args: argparse.Namespace) -> int:
         _fail(str(exc))
     text = signed.model_dump_json(indent=2)
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        try:
+            Path(args.out).write_text(text + "\n")
+        except OSError as exc:  # the checkpoint is kept in the log all the same
+            _fail(f"{args.out}: cannot write the checkpoint: {exc.strerror or exc}")
     print(text)
     return 0
 

@@ -11,12 +11,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["SignedCheckpoint", "create_key", "load_private_key", "load_public_key", "public_key_hex"]
+__all__ = ["SignedCheckpoint", "create_key", "load_checkpoint", "load_private_key", "load_public_key",
+           "public_key_hex"]
 
 
 class SignedCheckpoint(BaseModel):
@@ -40,8 +41,8 @@ class SignedCheckpoint(BaseModel):
 
     def verify(self, public_key: Ed25519PublicKey | None = None) -> bool:
         """Check the signature with ``public_key`` (or, weaker, the key the checkpoint names)."""
-        key = public_key or Ed25519PublicKey.from_public_bytes(bytes.fromhex(self.public_key))
         try:
+            key = public_key or Ed25519PublicKey.from_public_bytes(bytes.fromhex(self.public_key))
             key.verify(bytes.fromhex(self.signature), self.message())
         except (InvalidSignature, ValueError):
             return False
@@ -91,7 +92,29 @@ def public_key_hex(key: Ed25519PublicKey) -> str:
 
 
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(Path(path).read_bytes())
+    """The PEM public key at ``path``; ``ValueError`` naming the file when it holds something else."""
+    try:
+        key = serialization.load_pem_public_key(Path(path).read_bytes())
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError(f"{path}: not a PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"{path} is not an Ed25519 public key")
+        raise ValueError(f"{path}: not an Ed25519 public key")
     return key
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> SignedCheckpoint:
+    """A checkpoint saved as JSON (``audit checkpoint --out``); ``ValueError`` saying what is wrong."""
+    try:
+        return SignedCheckpoint.model_validate_json(Path(path).read_bytes())
+    except ValidationError as exc:
+        raise ValueError(f"{path}: not a signed checkpoint ({_why(exc)})") from None
+
+
+def _why(exc: ValidationError) -> str:
+    errors = exc.errors()
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and e["loc"]]
+    if missing:
+        return "missing " + ", ".join(missing)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
 
 from governed_agents.receipts._checkpoint import (
     SignedCheckpoint,
     create_key,
+    load_checkpoint,
     load_private_key,
     load_public_key,
     public_key_hex,
@@ -23,7 +23,7 @@ from governed_agents.receipts._checkpoint import (
 from governed_agents.receipts._hashing import leaf_hash
 from governed_agents.receipts._proof import consistency_path, inclusion_path, verify_inclusion
 from governed_agents.receipts._receipt import Receipt
-from governed_agents.receipts._sqlite import SQLiteStore
+from governed_agents.receipts._sqlite import NotAReceiptLog, SQLiteStore
 from governed_agents.receipts._verify import VerifyReport, verify_store
 
 __all__ = ["InclusionProof", "ReceiptLog", "ReceiptStoreError", "VerifyReport"]
@@ -70,7 +70,9 @@ class ReceiptLog:
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._store = SQLiteStore(self.path)
+            self._store = SQLiteStore(self.path, create=create)
+        except NotAReceiptLog as exc:
+            raise ReceiptStoreError(str(exc)) from exc
         except Exception as exc:
             raise ReceiptStoreError(f"cannot open the receipt log {self.path}: {exc}") from exc
         self._pending: list[tuple[Receipt, asyncio.Future[Receipt]]] = []
@@ -202,7 +204,7 @@ class ReceiptLog:
 
     def verify(
         self,
-        public_key: str | os.PathLike[str] | None = None,
+        public_key: Ed25519PublicKey | str | os.PathLike[str] | None = None,
         checkpoint: SignedCheckpoint | str | os.PathLike[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> VerifyReport:
@@ -212,13 +214,17 @@ class ReceiptLog:
         Signatures are checked against ``public_key`` (default: :attr:`public_key_path` when it
         exists). Without any public key each checkpoint is checked against the key it names, which
         catches accidents but not a forger who re-signs. Never needs or creates the private key.
+        A ``public_key`` or ``checkpoint`` file that cannot be read raises ``OSError`` or
+        ``ValueError`` naming it: a problem with the auditor's input, not with the log.
         """
         if public_key is None and self.public_key_path.exists():
             public_key = self.public_key_path
-        key = load_public_key(public_key) if public_key is not None else None
-        saved = _load_checkpoint(checkpoint) if checkpoint is not None else None
+        if public_key is not None and not isinstance(public_key, Ed25519PublicKey):
+            public_key = load_public_key(public_key)
+        if checkpoint is not None and not isinstance(checkpoint, SignedCheckpoint):
+            checkpoint = load_checkpoint(checkpoint)
         with self._store.snapshot() as store:
-            return verify_store(store, key, saved, progress)
+            return verify_store(store, public_key, checkpoint, progress)
 
     def close(self) -> None:
         self._store.close()
@@ -229,8 +235,3 @@ class ReceiptLog:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-
-def _load_checkpoint(value: SignedCheckpoint | str | os.PathLike[str]) -> SignedCheckpoint:
-    if isinstance(value, SignedCheckpoint):
-        return value
-    return SignedCheckpoint.model_validate(json.loads(Path(value).read_text()))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
 from governed_agents.receipts._tree import CompactRange
 
-__all__ = ["SQLiteStore", "StoredLeaf"]
+__all__ = ["NotAReceiptLog", "SQLiteStore", "StoredLeaf"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS leaves (
@@ -34,23 +35,47 @@ CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, body TEXT NOT 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+_TABLES = {"leaves", "nodes", "checkpoints", "meta"}
+
 StoredLeaf = tuple[int, bytes, bytes]  # index, canonical body, leaf hash
+
+
+class NotAReceiptLog(ValueError):
+    """Opening an existing log to read it found no file, no SQLite database, or not our tables."""
 
 
 class SQLiteStore:
     """The store interface a server database could implement too: append, read, node lookup."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
-        """``create=False`` opens the log without writing to it: no schema, no journal-mode change."""
+        """``create=False`` opens an existing log without writing to it (no schema, no journal-mode
+        change) and raises ``NotAReceiptLog`` for a missing file or one that holds no receipt log."""
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA busy_timeout=60000")
         if create:
+            self._db = _connect(str(self.path))
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             with self._lock:
                 self._retrying(lambda: self._db.executescript(_SCHEMA))
+        else:
+            if not self.path.is_file():
+                raise NotAReceiptLog(f"{self.path}: " + ("not a file" if self.path.exists() else "no such file"))
+            self._db = _connect("file:" + urllib.parse.quote(str(self.path.absolute())) + "?mode=rw", uri=True)
+            self._check_tables()
+            self._db.execute("PRAGMA synchronous=FULL")
+
+    def _check_tables(self) -> None:
+        try:
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:  # "file is not a database"
+            self._db.close()
+            raise NotAReceiptLog(f"{self.path}: not a receipt log ({exc})") from exc
+        missing = _TABLES - tables
+        if missing:
+            self._db.close()
+            raise NotAReceiptLog(f"{self.path}: not a receipt log (an SQLite file without the "
+                                 f"{', '.join(sorted(missing))} table(s))")
 
     def close(self) -> None:
         with self._lock:
@@ -210,6 +235,12 @@ class SQLiteStore:
     def checkpoints(self) -> list[tuple[int, str]]:
         with self._lock:
             return [(int(s), str(b)) for s, b in self._db.execute("SELECT size, body FROM checkpoints ORDER BY size")]
+
+
+def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+    db = sqlite3.connect(target, uri=uri, timeout=60, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout=60000")  # reads nothing yet: a file that is no database fails later
+    return db
 
 
 def _bytes(value: object) -> bytes:

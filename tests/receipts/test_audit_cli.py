@@ -25,9 +25,11 @@ def audit(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           text=True, cwd=ROOT)
 
 
-def files(directory: Path) -> dict[str, bytes]:
-    """Every file's bytes (SQLite's transient -wal/-shm aside): what auditing must leave alone."""
-    return {p.name: p.read_bytes() for p in directory.iterdir() if not p.name.endswith(("-wal", "-shm"))}
+def files(directory: Path) -> dict[str, bytes | None]:
+    """Every file's bytes (None for a directory; SQLite's transient -wal/-shm aside): what auditing
+    must leave alone."""
+    return {p.name: p.read_bytes() if p.is_file() else None for p in directory.iterdir()
+            if not p.name.endswith(("-wal", "-shm"))}
 
 
 @pytest.fixture
@@ -120,3 +122,88 @@ def test_verify_reports_deleted_checkpoints(copied):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "receipts 0..5 are not covered by any signed checkpoint (the log has no valid signed checkpoint)" \
         in result.stdout
+
+
+def audit_here(capsys, *args: str | Path) -> tuple[int, str, str]:
+    """The same command in this process (faster, for the many variants): exit code, stdout, stderr."""
+    from governed_agents.cli import main
+
+    try:
+        code = main(["audit", *map(str, args)])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("option", "content", "message"), [
+    ("--public-key", None, "missing.pem: no such public key"),
+    ("--public-key", "not a key\n", "bad.pem: not a PEM public key"),
+    ("--checkpoint", None, "missing.json: no such file"),
+    ("--checkpoint", "{}", "bad.json: not a signed checkpoint (missing size, root, timestamp, signature, public_key)"),
+    ("--checkpoint", "not json", "bad.json: not a signed checkpoint (Invalid JSON"),
+    ("--checkpoint", '{"size": "x", "root": "", "timestamp": "", "signature": "", "public_key": ""}',
+     "bad.json: not a signed checkpoint (size: Input should be a valid integer"),
+])
+def test_verify_with_an_unusable_key_or_checkpoint_file_is_a_usage_error(copied, capsys, option, content, message):
+    suffix = ".pem" if option == "--public-key" else ".json"
+    given = copied.parent / (("missing" if content is None else "bad") + suffix)
+    if content is not None:
+        given.write_text(content)
+    code, out, err = audit_here(capsys, "verify", copied, option, given)
+    assert code == 2 and out == ""
+    assert err.startswith(f"governed-agents audit: {copied.parent}/{message}") and len(err.splitlines()) == 1
+
+
+def test_a_missing_key_file_is_exit_2_not_a_traceback(copied):
+    result = audit("verify", copied, "--public-key", copied.parent / "missing.pem")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"governed-agents audit: {copied.parent / 'missing.pem'}: no such public key"
+    result = audit("verify", copied, "--checkpoint", copied.parent / "missing.json")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"governed-agents audit: {copied.parent / 'missing.json'}: no such file"
+
+
+SUBCOMMANDS = [("verify",), ("show",), ("prove", "0"), ("checkpoint",), ("conversation", "--group", "team")]
+
+
+def _foreign_sqlite(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize(("kind", "message"), [
+    ("text", "not a receipt log (file is not a database)"),
+    ("empty", "not a receipt log (an SQLite file without the checkpoints, leaves, meta, nodes table(s))"),
+    ("sqlite", "not a receipt log (an SQLite file without the checkpoints, leaves, meta, nodes table(s))"),
+    ("directory", "not a file"),
+    ("missing", "no such receipt log"),
+])
+def test_every_subcommand_on_something_that_is_no_receipt_log(tmp_path, capsys, command, kind, message):
+    target = tmp_path / "log.db"
+    if kind == "text":
+        target.write_text("hello, not SQLite\n" * 10)
+    elif kind == "empty":
+        target.write_bytes(b"")
+    elif kind == "sqlite":
+        _foreign_sqlite(target)
+    elif kind == "directory":
+        target.mkdir()
+    before = files(tmp_path)
+    name, *rest = command
+    code, out, err = audit_here(capsys, name, target, *rest)
+    assert code == 2 and out == ""
+    assert err == f"governed-agents audit: {target}: {message}\n"
+    assert files(tmp_path) == before  # nothing written into it, no log or key created beside it
+
+
+def test_checkpoint_to_an_unwritable_file_is_a_usage_error(tmp_path, capsys):
+    with ReceiptLog(tmp_path / "log.db") as log:
+        log.append(receipt(0))
+    out_file = tmp_path / "no" / "such" / "dir" / "head.json"
+    code, out, err = audit_here(capsys, "checkpoint", tmp_path / "log.db", "--out", out_file)
+    assert code == 2 and out == ""
+    assert err == f"governed-agents audit: {out_file}: cannot write the checkpoint: No such file or directory\n"

@@ -358,3 +358,38 @@ def test_a_checkpoint_of_the_empty_log_stays_valid_as_it_grows(tmp_path):
         log.append_many([receipt(i) for i in range(3)])
         report = log.verify(checkpoint=empty)
         assert report.ok and report.checkpoints_checked == 3, report.problems
+
+
+def test_opening_to_audit_creates_nothing_and_refuses_what_is_no_receipt_log(tmp_path):
+    with pytest.raises(ReceiptStoreError, match=r"missing\.db: no such file"):
+        ReceiptLog(tmp_path / "missing.db", create=False)
+    assert list(tmp_path.iterdir()) == []
+    foreign = tmp_path / "notes.sqlite"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.commit()
+    db.close()
+    before = foreign.read_bytes()
+    with pytest.raises(ReceiptStoreError, match=r"notes\.sqlite: not a receipt log \(an SQLite file without the "):
+        ReceiptLog(foreign, create=False)
+    assert foreign.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["notes.sqlite"]
+
+
+def test_unusable_key_and_checkpoint_files_raise_value_errors_naming_them(log, tmp_path):
+    (tmp_path / "empty.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"empty\.json: not a signed checkpoint \(missing size, root"):
+        log.verify(checkpoint=tmp_path / "empty.json")
+    (tmp_path / "bad.pem").write_text("nope")
+    with pytest.raises(ValueError, match=r"bad\.pem: not a PEM public key"):
+        log.verify(public_key=tmp_path / "bad.pem")
+    with pytest.raises(FileNotFoundError):
+        log.verify(checkpoint=tmp_path / "missing.json")
+
+
+def test_a_checkpoint_naming_a_malformed_key_is_reported_not_raised(log):
+    log.public_key_path.unlink()  # no public key: each checkpoint is checked against the key it names
+    body = json.loads(log._store.checkpoints()[-1][1])
+    body["public_key"] = "zz"
+    sql(log, "UPDATE checkpoints SET body = ?", json.dumps(body))
+    report = log.verify()
+    assert not report.ok and "checkpoint in the log at size 20: bad signature" in report.problems
