@@ -90,7 +90,13 @@ class ReceiptLog:
             if self._signing_key is None:
                 try:
                     key = self._load_or_create_key()
-                    self._store.set_meta("public_key", public_key_hex(key.public_key()))
+                    mine, recorded = public_key_hex(key.public_key()), self._store.meta("public_key")
+                    if recorded is not None and recorded != mine:
+                        raise ReceiptStoreError(f"{self.key_path}: not the key this log is signed with "
+                                                f"(the log's public key is {recorded[:16]}…); signing with it "
+                                                "would look like a key swap")
+                    if recorded is None:
+                        self._store.set_meta("public_key", mine)
                 except ReceiptStoreError:
                     raise
                 except Exception as exc:

@@ -393,3 +393,18 @@ def test_a_checkpoint_naming_a_malformed_key_is_reported_not_raised(log):
     sql(log, "UPDATE checkpoints SET body = ?", json.dumps(body))
     report = log.verify()
     assert not report.ok and "checkpoint in the log at size 20: bad signature" in report.problems
+
+
+def test_appending_with_another_key_than_the_logs_is_refused(tmp_path):
+    from governed_agents.receipts import ReceiptStoreError
+
+    with ReceiptLog(tmp_path / "log.db") as log:
+        log.append(receipt(0))
+    with ReceiptLog(tmp_path / "other.db", key_path=tmp_path / "other.key") as other:
+        other.append(receipt(0))  # a real key, just not this log's
+    with ReceiptLog(tmp_path / "log.db", key_path=tmp_path / "other.key") as log:
+        with pytest.raises(ReceiptStoreError, match="not the key this log is signed with"):
+            log.append(receipt(0))
+        assert log.size == 1
+    with ReceiptLog(tmp_path / "log.db") as log:
+        assert log.verify().ok
