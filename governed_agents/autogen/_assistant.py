@@ -25,11 +25,11 @@ from autogen_core import CancellationToken
 from autogen_core.tools import StaticStreamWorkbench, StaticWorkbench, Workbench
 
 from governed_agents._provenance import ConversationContext
-from governed_agents.autogen._code_executor import GovernedCodeExecutor, policy_reference, receipts_reference
+from governed_agents.autogen._code_executor import GovernedCodeExecutor
 from governed_agents.autogen._code_executor_agent import govern_executor
 from governed_agents.autogen._state import (
     GovernanceState,
-    governor_from_config,
+    GovernorReference,
     loading_governor,
     provenance_metadata,
     resolve_governor,
@@ -41,10 +41,8 @@ from governed_agents.governor import GateResult, Governor
 __all__ = ["GovernedAssistantAgent", "GovernedAssistantAgentConfig"]
 
 
-class GovernedAssistantAgentConfig(AssistantAgentConfig):
-    policy: str
-    receipts: str | None = None
-    require_isolation: bool = True
+class GovernedAssistantAgentConfig(AssistantAgentConfig, GovernorReference):
+    """The stock configuration and the governor's reference."""
 
 
 class GovernedAssistantAgent(AssistantAgent):
@@ -134,15 +132,13 @@ class GovernedAssistantAgent(AssistantAgent):
 
     def _to_config(self) -> GovernedAssistantAgentConfig:
         config = super()._to_config()
-        return GovernedAssistantAgentConfig(**config.model_dump(), policy=policy_reference(self.governor),
-                                            receipts=receipts_reference(self.governor),
-                                            require_isolation=self.governor.require_isolation)
+        return GovernedAssistantAgentConfig(**config.model_dump(), **GovernorReference.of(self.governor))
 
     @classmethod
     def _from_config(cls, config: AssistantAgentConfig) -> Self:
         if not isinstance(config, GovernedAssistantAgentConfig):
             raise ValueError("a GovernedAssistantAgent configuration needs its policy reference")
-        token = loading_governor.set(governor_from_config(config))
+        token = loading_governor.set(config.governor())
         try:
             return super()._from_config(config)
         finally:

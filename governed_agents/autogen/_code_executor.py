@@ -15,14 +15,14 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from autogen_core import CancellationToken, Component, ComponentModel
 from autogen_core.code_executor import CodeBlock, CodeExecutor
 from autogen_ext.code_executors._common import CommandLineCodeResult
-from pydantic import BaseModel
 
 from governed_agents._provenance import ConversationContext
+from governed_agents.autogen._state import GovernorReference
 from governed_agents.governor import ApprovalHandler, GateResult, Governor
 from governed_agents.policy._decision import Decision, RuntimeLimits
 
@@ -31,11 +31,8 @@ __all__ = ["GovernedCodeExecutor", "GovernedCodeExecutorConfig"]
 DENIED_EXIT_CODE = 1
 
 
-class GovernedCodeExecutorConfig(BaseModel):
+class GovernedCodeExecutorConfig(GovernorReference):
     agent_name: str
-    policy: str
-    receipts: str | None = None
-    require_isolation: bool = True
     work_dir: str | None = None
     timeout: int = 60
     inner: ComponentModel | None = None
@@ -268,10 +265,8 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
 
     def _to_config(self) -> GovernedCodeExecutorConfig:
         return GovernedCodeExecutorConfig(
+            **GovernorReference.of(self.governor),
             agent_name=self.agent_name,
-            policy=policy_reference(self.governor),
-            receipts=receipts_reference(self.governor),
-            require_isolation=self.governor.require_isolation,
             work_dir=str(self._work_dir) if self._work_dir is not None else None,
             timeout=self.timeout,
             inner=self.inner.dump_component() if self.inner is not None else None,
@@ -279,32 +274,10 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
 
     @classmethod
     def _from_config(cls, config: GovernedCodeExecutorConfig) -> Self:
-        governor = Governor(
-            config.policy,
-            config.receipts if config.receipts is not None else False,
-            require_isolation=config.require_isolation,
-        )
+        governor = config.governor()
         inner = CodeExecutor.load_component(config.inner) if config.inner is not None else None
         return cls(governor, agent_name=config.agent_name, inner=inner, work_dir=config.work_dir,
                    timeout=config.timeout)
-
-
-def policy_reference(governor: Governor) -> str:
-    """The policy file a serialised component points at; a policy built in memory has none."""
-    source = getattr(governor.policy, "source", None)
-    if not source or not Path(source).exists():
-        raise ValueError(
-            "cannot serialise a governed component whose policy was not loaded from a file: "
-            "build the Governor from a policy path so load_component can find it again"
-        )
-    return str(Path(source).resolve())
-
-
-def receipts_reference(governor: Governor) -> str | None:
-    log: Any = governor.receipts
-    if log is None:
-        return None
-    return str(Path(log.path).resolve())
 
 
 def _failed_closed(exc: Exception) -> CommandLineCodeResult:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from governed_agents.governor import GateResult, Governor
 
-__all__ = ["GovernanceState", "GovernedConfigMixin", "loading_governor", "provenance_metadata", "resolve_governor",
+__all__ = ["GovernanceState", "GovernorReference", "loading_governor", "provenance_metadata", "resolve_governor",
            "turn_now"]
 
 
@@ -54,15 +58,31 @@ def resolve_governor(governor: Governor | None) -> Governor:
     return loading_governor.get() or Governor.from_env()
 
 
-class GovernedConfigMixin:
-    """Fields a governed component's configuration adds to the stock one: the policy reference."""
+class GovernorReference(BaseModel):
+    """What a governed component's configuration adds to the stock one: where its governor's policy,
+    receipt log and signing key are, so ``load_component`` builds the same governor again."""
 
     policy: str
     receipts: str | None = None
+    receipts_key: str | None = None  # only when not the default beside the log (LOG.key)
     require_isolation: bool = True
 
+    @classmethod
+    def of(cls, governor: Governor) -> dict[str, Any]:
+        """The reference fields for ``governor`` (a policy built in memory cannot be referenced)."""
+        source = getattr(governor.policy, "source", None)
+        if not source or not Path(source).exists():
+            raise ValueError(
+                "cannot serialise a governed component whose policy was not loaded from a file: "
+                "build the Governor from a policy path so load_component can find it again"
+            )
+        log: Any = governor.receipts
+        key = str(Path(log.key_path).resolve()) if log is not None else None
+        receipts = str(Path(log.path).resolve()) if log is not None else None
+        return {"policy": str(Path(source).resolve()), "receipts": receipts,
+                "receipts_key": key if receipts is not None and key != receipts + ".key" else None,
+                "require_isolation": governor.require_isolation}
 
-def governor_from_config(config: object) -> Governor:
-    receipts = getattr(config, "receipts", None)
-    return Governor(getattr(config, "policy"), receipts if receipts is not None else False,  # noqa: B009
-                    require_isolation=getattr(config, "require_isolation", True))
+    def governor(self) -> Governor:
+        return Governor(self.policy, self.receipts if self.receipts is not None else False,
+                        require_isolation=self.require_isolation, key_path=self.receipts_key)

@@ -16,11 +16,11 @@ from autogen_core import CancellationToken, ComponentModel
 from autogen_core.code_executor import CodeBlock, CodeExecutor
 
 from governed_agents._provenance import ConversationContext
-from governed_agents.autogen._code_executor import GovernedCodeExecutor, policy_reference, receipts_reference
+from governed_agents.autogen._code_executor import GovernedCodeExecutor
 from governed_agents.autogen._code_executor_agent import govern_executor
 from governed_agents.autogen._state import (
     GovernanceState,
-    governor_from_config,
+    GovernorReference,
     loading_governor,
     provenance_metadata,
     resolve_governor,
@@ -34,13 +34,10 @@ __all__ = ["GovernedUserProxyAgent", "GovernedUserProxyAgentConfig"]
 _BLOCK = re.compile(r"```[ \t]*(python|py|python3|bash|sh|shell)[ \t]*\n([\s\S]*?)```", re.IGNORECASE)
 
 
-class GovernedUserProxyAgentConfig(UserProxyAgentConfig):
-    """The stock configuration (``input_func`` is not serialised, as stock), the policy reference and
-    the governed code executor."""
+class GovernedUserProxyAgentConfig(UserProxyAgentConfig, GovernorReference):
+    """The stock configuration (``input_func`` is not serialised, as stock), the governor's reference
+    and the governed code executor."""
 
-    policy: str
-    receipts: str | None = None
-    require_isolation: bool = True
     code_executor: ComponentModel | None = None
 
 
@@ -97,15 +94,14 @@ class GovernedUserProxyAgent(UserProxyAgent):
 
     def _to_config(self) -> GovernedUserProxyAgentConfig:
         return GovernedUserProxyAgentConfig(
-            **super()._to_config().model_dump(), policy=policy_reference(self.governor),
-            receipts=receipts_reference(self.governor), require_isolation=self.governor.require_isolation,
+            **super()._to_config().model_dump(), **GovernorReference.of(self.governor),
             code_executor=self._executor.dump_component() if self._executor is not None else None)
 
     @classmethod
     def _from_config(cls, config: UserProxyAgentConfig) -> Self:
         if not isinstance(config, GovernedUserProxyAgentConfig):
             raise ValueError("a GovernedUserProxyAgent configuration needs its policy reference")
-        governor = governor_from_config(config)
+        governor = config.governor()
         token = loading_governor.set(governor)
         try:
             executor = GovernedCodeExecutor.load_component(config.code_executor) if config.code_executor else None

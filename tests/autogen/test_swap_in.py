@@ -312,6 +312,12 @@ def test_dump_and_load_round_trip_with_the_policy_reference(tmp_path, governor):
     assert loaded_proxy.governor.policy.sha256 == governor.policy.sha256
     assert str(loaded_proxy._executor.work_dir) == str(tmp_path)
 
+    # a signing key kept away from the log travels too: the loaded agent signs with the same key
+    keyed = Governor(ROOT / "policies" / "seed.policy", tmp_path / "keyed.db", key_path=tmp_path / "keys" / "k")
+    agent = ChatAgent.load_component(GovernedCodeExecutorAgent("user_proxy", governor=keyed).dump_component())
+    assert isinstance(agent, GovernedCodeExecutorAgent)
+    assert agent.governor.receipts is not None and agent.governor.receipts.key_path == tmp_path / "keys" / "k"
+
 
 async def test_requires_approval_uses_approval_func_and_records_the_approver(tmp_path):
     from autogen_agentchat.agents import ApprovalResponse
