@@ -114,6 +114,17 @@ def _child_fields(node_type: type) -> Callable[[Any], tuple[Any, ...]]:
     return getter
 
 
+_KINDS: dict[type, tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]] = {}
+
+
+def _kind(node_type: type) -> tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]:
+    """Everything the walk needs about a node type, in one lookup: its name (for the signature),
+    the detail it adds, its handler and its child fields."""
+    kind = (node_type.__name__, _DETAIL.get(node_type), _HANDLERS.get(node_type), _child_fields(node_type))
+    _KINDS[node_type] = kind
+    return kind
+
+
 def _no_fields(node: Any) -> tuple[Any, ...]:
     return ()
 
@@ -227,31 +238,29 @@ class _Walker:
     def walk(self) -> None:
         self.prebind_imports()
         stack: list[Any] = [self.module]
-        handlers = _HANDLERS
         node_types = _NODE_TYPES
         tokens = self.tokens
-        child_fields = _CHILD_FIELDS
+        kinds = _KINDS
         push = stack.append
         while stack:
             node = stack.pop()
-            if node is _LEAVE:
-                self.scopes.pop()
-                continue
             node_type = type(node)
-            tokens.append(node_type.__name__)
-            detail = _DETAIL.get(node_type)
+            if node_type not in node_types:  # the end of a scope, or an item of a sequence that is no node
+                if node is _LEAVE:
+                    self.scopes.pop()
+                continue
+            name, detail, handler, getter = kinds.get(node_type) or _kind(node_type)
+            tokens.append(name)
             if detail is not None:
                 tokens.append(detail(node))
-            handler = handlers.get(node_type)
             if handler is not None and handler(self, node, stack) is _SKIP_CHILDREN:
                 continue
-            getter = child_fields.get(node_type) or _child_fields(node_type)
             for value in getter(node):
                 value_type = type(value)
                 if value_type in node_types:
                     push(value)
-                elif (value_type is tuple or value_type is list) and value:
-                    stack.extend([v for v in reversed(value) if type(v) in node_types])
+                elif value_type is tuple or value_type is list:
+                    stack.extend(value[::-1])  # each item is checked when it comes off the stack
 
     def _push_scope(self, names: Iterator[str], stack: list[Any], *, is_class: bool = False) -> None:
         # The scope is popped when the marker, pushed below the children, comes off the stack.
@@ -671,7 +680,9 @@ class _Walker:
         the call's position. False when there is nothing literal to read."""
         if isinstance(command, bytes):
             command = command.decode("utf-8", "replace")
-        if isinstance(command, str):
+        if isinstance(command, str) and _PLAIN_COMMAND.fullmatch(command) and "=" not in command.split(None, 1)[0]:
+            ir = analyze_argv(command.split(), work_dir=self.work_dir)  # words the shell would not change
+        elif isinstance(command, str):
             ir = analyze_shell(command, work_dir=self.work_dir)
         elif isinstance(command, tuple) and command and all(isinstance(w, str) for w in command):
             ir = analyze_argv(command, work_dir=self.work_dir)
@@ -730,9 +741,10 @@ class _Walker:
         ``Thread(target=os.system)``, ``{"k": os.remove}``): whatever later calls it is out of sight,
         so it counts as a call with unknown arguments. A plain local alias (``f = os.remove``) is
         reported where it is called instead."""
-        if isinstance(value, Mod):
+        value_type = type(value)
+        if value_type is Mod:
             api, receiver = value.name, None
-        elif isinstance(value, Method) and value.type is not None:
+        elif value_type is Method and value.type is not None:
             api, receiver = f"{value.type}.{value.name}", value.receiver
         else:
             return
@@ -773,11 +785,14 @@ class _Walker:
     def alias(self, target: Any, value_node: Any) -> None:
         """``f = os.remove`` binds a local name that is reported where it is called, unless the
         name is read somewhere before (a function defined above it) or lives on a class."""
-        if not (isinstance(target, cst.Name) and target.value not in self.unbound and type(self.scopes[-1]) is dict
-                and self.scopes[-1].get(target.value) is not _OUTER):
-            return
+        if type(value_node) not in _ALIAS_VALUES or type(target) is not cst.Name or target.value in self.unbound \
+                or type(self.scopes[-1]) is not dict or self.scopes[-1].get(target.value) is _OUTER:
+            return  # x = 3, x = f(y) … can be no API; a class attribute or a global is no local alias
+        value = self.value(value_node)
+        if type(value) is not Mod and type(value) is not Method:
+            return  # no API: nothing to report later, nothing to revoke (bind keeps a module it held)
         name, bound = target.value, self.scopes[-1].get(target.value)
-        if bound is not None and bound != self.value(value_node):
+        if bound is not None and bound != value:
             # the name holds two things: a call through it cannot be told apart, so neither is an alias
             earlier = self.aliases.pop(name, None)
             if earlier is not None:
@@ -1065,10 +1080,21 @@ def _import_names(node: Any) -> str:
     return aliases
 
 
+def _literal_text(node: cst.SimpleString) -> str:
+    """A string literal as its value, so quote style and escapes do not change the signature."""
+    token = node.value
+    quote = token[0]
+    if (quote == "'" or quote == '"') and "\\" not in token:  # no prefix, no escapes: the body is the value
+        width = 3 if token.startswith(quote * 3) and len(token) >= 6 else 1
+        return token[width:-width]
+    value = _string_value(token)
+    return value if type(value) is str else (token if value is UNKNOWN else repr(value))
+
+
 # What each node contributes to the canonical form beyond its type (code_signature).
 _DETAIL: dict[type, Any] = {
     cst.Name: lambda n: n.value,
-    cst.SimpleString: lambda n: _literal_text(n.value),
+    cst.SimpleString: _literal_text,
     cst.Integer: lambda n: n.value,
     cst.Float: lambda n: n.value,
     cst.Imaginary: lambda n: n.value,
@@ -1114,6 +1140,13 @@ _HANDLERS: dict[type, Any] = {
 }
 
 
+# A command line the shell would only split into words: no quoting, expansion, redirection,
+# operators or keywords (bashlex costs a third of a whole snippet's analysis; this skips it).
+_PLAIN_COMMAND = re.compile(r"[ \t]*(?!(?:time|if|for|while|until|case|select|function|coproc)(?:[ \t]|$))"
+                            r"[A-Za-z0-9_./:=,@%+-]+(?:[ \t]+[A-Za-z0-9_./:=,@%+-]+)*[ \t]*")
+# The value nodes an alias can hold an API through (f = os.remove, getattr(…), a if c else b, …).
+_ALIAS_VALUES = frozenset({cst.Name, cst.Attribute, cst.IfExp, cst.BooleanOperation, cst.Call, cst.NamedExpr,
+                           cst.Subscript})
 _STANDARD_STREAMS = frozenset({"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"})
 _IMPORT_KEYWORD = re.compile(r"\bimport\b")
 
@@ -1178,12 +1211,6 @@ def _fold_str_method(name: str, receiver: Any, args: list[Any]) -> Any:
     except Exception:
         return UNKNOWN
     return UNKNOWN
-
-
-def _literal_text(token: str) -> str:
-    """A string literal as its value, so quote style and escapes do not change the signature."""
-    value = _string_value(token)
-    return token if value is UNKNOWN else repr(value)
 
 
 def _string_value(token: str) -> Any:
