@@ -54,6 +54,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         if create:
             self._db = _connect(str(self.path))
+            self._refuse_foreign()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             with self._lock:
@@ -64,6 +65,19 @@ class SQLiteStore:
             self._db = _connect("file:" + urllib.parse.quote(str(self.path.absolute())) + "?mode=rw", uri=True)
             self._check_tables()
             self._db.execute("PRAGMA synchronous=FULL")
+
+    def _refuse_foreign(self) -> None:
+        """An SQLite file of another application is not turned into a receipt log (our tables
+        would be added to someone else's database)."""
+        try:
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise NotAReceiptLog(f"{self.path}: not a receipt log ({exc})") from exc
+        if tables and not tables & _TABLES:
+            self._db.close()
+            raise NotAReceiptLog(f"{self.path}: an SQLite file of another application (tables: "
+                                 f"{', '.join(sorted(tables)[:5])}); a receipt log needs a file of its own")
 
     def _check_tables(self) -> None:
         try:

@@ -408,3 +408,16 @@ def test_appending_with_another_key_than_the_logs_is_refused(tmp_path):
         assert log.size == 1
     with ReceiptLog(tmp_path / "log.db") as log:
         assert log.verify().ok
+
+
+def test_another_applications_sqlite_file_is_not_turned_into_a_receipt_log(tmp_path):
+    from governed_agents.receipts import ReceiptStoreError
+
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (name TEXT)")
+    with pytest.raises(ReceiptStoreError, match="another application"):
+        ReceiptLog(path)
+    with sqlite3.connect(path) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"users"}
