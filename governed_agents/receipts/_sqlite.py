@@ -69,11 +69,7 @@ class SQLiteStore:
     def _refuse_foreign(self) -> None:
         """An SQLite file of another application is not turned into a receipt log (our tables
         would be added to someone else's database)."""
-        try:
-            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise NotAReceiptLog(f"{self.path}: not a receipt log ({exc})") from exc
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and not tables & _TABLES:
             self._db.close()
             raise NotAReceiptLog(f"{self.path}: an SQLite file of another application (tables: "
