@@ -26,12 +26,12 @@ def register(subparsers: Any) -> None:
     show.add_argument("--agent", help="only receipts whose executor is this agent")
     show.add_argument("--denied", action="store_true", help="only denials (and pending approvals)")
     show.add_argument("--json", action="store_true", help="one receipt per line, as JSON")
-    show.set_defaults(handler=_show)
+    show.set_defaults(handler=_damage_is_tampering(_show))
 
     prove = sub.add_parser("prove", help="an inclusion proof for one receipt, as JSON")
     prove.add_argument("log")
     prove.add_argument("index", type=int)
-    prove.set_defaults(handler=_prove)
+    prove.set_defaults(handler=_damage_is_tampering(_prove))
 
     checkpoint = sub.add_parser("checkpoint", help="sign and print the current tree head (needs the private key)")
     checkpoint.add_argument("log")
@@ -41,7 +41,26 @@ def register(subparsers: Any) -> None:
     conversation = sub.add_parser("conversation", help="the discussion rebuilt from receipts, turn by turn")
     conversation.add_argument("log")
     conversation.add_argument("--group", required=True, help="the group chat (team) name")
-    conversation.set_defaults(handler=_conversation)
+    conversation.set_defaults(handler=_damage_is_tampering(_conversation))
+
+
+def _damage_is_tampering(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A log whose rows no longer read back (a receipt edited into invalid JSON, tree nodes deleted)
+    is a damaged log: one line and exit 1, as verify would say, never a traceback."""
+    import functools
+    import sqlite3
+
+    @functools.wraps(handler)
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (ValueError, KeyError, IndexError, sqlite3.DatabaseError) as exc:
+            print(f"governed-agents audit: {args.log}: the log does not read back ({type(exc).__name__}: "
+                  f"{str(exc).splitlines()[0] if str(exc) else ''}); run `governed-agents audit verify "
+                  f"{args.log}`", file=sys.stderr)
+            return 1
+
+    return guarded
 
 
 def _open(path: str) -> Any:

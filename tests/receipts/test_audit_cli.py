@@ -207,3 +207,15 @@ def test_checkpoint_to_an_unwritable_file_is_a_usage_error(tmp_path, capsys):
     code, out, err = audit_here(capsys, "checkpoint", tmp_path / "log.db", "--out", out_file)
     assert code == 2 and out == ""
     assert err == f"governed-agents audit: {out_file}: cannot write the checkpoint: No such file or directory\n"
+
+
+def test_a_receipt_that_no_longer_reads_back_is_one_line_and_exit_1(tmp_path):
+    path = tmp_path / "log.db"
+    with ReceiptLog(path) as log:
+        log.append(receipt(0))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE leaves SET body = CAST('{not json' AS BLOB)")
+    shown = audit("show", path)
+    assert shown.returncode == 1 and "Traceback" not in shown.stderr
+    assert "does not read back" in shown.stderr and "audit verify" in shown.stderr
+    assert audit("verify", path).returncode == 1  # and verify names it as tampering
