@@ -93,6 +93,15 @@ class CodeExecutionRule(_Rule):
             return _FILE_OP_WORDS[value]
         return value
 
+    @field_validator("allowed_file_paths")
+    @classmethod
+    def _absolute_paths(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for path in value or ():
+            if not path.startswith(("/", "*")):  # paths are judged absolute: a relative one would match nothing
+                raise ValueError(f"{path!r} is not an absolute path or a glob starting with ** "
+                                 "(analysed paths are absolute: relative ones are joined to the work dir)")
+        return value
+
     @field_validator("max_execution_time", "max_cpu_time", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:

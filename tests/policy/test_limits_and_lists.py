@@ -23,3 +23,16 @@ def test_requires_approval_takes_one_kind_as_a_string_in_every_rule(tmp_path):
     agent = policy.agent("a")
     assert agent is not None
     assert agent.code_execution is not None and agent.code_execution.requires_approval == ("network",)
+
+
+@pytest.mark.parametrize(("paths", "ok"), [('["data/"]', False), ('["./out"]', False), ('["/data/analysis"]', True),
+                                            ('["**/*.csv"]', True)])
+def test_allowed_file_paths_are_absolute_or_match_nothing_so_relative_ones_are_errors(tmp_path, paths, ok):
+    path = tmp_path / "p.policy"
+    path.write_text('agent "a" {\n  can "code_execution" with constraints {\n'
+                    f'    allowed_file_paths: {paths}\n  }}\n}}\n')
+    if ok:
+        load_policy(path)
+    else:
+        with pytest.raises(PolicyError, match=r"p\.policy:3:5: allowed_file_paths: .* is not an absolute path"):
+            load_policy(path)
