@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from autogen_core import CancellationToken, Component, ComponentModel
 from autogen_core.code_executor import CodeBlock, CodeExecutor
@@ -111,10 +111,12 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         decision = self.governor.decide_blocks([(b.language, b.code) for b in code_blocks],
                                                executor=self.agent_name, suggester=suggester,
                                                work_dir=self.work_dir)
+        runtime = self._runtime_plan() if decision.outcome != "denied" else None
         if decision.outcome != "approved" or self.inner is not None or not code_blocks:
-            gate = await self._settle(await self.governor.record_gate(decision, context=context), context)
+            gate = await self._settle(await self.governor.record_gate(decision, context=context, runtime=runtime),
+                                      context)
             return gate, await self.run_gated(code_blocks, gate, cancellation_token)
-        recording = asyncio.ensure_future(self.governor.record_gate(decision, context=context))
+        recording = asyncio.ensure_future(self.governor.record_gate(decision, context=context, runtime=runtime))
         approval: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def answer(done: asyncio.Future[GateResult]) -> None:
@@ -131,6 +133,16 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         gate = await recording
         self.last_gate = gate
         return gate, (result if gate.approved else _refusal(gate.decision))
+
+    def _runtime_plan(self) -> dict[str, Any]:
+        """What the receipt says will hold the code while it runs: the governed local runtime's
+        layers on this machine, or the inner executor (which enforces what it can itself)."""
+        if self.inner is not None:
+            return {"executor": f"{type(self.inner).__module__}.{type(self.inner).__name__}"}
+        from governed_agents.runtime import available_layers
+
+        return {"executor": "governed local runtime", "layers": available_layers(),
+                "require_isolation": self.governor.require_isolation}
 
     async def run_gated(
         self, code_blocks: list[CodeBlock], gate: GateResult, cancellation_token: CancellationToken

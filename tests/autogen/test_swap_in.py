@@ -50,6 +50,9 @@ async def test_code_executor_in_round_robin_same_result_as_stock(tmp_path, gover
     assert metadata["governed.executor"] == "user_proxy" and metadata["governed.suggester"] == "agent_analysis"
     assert metadata["governed.approved"] == "true" and metadata["governed.turn"] == "2"
     assert governor.receipts.get(0).receipt_id == metadata["governed.receipt_id"]
+    runtime = governor.receipts.get(0).runtime  # the receipt says what held the code while it ran
+    assert runtime is not None and runtime["executor"] == "governed local runtime"
+    assert runtime["layers"]["bubblewrap"] == "active" and runtime["layers"]["seccomp"] == "active"
 
 
 async def test_persuaded_os_system_never_runs_and_the_receipt_names_both(tmp_path, governor):
