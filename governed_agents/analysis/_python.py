@@ -75,6 +75,7 @@ _SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot
 _CHILD_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 _LEAVE = object()
 _OUTER = object()  # in a scope: the name is declared global/nonlocal there
+_NONE = Const(None)
 
 
 class _ClassScope(dict[str, Any]):
@@ -145,8 +146,10 @@ def _raw(code: str) -> str:
 
 
 # libcst's native parser overflows the C stack (the process dies) on nesting Python itself refuses
-# (about 1,400 brackets); CPython's parser refuses it cleanly. Checked only where it could happen.
+# (about 1,400 brackets, 4,500 subscripts, 10,000 unary operators); CPython's parser refuses it
+# cleanly. Checked only where it could happen: 200+ opening brackets, or text long enough to chain.
 _DEEP_ENOUGH_TO_CHECK = 200
+_LONG_ENOUGH_TO_CHECK = 3000
 
 
 def _refused_by_python(code: str) -> Unresolved | None:
@@ -164,7 +167,7 @@ def _refused_by_python(code: str) -> Unresolved | None:
 
 
 def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
-    if code.count("(") + code.count("[") + code.count("{") >= _DEEP_ENOUGH_TO_CHECK:
+    if len(code) >= _LONG_ENOUGH_TO_CHECK or code.count("(") + code.count("[") + code.count("{") >= _DEEP_ENOUGH_TO_CHECK:
         refused = _refused_by_python(code)
         if refused is not None:
             return SovereignIR(language="python", code_signature=_raw(code), unresolved=(refused,))
@@ -203,7 +206,7 @@ class _Walker:
         self.cache: dict[int, Any] = {}
         self.consumed: set[int] = set()  # nodes already accounted for (assignment targets, call funcs)
         self.no_escape: set[int] = set()  # API references that go nowhere: plain local aliases, annotations
-        self.unbound: set[str] = set()  # names read before anything bound them (a later alias is no alias)
+        self.unbound: set[str] = set()  # names read from outside their scope (a later alias there is no alias)
         self.aliases: dict[str, Any] = {}  # name → the value node of its alias binding (f = os.remove)
         self._line_starts: list[int] | None = None
         self._cursor = 0
@@ -274,18 +277,22 @@ class _Walker:
         if scope.get(name) is _OUTER:  # `global f` / `nonlocal f`: the binding is the outer scope's
             scope = next((outer for outer in reversed(self.scopes[:-1]) if outer.get(name) is not _OUTER
                           and (name in outer or outer is self.scopes[0])), scope)
-        if type(scope.get(name)) is Mod and type(value) is not Mod:
+        if type(scope.get(name)) is Mod and value == _NONE:
             return  # bindings are flow-insensitive: `except ImportError: subprocess = None` leaves a may-be module
         scope[name] = value
 
     def lookup_name(self, name: str) -> Any:
         scopes = self.scopes
+        innermost = scopes[-1]
         for scope in reversed(scopes):
             if name in scope:
                 value = scope[name]
                 # a class body's names are not visible inside its methods
-                if value is not _OUTER and (type(scope) is not _ClassScope or scope is scopes[-1]):
+                if value is not _OUTER and (type(scope) is not _ClassScope or scope is innermost):
+                    if scope is not innermost:
+                        self.unbound.add(name)  # read from outside: an alias made later is no alias
                     return value
+        self.unbound.add(name)
         for module in reversed(self.star_modules):
             if lookup(f"{module}.{name}") is not None:
                 return Mod(f"{module}.{name}")
@@ -293,7 +300,6 @@ class _Walker:
             return Mod(name)
         if name in KNOWN_MODULES:  # imported in an earlier block (Jupyter keeps state): assume so
             return Mod(name)
-        self.unbound.add(name)
         return UNKNOWN
 
     def value(self, node: Any) -> Any:
@@ -630,6 +636,7 @@ class _Walker:
                 host, port, url = None, None, None
             self.emit(call, NetworkCall, destination=host, port=port, url=url, api=api)
         elif kind == "proc":
+            carried = self._as_run(call, carried)
             command, program = _command(carried)
             if command is None or not self._emit_shell(call, api, carried):
                 self.emit(call, ProcessSpawn, command=command, program=program, api=api)
@@ -672,6 +679,20 @@ class _Walker:
                 self.emit(call, DynamicCode, kind="introspection", detail=attr.value, api=api)
             elif id(call) not in self.consumed:  # getattr(os, "remove") handed on, not called here
                 self.escape(call, self.value(call))
+
+    def _as_run(self, call: cst.Call, command: Any) -> Any:
+        """The command as subprocess runs it: ``executable=`` replaces the program the argument
+        vector names, and ``shell=`` (unless literally False) makes a list's first item the command
+        line the shell reads."""
+        _, keywords, _ = self._args(call)
+        if "executable" in keywords:
+            executable = self.value(keywords["executable"])
+            if not (isinstance(executable, Const) and isinstance(executable.value, str)):
+                return UNKNOWN
+            command = (executable.value, *command[1:]) if isinstance(command, tuple) and command else UNKNOWN
+        if "shell" in keywords and self.value(keywords["shell"]) != Const(False) and isinstance(command, tuple):
+            return command[0] if command else UNKNOWN
+        return command
 
     def _emit_shell(self, call: cst.Call, api: str, command: Any) -> bool:
         """A literal command is read as the shell would run it: a command line as the shell reads
@@ -799,11 +820,16 @@ class _Walker:
                 self.no_escape.discard(id(earlier))
                 self.escape(earlier, self.value(earlier))
             return
-        self.no_escape.add(id(value_node))
-        if isinstance(value_node, cst.IfExp):  # sp = subprocess if ok else None: either branch is the alias
-            self.no_escape.update((id(value_node.body), id(value_node.orelse)))
+        branches: tuple[Any, ...] = ()
+        if isinstance(value_node, cst.IfExp):
+            branches = (value_node.body, value_node.orelse)
         elif isinstance(value_node, cst.BooleanOperation):
-            self.no_escape.update((id(value_node.left), id(value_node.right)))
+            branches = (value_node.left, value_node.right)
+        if branches:  # sp = subprocess if ok else None is an alias of subprocess; a choice of two APIs is none
+            if len({v for v in map(self.value, branches) if type(v) is Mod or type(v) is Method}) > 1:
+                return
+            self.no_escape.update(map(id, branches))
+        self.no_escape.add(id(value_node))
         self.aliases[name] = value_node
 
     # -- node handlers --------------------------------------------------------------------
@@ -913,6 +939,10 @@ def _on_call(w: _Walker, node: cst.Call, stack: list[Any]) -> None:
 
 def _on_attribute(w: _Walker, node: cst.Attribute, stack: list[Any]) -> None:
     w.consumed.add(id(node.attr))
+    if node.attr.value not in _HARMLESS_ATTRIBUTES:
+        base = w.value(node.value)
+        if type(base) is Mod and lookup(base.name) is not None:  # subprocess.run.__get__(…): the API escapes
+            w.escape(node.value, base)
     if id(node) in w.consumed:
         # still mark the base consumed, and report dunders / module escapes
         w.consumed.add(id(node.value))
@@ -969,8 +999,7 @@ def _on_aug_assign(w: _Walker, node: cst.AugAssign, stack: list[Any]) -> None:
 
 
 def _on_named_expr(w: _Walker, node: cst.NamedExpr, stack: list[Any]) -> None:
-    w.consumed.add(id(node.target))
-    w.alias(node.target, node.value)
+    w.consumed.add(id(node.target))  # not an alias: (f := os.system) is also a value handed on
     w.on_assign_targets([node.target], node.value)
 
 
@@ -1081,14 +1110,17 @@ def _import_names(node: Any) -> str:
 
 
 def _literal_text(node: cst.SimpleString) -> str:
-    """A string literal as its value, so quote style and escapes do not change the signature."""
+    """A string literal as its value, so quote style and escapes do not change the signature; tagged
+    by type (``"b'A'"`` and ``b'A'`` differ) and kept clear of the token separator."""
     token = node.value
     quote = token[0]
-    if (quote == "'" or quote == '"') and "\\" not in token:  # no prefix, no escapes: the body is the value
+    if (quote == "'" or quote == '"') and "\\" not in token and "\x1f" not in token:  # no prefix, no escapes
         width = 3 if token.startswith(quote * 3) and len(token) >= 6 else 1
-        return token[width:-width]
+        return "s" + token[width:-width]
     value = _string_value(token)
-    return value if type(value) is str else (token if value is UNKNOWN else repr(value))
+    if type(value) is str and "\x1f" not in value:
+        return "s" + value
+    return "r" + token if value is UNKNOWN else "v" + repr(value)
 
 
 # What each node contributes to the canonical form beyond its type (code_signature).
@@ -1144,6 +1176,8 @@ _HANDLERS: dict[type, Any] = {
 # operators or keywords (bashlex costs a third of a whole snippet's analysis; this skips it).
 _PLAIN_COMMAND = re.compile(r"[ \t]*(?!(?:time|if|for|while|until|case|select|function|coproc)(?:[ \t]|$))"
                             r"[A-Za-z0-9_./:=,@%+-]+(?:[ \t]+[A-Za-z0-9_./:=,@%+-]+)*[ \t]*")
+# Attributes of an API that do not hand it on (``__call__`` resolves to the API itself).
+_HARMLESS_ATTRIBUTES = frozenset({"__call__", "__name__", "__doc__", "__module__", "__qualname__", "__annotations__"})
 # The value nodes an alias can hold an API through (f = os.remove, getattr(…), a if c else b, …).
 _ALIAS_VALUES = frozenset({cst.Name, cst.Attribute, cst.IfExp, cst.BooleanOperation, cst.Call, cst.NamedExpr,
                            cst.Subscript})

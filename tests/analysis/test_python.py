@@ -500,7 +500,8 @@ def test_servers_listen_on_their_address_and_memory_databases_are_no_files():
     assert ops("import logging\nlogging.basicConfig(level=logging.INFO)", "file_operation") == []
 
 
-@pytest.mark.parametrize("code", ["x = " + "(" * 2000, "x = a" + "[0]" * 5000, "x = " + "a(" * 1500 + ")" * 1500])
+@pytest.mark.parametrize("code", ["x = " + "(" * 2000, "x = a" + "[0]" * 5000, "x = " + "a(" * 1500 + ")" * 1500,
+                                  "x = " + "-" * 10000 + "1", "x = " + "not " * 10000 + "1"])
 def test_nesting_that_would_crash_the_parser_is_refused_in_process(code):
     # libcst's native parser dies on this (SIGSEGV, taking the host with it); run it in a child so a
     # regression fails the test instead of killing the suite
@@ -575,3 +576,42 @@ def test_exiting_and_asking_the_python_version_are_no_capabilities():
     code = "import platform, sys\nprint(platform.python_version(), platform.system())\nsys.exit(0)\n"
     assert [op for op in ops(code) if op.type != "module_import"] == []
     assert one("import platform\nplatform.uname()", "function_call").effect == "system_info"
+
+
+def test_bytes_and_a_string_that_reads_like_bytes_sign_differently():
+    assert analyze("w(b'A')").code_signature != analyze("w(\"b'A'\")").code_signature
+
+
+@pytest.mark.parametrize(
+    ("code", "type_", "api"),
+    [
+        # a choice of two APIs is no alias: both are handed on
+        ("import os\nf = os.remove if x else os.system\nf('rm -rf /data')", "process_spawn", "os.system"),
+        # a walrus is a value handed on too
+        ("import os\nlist(map((f := os.system), ['rm -rf /data']))", "process_spawn", "os.system"),
+        # a builtin read in a function above is no alias target: `print = os.system` hands os.system on
+        ("import os\ndef report(m):\n    print(m)\nprint = os.system\nreport('rm -rf /data')", "process_spawn",
+         "os.system"),
+        # an attribute taken off an API (other than its name or __call__) hands the API on
+        ("import subprocess\nsubprocess.run.__get__('rm -rf /data')(shell=True)", "process_spawn", "subprocess.run"),
+    ],
+)
+def test_review_found_ways_to_hide_an_api(code, type_, api):
+    assert [op for op in ops(code, type_) if (op.api or "").split(" → ")[0] == api], ops(code)
+
+
+def test_a_module_name_rebound_to_an_object_is_that_object():
+    code = "import json as p\nfrom pathlib import Path\np = Path('/etc/cron.d/evil')\np.write_text('x')\n"
+    assert one(code, "file_operation", operation="write").paths == ("/etc/cron.d/evil",)
+
+
+@pytest.mark.parametrize(
+    ("code", "program", "path"),
+    [
+        ('import subprocess\nsubprocess.run(["ls", "-c", "touch /tmp/x"], executable="/bin/sh")', "touch", "/tmp/x"),
+        ('import subprocess\nsubprocess.run(["rm -rf /data"], shell=True)', "rm", "/data"),
+    ],
+)
+def test_subprocess_runs_what_executable_and_shell_say(code, program, path):
+    assert program in [op.program for op in ops(code, "process_spawn")]
+    assert (path,) in [op.paths for op in ops(code, "file_operation")]
