@@ -70,10 +70,10 @@ class SQLiteStore:
         """An SQLite file of another application is not turned into a receipt log (our tables
         would be added to someone else's database)."""
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables and not tables & _TABLES:
+        if tables - _TABLES - {"sqlite_sequence"}:
             self._db.close()
             raise NotAReceiptLog(f"{self.path}: an SQLite file of another application (tables: "
-                                 f"{', '.join(sorted(tables)[:5])}); a receipt log needs a file of its own")
+                                 f"{', '.join(sorted(tables - _TABLES)[:5])}); a receipt log needs a file of its own")
 
     def _check_tables(self) -> None:
         try:
