@@ -48,6 +48,8 @@ def path_allowed(path: str | None, allowed: tuple[str, ...] | None) -> bool:
     if not posixpath.isabs(path):
         return False  # relative to an unknown directory
     for pattern in allowed:
+        if pattern in ("*", "**"):  # anywhere
+            return True
         if any(ch in pattern for ch in "*?["):
             matcher = _path_glob(pattern.rstrip("/") or "/")
             if any(matcher(p) for p in _self_and_ancestors(path)):  # a matched directory covers its subtree
@@ -79,7 +81,7 @@ def _path_glob(pattern: str) -> Callable[[str], re.Match[str] | None]:
             i += 1
         elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) > 0:
             body = pattern[i + 1:end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            out.append("(?!/)[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
             i = end + 1
         else:
             out.append(re.escape(pattern[i]))

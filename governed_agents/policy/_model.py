@@ -97,8 +97,8 @@ class CodeExecutionRule(_Rule):
     @classmethod
     def _absolute_paths(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         for path in value or ():
-            if not path.startswith(("/", "*")):  # paths are judged absolute: a relative one would match nothing
-                raise ValueError(f"{path!r} is not an absolute path or a glob starting with ** "
+            if not (path.startswith(("/", "**")) or path == "*"):  # a relative one would match nothing
+                raise ValueError(f"{path!r} is not an absolute path, a glob starting with ** or \"*\" "
                                  "(analysed paths are absolute: relative ones are joined to the work dir)")
         return value
 

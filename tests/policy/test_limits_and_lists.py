@@ -26,7 +26,7 @@ def test_requires_approval_takes_one_kind_as_a_string_in_every_rule(tmp_path):
 
 
 @pytest.mark.parametrize(("paths", "ok"), [('["data/"]', False), ('["./out"]', False), ('["/data/analysis"]', True),
-                                            ('["**/*.csv"]', True)])
+                                            ('["**/*.csv"]', True), ('["*.csv"]', False), ('["*"]', True)])
 def test_allowed_file_paths_are_absolute_or_match_nothing_so_relative_ones_are_errors(tmp_path, paths, ok):
     path = tmp_path / "p.policy"
     path.write_text('agent "a" {\n  can "code_execution" with constraints {\n'

@@ -20,6 +20,8 @@ from governed_agents.policy._match import path_allowed
         ("/tmp/f1", "/tmp/f[!0-9]", False),
         ("/etc/passwd", "/tmp/*", False),
         (None, "/tmp/*", False),  # a path the analyser could not determine is outside every list
+        ("/etc/passwd", "*", True),  # "*" alone is anywhere
+        ("/srv/a/b.csv", "/srv/a[!x]b.csv", False),  # a class never matches "/"
     ],
 )
 def test_path_globs(path, pattern, allowed):
