@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -309,9 +310,17 @@ def _refused_arguments(rule: ToolUseRule, tool: str, arguments: Mapping[str, Any
             continue  # the tool's own default applies: the developer chose it
         value = arguments[argument]
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        if not any(fnmatch.fnmatchcase(text, glob) for glob in globs):
+        if not any(_argument_matches(text, glob) for glob in globs):
             refused.append((argument, repr(text), globs))
     return refused
+
+
+def _argument_matches(text: str, glob: str) -> bool:
+    """A glob naming an absolute path matches as allowed_file_paths does (``..`` resolved, ``*``
+    within one directory); any other glob matches the text as it is."""
+    if glob.startswith("/"):
+        return text.startswith("/") and path_allowed(posixpath.normpath(text), (glob,))
+    return fnmatch.fnmatchcase(text, glob)
 
 
 def evaluate_tool(

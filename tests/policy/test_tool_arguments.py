@@ -24,6 +24,9 @@ POLICY = '''agent "weather_agent" {
         ("get_weather", {"city": "London", "unit": "C"}, "approved"),  # unnamed arguments are free
         ("get_weather", {"city": "Tokyo"}, "denied"),
         ("read_file", {"path": "/etc/passwd"}, "denied"),
+        ("read_file", {"path": "/data/analysis/../../etc/passwd"}, "denied"),  # paths match as paths do
+        ("read_file", {"path": "/data/analysis/q3.csv"}, "approved"),
+        ("read_file", {"path": "data/analysis/q3.csv"}, "denied"),
         ("read_file", {}, "approved"),  # the tool's own default applies
         ("set_volume", {"level": 2}, "approved"),  # not a string: matched as its JSON text
         ("set_volume", {"level": 9}, "denied"),
