@@ -22,7 +22,7 @@ from autogen_core.code_executor import CodeBlock, CodeExecutor
 from autogen_ext.code_executors._common import CommandLineCodeResult
 
 from governed_agents._provenance import ConversationContext
-from governed_agents.autogen._state import GovernorReference
+from governed_agents.autogen._state import GovernorReference, loading_governor
 from governed_agents.governor import ApprovalHandler, GateResult, Governor
 from governed_agents.policy._decision import Decision, RuntimeLimits
 
@@ -286,7 +286,7 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
 
     @classmethod
     def _from_config(cls, config: GovernedCodeExecutorConfig) -> Self:
-        governor = config.governor()
+        governor = loading_governor.get() or config.governor()  # the enclosing agent's, when one is loading
         inner = CodeExecutor.load_component(config.inner) if config.inner is not None else None
         return cls(governor, agent_name=config.agent_name, inner=inner, work_dir=config.work_dir,
                    timeout=config.timeout)

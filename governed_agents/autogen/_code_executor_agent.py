@@ -69,7 +69,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         executor.approval_handler = self._ask_approval_func if self._approval_func is not None else None
         self._governance = GovernanceState()
         self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
-        self._asker: tuple[str, str] | None = None  # (source, text) of the last message given by another
+        self._askers: list[tuple[str, str]] = []  # (source, text) of the last message given by another
         self._generated: str | None = None  # the model's message holding the code, when this agent writes it
         self._suggesters: list[tuple[str, str]] = []  # (source, message) of each extracted block
         self.last_gate: GateResult | None = None
@@ -89,16 +89,22 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
 
     def _authors(self, code_blocks: list[CodeBlock]) -> list[tuple[str | None, str | None, list[CodeBlock]]]:
         """Who suggested the code, as (suggester, their message, their blocks) in order: the author of
-        the message each block came from; or, when this agent's own model wrote it, whoever asked
-        for it (persuasion in words is still a suggestion). The agent itself is no suggester."""
+        the message each run of blocks came from; or, when this agent's own model wrote it, the
+        agent whose message it answered (persuasion in words is still a suggestion). The agent
+        itself is no suggester."""
         if self._model_client is not None or len(self._suggesters) != len(code_blocks):
-            source, message = self._asker or (None, None)
+            # the last other author it answered (the team's task, given with the first request, is no
+            # suggester of its own: accept_code_from would refuse every first turn)
+            source, message = self._askers[-1] if self._askers else (None, None)
             return [(source if source != self.name else None, message, code_blocks)]
-        authors: dict[str, tuple[str, list[CodeBlock]]] = {}
+        authors: list[tuple[str | None, str | None, list[CodeBlock]]] = []
         for (source, message), block in zip(self._suggesters, code_blocks, strict=True):
-            authors.setdefault(source, (message, []))[1].append(block)
-        return [(source if source != self.name else None, message, blocks)
-                for source, (message, blocks) in authors.items()]
+            suggester = source if source != self.name else None
+            if authors and authors[-1][0] == suggester:
+                authors[-1][2].append(block)
+            else:
+                authors.append((suggester, message, [block]))
+        return authors
 
     def _context(self, message: str | None) -> ConversationContext:
         state = self._governance
@@ -115,16 +121,15 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
             source: Any = self._functions_source
             if source is not None and not source._setup_functions_complete:
                 await source._setup_functions(cancellation_token)
-            *others, (suggester, message, _) = self._authors(code_blocks)
-            for other, other_message, blocks in others:  # a batch from several authors: each answers for its own
-                gate = await self._governed_executor.gate(blocks, suggester=other, context=self._context(other_message))
-                if not gate.approved:
-                    self.last_gate = gate
-                    refusal = await self._governed_executor.run_gated(blocks, gate, cancellation_token)
-                    return CodeResult(exit_code=refusal.exit_code, output=refusal.output)
-            gate, result = await self._governed_executor.gate_and_run(code_blocks, cancellation_token,
-                                                                       suggester=suggester,
-                                                                       context=self._context(message))
+            authors = self._authors(code_blocks)
+            result: CodeResult
+            if len(authors) == 1:
+                suggester, message, _ = authors[0]
+                gate, result = await self._governed_executor.gate_and_run(code_blocks, cancellation_token,
+                                                                           suggester=suggester,
+                                                                           context=self._context(message))
+            else:
+                gate, result = await self._gate_each_author(authors, code_blocks, cancellation_token)
             self.last_gate = gate
         except Exception as exc:  # never raise into AutoGen: that ends the whole group chat
             return CodeResult(exit_code=1, output=f"governed-agents: denied, the gate failed closed ({exc})")
@@ -138,6 +143,29 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
             result.output = (f"The script ran, then exited with an error (POSIX exit code: {result.exit_code})\n"
                              f"Its output was:\n{result.output}")
         return result
+
+    async def _gate_each_author(
+        self, authors: list[tuple[str | None, str | None, list[CodeBlock]]], code_blocks: list[CodeBlock],
+        cancellation_token: CancellationToken,
+    ) -> tuple[GateResult, CodeResult]:
+        """A batch from several authors: each answers for its own blocks (one receipt each) and
+        nothing runs unless all pass; then each run of blocks runs under its own decision's limits,
+        in order, stopping at the first failure as a batch does."""
+        executor = self._governed_executor
+        gates = []
+        for suggester, message, blocks in authors:
+            gate = await executor.gate(blocks, suggester=suggester, context=self._context(message))
+            if not gate.approved:
+                return gate, await executor.run_gated(blocks, gate, cancellation_token)
+            gates.append((gate, blocks))
+        outputs: list[str] = []
+        result: CodeResult = CodeResult(exit_code=0, output="")
+        for gate, blocks in gates:
+            result = await executor.run_gated(blocks, gate, cancellation_token)
+            outputs.append(result.output)
+            if result.exit_code != 0:
+                break
+        return gates[-1][0], CodeResult(exit_code=result.exit_code, output="".join(outputs))
 
     async def _ask_approval_func(self, decision: Decision) -> tuple[bool, str, str]:
         reasons = "\n".join(f"# needs approval: {r}" for r in decision.approval_reasons)
@@ -154,7 +182,8 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         self.last_gate = None
         self._seen += len(messages)
         incoming = [m for m in messages if m.source != self.name]
-        self._asker = (incoming[-1].source, incoming[-1].to_text()) if incoming else self._asker
+        if incoming:
+            self._askers = [(incoming[-1].source, incoming[-1].to_text())]
         self._generated = None
         async for item in super().on_messages_stream(messages, cancellation_token):
             if isinstance(item, CodeGenerationEvent):
@@ -168,7 +197,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:
         await super().on_reset(cancellation_token)
-        self._seen, self._asker = 0, None
+        self._seen, self._askers = 0, []
 
     # -- serialisation -------------------------------------------------------------------------
 

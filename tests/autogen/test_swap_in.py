@@ -538,6 +538,18 @@ async def test_a_batch_from_several_authors_runs_only_when_each_may_hand_over_it
     receipt = governor.receipts.get(0)
     assert (receipt.suggester_agent, receipt.outcome) == ("stranger", "denied") and governor.receipts.size == 1
 
+    # the other order: the trusted author's block first, the stranger's last
+    reply = (await executor.on_messages(messages[::-1], CancellationToken())).chat_message
+    assert not marker.exists() and reply.metadata["governed.suggester"] == "stranger"
+    assert [governor.receipts.get(i).suggester_agent for i in (1, 2)] == ["coder", "stranger"]
+
+    # two trusted authors: one receipt each, both run, in order
+    both = [TextMessage(content="```python\nprint('a')\n```", source="coder"),
+            TextMessage(content="```python\nprint('b')\n```", source="executor")]
+    reply = (await executor.on_messages(both, CancellationToken())).chat_message
+    assert reply.to_text() == "a\nb\n" and governor.receipts.size == 5
+    assert [governor.receipts.get(i).suggester_agent for i in (3, 4)] == ["coder", None]
+
 
 @pytest.mark.parametrize("how", ["tools", "workbench"])
 async def test_python_code_execution_tool_code_is_gated_as_code(tmp_path, how):
