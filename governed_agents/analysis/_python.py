@@ -507,16 +507,12 @@ class _Walker:
             return self.module.code_for_node(node.func).strip() + "("
         return self.module.code_for_node(node).strip()
 
-    def _alias_index(self, alias: cst.ImportAlias, statement: Any) -> int:
-        """An imported name, searched after its statement's ``import`` (``from socket import socket``)."""
-        anchor = self._find(statement)
-        keyword = _IMPORT_KEYWORD.search(self.source, anchor) if anchor >= 0 else None
-        if keyword is None:
-            return -1
-        index = self._search(_dotted(alias.name), keyword.end())
-        if index >= 0:
-            self._cursor = anchor
-        return index
+    def _alias_index(self, alias: cst.ImportAlias) -> int:
+        """An imported name, searched after the next ``import`` keyword (``from socket import socket``).
+        Statements come in order after the cursor; writing the statement out to find it costs more
+        than the rest of the analysis of an import."""
+        keyword = _IMPORT_KEYWORD.search(self.source, self._cursor)
+        return self._search(_dotted(alias.name), keyword.end()) if keyword is not None else -1
 
     def _after_same(self, text: str) -> str:
         """A second node written like the last one located (``open(`` twice in one ``with``) stands
@@ -559,7 +555,7 @@ class _Walker:
         if text:
             index = self._index_of(self._after_same(text), statement)
         elif type(node) is cst.ImportAlias and statement is not None:
-            index = self._alias_index(node, statement)
+            index = self._alias_index(node)
         if index < 0:
             try:
                 text = self._text(node)
@@ -939,7 +935,8 @@ def _on_call(w: _Walker, node: cst.Call, stack: list[Any]) -> None:
 
 def _on_attribute(w: _Walker, node: cst.Attribute, stack: list[Any]) -> None:
     w.consumed.add(id(node.attr))
-    if node.attr.value not in _HARMLESS_ATTRIBUTES:
+    attr = node.attr.value
+    if attr[:2] == "__" and attr not in _HARMLESS_ATTRIBUTES:  # a function's attributes are dunders
         base = w.value(node.value)
         if type(base) is Mod and lookup(base.name) is not None:  # subprocess.run.__get__(…): the API escapes
             w.escape(node.value, base)
