@@ -44,6 +44,8 @@ async def stock_run(work: Path) -> float:
 
 async def governed_run(work: Path, receipts: Path) -> float:
     governor = Governor(ROOT / "policies" / "seed.policy", receipts)
+    assert governor.receipts is not None
+    governor.receipts.checkpoint()  # set-up: a new log makes its key pair when it first signs, once per log
     team = GovernedRoundRobinGroupChat(
         [GovernedAssistantAgent("agent_analysis", model_client=ReplayChatCompletionClient(SCRIPT), governor=governor),
          GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=work), governor=governor)],
