@@ -30,10 +30,10 @@ from governed_agents.autogen._code_executor_agent import govern_executor
 from governed_agents.autogen._state import (
     GovernanceState,
     GovernorReference,
+    Turns,
     loading_governor,
     provenance_metadata,
     resolve_governor,
-    turn_now,
 )
 from governed_agents.autogen._workbench import GovernedStreamWorkbench, GovernedWorkbench
 from governed_agents.governor import GateResult, Governor
@@ -58,7 +58,7 @@ class GovernedAssistantAgent(AssistantAgent):
         self._code_tools: list[GovernedCodeExecutor] = []  # the executors of its PythonCodeExecutionTools
         self._workbench = [self._govern_workbench(wb) for wb in self._workbench]
         self._governance = GovernanceState()
-        self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
+        self._turns = Turns()
         self._suggester: str | None = None
         self._suggestion: str | None = None
         self._request: str | None = None  # this agent's model message asking for the tool calls
@@ -80,7 +80,7 @@ class GovernedAssistantAgent(AssistantAgent):
     def _context(self) -> ConversationContext:
         state = self._governance
         return ConversationContext(group_chat=state.group, message_from_suggester=self._suggestion,
-                                   message_from_executor=self._request, turn_number=turn_now(state, self._seen))
+                                   message_from_executor=self._request, turn_number=self._turns.now(state))
 
     async def _gate_tool(self, tool: str, arguments: Mapping[str, Any]) -> GateResult:
         try:
@@ -102,19 +102,19 @@ class GovernedAssistantAgent(AssistantAgent):
         self.last_gates = []
         for executor in self._code_tools:
             executor.last_gate = None
-        self._seen += len(messages)
+        self._turns.seen += len(messages)
         self._request = None
         async for item in super().on_messages_stream(messages, cancellation_token):
             if isinstance(item, ToolCallRequestEvent):
                 self._request = item.to_text()  # the stock path runs these calls once this returns
             if isinstance(item, Response):
                 item = await self._govern_response(item)
-                self._seen += 1
+                self._turns.seen += 1
             yield item
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:
         await super().on_reset(cancellation_token)
-        self._seen = 0
+        self._turns = Turns()
 
     async def _govern_response(self, response: Response) -> Response:
         message = response.chat_message
@@ -127,7 +127,7 @@ class GovernedAssistantAgent(AssistantAgent):
         gates = self.last_gates + [e.last_gate for e in self._code_tools if e.last_gate is not None]
         if gates:  # the message answers for every call it summarises: a denial among them shows
             shown = next((g for g in gates if not g.approved), gates[-1])
-            message.metadata = {**message.metadata, **provenance_metadata(shown, turn_now(self._governance, self._seen))}
+            message.metadata = {**message.metadata, **provenance_metadata(shown, self._turns.now(self._governance))}
         return response
 
     def _to_config(self) -> GovernedAssistantAgentConfig:

@@ -23,7 +23,7 @@ from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
 
 from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
-from governed_agents.autogen._state import GovernanceState, provenance_metadata, resolve_governor, turn_now
+from governed_agents.autogen._state import GovernanceState, Turns, provenance_metadata, resolve_governor
 from governed_agents.governor import GateResult, Governor
 from governed_agents.policy._decision import Decision
 
@@ -68,7 +68,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         self._functions_source = code_executor if getattr(code_executor, "_functions", None) else None
         executor.approval_handler = self._ask_approval_func if self._approval_func is not None else None
         self._governance = GovernanceState()
-        self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
+        self._turns = Turns()
         self._askers: list[tuple[str, str]] = []  # (source, text) of the last message given by another
         self._generated: str | None = None  # the model's message holding the code, when this agent writes it
         self._suggesters: list[tuple[str, str]] = []  # (source, message) of each extracted block
@@ -110,7 +110,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         state = self._governance
         return ConversationContext(group_chat=state.group, message_from_suggester=message,
                                    message_from_executor=self._generated if self._model_client is not None else None,
-                                   turn_number=turn_now(state, self._seen))
+                                   turn_number=self._turns.now(state))
 
     # -- the gate -----------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
         self.last_gate = None
-        self._seen += len(messages)
+        self._turns.seen += len(messages)
         incoming = [m for m in messages if m.source != self.name]
         if incoming:
             self._askers = [(incoming[-1].source, incoming[-1].to_text())]
@@ -191,13 +191,13 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
             if isinstance(item, Response):
                 if self.last_gate is not None:
                     item.chat_message.metadata = {**item.chat_message.metadata, **provenance_metadata(
-                        self.last_gate, turn_now(self._governance, self._seen))}
-                self._seen += 1
+                        self.last_gate, self._turns.now(self._governance))}
+                self._turns.seen += 1
             yield item
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:
         await super().on_reset(cancellation_token)
-        self._seen, self._askers = 0, []
+        self._turns, self._askers = Turns(), []
 
     # -- serialisation -------------------------------------------------------------------------
 

@@ -17,8 +17,14 @@ from pydantic import BaseModel
 
 from governed_agents.governor import GateResult, Governor
 
-__all__ = ["GovernanceState", "GovernorReference", "loading_governor", "provenance_metadata", "resolve_governor",
-           "turn_now"]
+__all__ = [
+    "GovernanceState",
+    "GovernorReference",
+    "Turns",
+    "loading_governor",
+    "provenance_metadata",
+    "resolve_governor",
+]
 
 
 @dataclass
@@ -29,11 +35,16 @@ class GovernanceState:
     speakers: list[str] = field(default_factory=list)
 
 
-def turn_now(state: GovernanceState, seen: int) -> int:
+@dataclass
+class Turns:
     """The turn an agent is answering: its governed team's count; in a stock team or alone, the
-    index of its reply among the messages it has been given (the task is turn 0), which is the
-    same number a governed team would give."""
-    return state.turn if state.group else seen
+    index of its reply among the messages it has been given since its last reset (the task is
+    turn 0) — the same number a governed team gives."""
+
+    seen: int = 0
+
+    def now(self, state: GovernanceState) -> int:
+        return state.turn if state.group else self.seen
 
 
 def provenance_metadata(gate: GateResult, turn: int | None) -> dict[str, str]:

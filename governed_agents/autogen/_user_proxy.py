@@ -21,10 +21,10 @@ from governed_agents.autogen._code_executor_agent import govern_executor
 from governed_agents.autogen._state import (
     GovernanceState,
     GovernorReference,
+    Turns,
     loading_governor,
     provenance_metadata,
     resolve_governor,
-    turn_now,
 )
 from governed_agents.governor import Governor
 from governed_agents.policy._decision import Decision
@@ -55,7 +55,7 @@ class GovernedUserProxyAgent(UserProxyAgent):
         if self._executor is not None:
             self._executor.approval_handler = self._ask_person
         self._governance = GovernanceState()
-        self._seen = 0  # messages given to this agent since its last reset (its turn outside a governed team)
+        self._turns = Turns()
         self._pending_code = ""
 
     async def _ask_person(self, decision: Decision) -> tuple[bool, str, str]:
@@ -67,30 +67,30 @@ class GovernedUserProxyAgent(UserProxyAgent):
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
-        self._seen += len(messages)
+        self._turns.seen += len(messages)
         if self._executor is not None:
             blocks, source, text = _code_blocks(messages, self.name)
             if blocks:
                 self._pending_code = "\n\n".join(f"```{b.language}\n{b.code}\n```" for b in blocks)
                 state = self._governance
-                turn = turn_now(state, self._seen)
+                turn = self._turns.now(state)
                 context = ConversationContext(group_chat=state.group, message_from_suggester=text, turn_number=turn)
                 gate, result = await self._executor.gate_and_run(blocks, cancellation_token, suggester=source,
                                                                  context=context)
                 reply = TextMessage(content=result.output or f"(exit code {result.exit_code}, no output)",
                                     source=self.name,
                                     metadata=provenance_metadata(gate, turn))
-                self._seen += 1
+                self._turns.seen += 1
                 yield Response(chat_message=reply)
                 return
         async for item in super().on_messages_stream(messages, cancellation_token):
             if isinstance(item, Response):
-                self._seen += 1
+                self._turns.seen += 1
             yield item
 
     async def on_reset(self, cancellation_token: CancellationToken | None = None) -> None:
         await super().on_reset(cancellation_token)
-        self._seen = 0
+        self._turns = Turns()
 
     def _to_config(self) -> GovernedUserProxyAgentConfig:
         return GovernedUserProxyAgentConfig(
