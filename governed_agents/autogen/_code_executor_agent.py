@@ -69,7 +69,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         executor.approval_handler = self._ask_approval_func if self._approval_func is not None else None
         self._governance = GovernanceState()
         self._turns = Turns()
-        self._askers: list[tuple[str, str]] = []  # (source, text) of the last message given by another
+        self._asker: tuple[str, str] | None = None  # (source, text) of the last message given by another
         self._generated: str | None = None  # the model's message holding the code, when this agent writes it
         self._suggesters: list[tuple[str, str]] = []  # (source, message) of each extracted block
         self.last_gate: GateResult | None = None
@@ -95,7 +95,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         if self._model_client is not None or len(self._suggesters) != len(code_blocks):
             # the last other author it answered (the team's task, given with the first request, is no
             # suggester of its own: accept_code_from would refuse every first turn)
-            source, message = self._askers[-1] if self._askers else (None, None)
+            source, message = self._asker or (None, None)
             return [(source if source != self.name else None, message, code_blocks)]
         authors: list[tuple[str | None, str | None, list[CodeBlock]]] = []
         for (source, message), block in zip(self._suggesters, code_blocks, strict=True):
@@ -183,7 +183,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         self._turns.seen += len(messages)
         incoming = [m for m in messages if m.source != self.name]
         if incoming:
-            self._askers = [(incoming[-1].source, incoming[-1].to_text())]
+            self._asker = (incoming[-1].source, incoming[-1].to_text())
         self._generated = None
         async for item in super().on_messages_stream(messages, cancellation_token):
             if isinstance(item, CodeGenerationEvent):
@@ -197,7 +197,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
 
     async def on_reset(self, cancellation_token: CancellationToken) -> None:
         await super().on_reset(cancellation_token)
-        self._turns, self._askers = Turns(), []
+        self._turns, self._asker = Turns(), None
 
     # -- serialisation -------------------------------------------------------------------------
 
