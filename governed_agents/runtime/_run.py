@@ -74,8 +74,10 @@ def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, cgroup: RunCg
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all"]
     if limits.network:
         argv.append("--share-net")
-    argv += ["--bind" if whole_root else "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-             "--tmpfs", "/tmp", "--bind", str(work_dir), str(work_dir)]
+    argv += ["--bind" if whole_root else "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in _interpreter_under_tmp():  # a checkout or virtualenv under /tmp stays runnable, read-only
+        argv += ["--ro-bind", path, path]
+    argv += ["--bind", str(work_dir), str(work_dir)]
     # the private /tmp hides what lies under it: bring back what the policy lets the code read or write
     readable = [str(Path(p)) for p in limits.readable_paths if "*" not in p and p != "/" and p not in writable]
     for path in readable:
@@ -111,6 +113,17 @@ def _launcher_config(code_file: Path, language: str, limits: RuntimeLimits, work
 def _no_new_processes(language: str, limits: RuntimeLimits) -> bool:
     """The seccomp filter refuses fork/exec (see ``_launcher_config``): only threads can start."""
     return language == "python" and not limits.allowed_commands
+
+
+@functools.cache
+def _interpreter_under_tmp() -> list[str]:
+    """What the sandboxed interpreter needs that the private /tmp would hide: its prefixes, package
+    directories and this launcher, when they live under /tmp (a fresh clone in ``mktemp -d``)."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+                  _LAUNCHER_DIRECTORY, *_site_packages()}
+    under = sorted(os.path.realpath(p) for p in candidates if os.path.realpath(p).startswith("/tmp/"))
+    # a directory already covered by one above it needs no bind of its own
+    return [p for p in under if os.path.isdir(p) and not any(p.startswith(q + "/") for q in under if q != p)]
 
 
 @functools.cache

@@ -457,3 +457,13 @@ async def test_a_failing_program_shows_the_traceback_plain_python_shows(tmp_path
     lines = report.stderr.strip().splitlines()
     assert lines[0] == "Traceback (most recent call last):" and lines[-1] == "ValueError: boom"
     assert "_launcher" not in report.stderr and len([x for x in lines if x.startswith("  File ")]) == 2
+
+
+def test_an_interpreter_under_tmp_is_brought_back_into_the_private_tmp(tmp_path, monkeypatch):
+    # a fresh clone in `mktemp -d` has its virtualenv under /tmp, which the sandbox's private /tmp hides
+    from governed_agents.runtime import _run
+
+    monkeypatch.setattr(_run, "_interpreter_under_tmp", lambda: ["/tmp/clone/.venv"])
+    argv = _run._bwrap_argv("bwrap", tmp_path, RuntimeLimits())
+    tmpfs, venv, work = argv.index("/tmp"), argv.index("/tmp/clone/.venv"), argv.index(str(tmp_path))
+    assert argv[tmpfs - 1] == "--tmpfs" and argv[venv - 1] == "--ro-bind" and tmpfs < venv < work
