@@ -18,7 +18,11 @@ def _detection():
 
 
 def test_at_least_99_percent_of_risky_cases_explained():
-    table = _detection().detection_table()
+    detection = _detection()
+    assert detection.DEFAULT.is_file(), (
+        f"the RedCode-Exec dev set is not at {detection.DEFAULT}: the project's shared folder belongs beside "
+        "the checkout (../shared), as CI places it")
+    table = detection.detection_table()
     total = sum(n for n, _, _ in table.values())
     explained = sum(ok for _, ok, _ in table.values())
     assert total == 270
