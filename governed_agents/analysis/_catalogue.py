@@ -12,15 +12,31 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
-__all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "Spec", "lookup"]
+from governed_agents.ir import DynamicCodeKind, SystemEffect
+
+__all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "OPS_BY_KIND", "Kind", "Op",
+           "Spec", "all_specs", "lookup"]
+
+Kind = Literal["file", "open", "net", "proc", "env", "db", "dyn", "effect", "import", "getattr", "ctor",
+               "path_join", "pure"]
+Op = Literal["", "read", "write", "delete", "select_table", "insert", DynamicCodeKind, SystemEffect]
+# The ops each kind takes: a spec outside these is a catalogue error (tests/analysis/test_catalogue.py).
+OPS_BY_KIND: dict[str, frozenset[str]] = {
+    "file": frozenset({"read", "write", "delete"}),
+    "env": frozenset({"read", "write"}),
+    "db": frozenset({"", "select_table", "insert"}),
+    "dyn": frozenset(get_args(DynamicCodeKind)),
+    "effect": frozenset(get_args(SystemEffect)),
+    **{k: frozenset({""}) for k in ("open", "net", "proc", "import", "getattr", "ctor", "path_join", "pure")},
+}
 
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str  # file | open | net | proc | env | db | dyn | effect | import | getattr | ctor | path_join | pure
-    op: str = ""  # file: read/write/delete; env: read/write; dyn: kind; effect: effect name
+    kind: Kind
+    op: Op = ""  # file: read/write/delete; env: read/write; dyn: kind; effect: effect name
     arg: int | None = 0  # which positional argument carries the value (path/url/command/name/sql)
     kw: str | None = None  # ... or which keyword
     returns: str | None = None  # abstract type of the result
@@ -33,11 +49,13 @@ class Spec:
     # file: the value that names no file (sqlite3.connect(":memory:"))
 
 
-def _s(kind: str, op: str = "", arg: int | None = 0, kw: str | None = None, **extra: Any) -> Spec:
+def _s(kind: Kind, op: Op = "", arg: int | None = 0, kw: str | None = None, **extra: Any) -> Spec:
     return Spec(kind, op, arg, kw, **extra)
 
 
-READ, WRITE, DELETE = "read", "write", "delete"
+READ: Literal["read"] = "read"
+WRITE: Literal["write"] = "write"
+DELETE: Literal["delete"] = "delete"
 SELF: dict[str, Any] = {"arg": None, "value_from": "self"}
 
 _FILE: dict[str, Spec] = {
@@ -454,6 +472,11 @@ _OS_BACKENDS = frozenset({"posix", "nt"})
 # The last component of every catalogued name (``system``, ``remove``): a name given as text to
 # operator.attrgetter / methodcaller that is one of these reaches an API out of sight.
 CATALOGUED_ATTRIBUTES: frozenset[str] = frozenset(k.rsplit(".", 1)[-1] for k in _TABLE if not k.endswith("*"))
+
+
+def all_specs() -> dict[str, Spec]:
+    """Every catalogue entry by name (the duck-typed methods under ``?.``), for validation."""
+    return {**_TABLE, **{f"?.{k}": v for k, v in DUCK_METHODS.items()}}
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,0 +1,88 @@
+"""Constant folding over abstract values: what a literal expression evaluates to, or UNKNOWN.
+
+Only the operations that build names, paths and commands are folded (``+``, ``%``, f-strings,
+``str.join``/``format``/``replace``…, ``chr``/``str``, pathlib's ``/``); anything else is UNKNOWN,
+never guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from typing import Any
+
+import libcst as cst
+
+from governed_agents.analysis._values import UNKNOWN, Const, Obj
+
+__all__ = ["fold_binary", "fold_builtin", "fold_str_method", "join_path", "string_value"]
+
+_STR_METHODS = frozenset({"replace", "strip", "lstrip", "rstrip", "lower", "upper", "decode", "encode",
+                          "removeprefix", "removesuffix", "title", "capitalize", "swapcase"})
+
+
+def string_value(token: str) -> Any:
+    """A string literal's value; plain literals without escapes skip literal_eval (a compile)."""
+    quote = token[-1]
+    prefix = token[: token.index(quote)].lower()
+    if "\\" not in token and prefix in ("", "u"):
+        width = 3 if token[len(prefix):].startswith(quote * 3) else 1
+        return token[len(prefix) + width: -width]
+    try:
+        return ast.literal_eval(token)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return UNKNOWN
+
+
+def fold_str_method(name: str, receiver: Any, args: list[Any]) -> Any:
+    """Fold the few str/bytes methods that build names: join, format, replace, decode, …"""
+    try:
+        if name == "join" and isinstance(receiver, (str, bytes)) and len(args) == 1:
+            items = args[0].value if isinstance(args[0], Const) else None
+            if isinstance(items, tuple) and all(isinstance(i, type(receiver)) for i in items):
+                return Const(receiver.join(items))
+            return UNKNOWN
+        consts = [a.value for a in args if isinstance(a, Const)]
+        if len(consts) != len(args):
+            return UNKNOWN
+        if name == "format" and isinstance(receiver, str):
+            return Const(receiver.format(*consts))
+        if name in _STR_METHODS:
+            return Const(getattr(receiver, name)(*consts))
+    except Exception:
+        return UNKNOWN
+    return UNKNOWN
+
+
+def fold_builtin(name: str, arg: Any) -> Any:
+    """``chr(111)``, ``str(3)``."""
+    if not isinstance(arg, Const):
+        return UNKNOWN
+    try:
+        return Const(chr(arg.value) if name == "chr" else str(arg.value))
+    except (TypeError, ValueError, OverflowError):
+        return UNKNOWN
+
+
+def join_path(left: str, right: str) -> str:
+    """``PurePosixPath(left) / right`` as pathlib computes it: an absolute right side replaces."""
+    return posixpath.join(left, right) if left else right
+
+
+def fold_binary(operator: Any, left: Any, right: Any) -> Any:
+    operator_type = type(operator)
+    if operator_type is cst.Add and isinstance(left, Const) and isinstance(right, Const):
+        try:
+            return Const(left.value + right.value)
+        except TypeError:
+            return UNKNOWN
+    if operator_type is cst.Modulo and isinstance(left, Const) and isinstance(right, Const):
+        try:
+            return Const(left.value % right.value)
+        except (TypeError, ValueError):
+            return UNKNOWN
+    if operator_type is cst.Divide and isinstance(left, Obj) and left.type == "pathlib.Path":
+        if isinstance(left.value, str) and isinstance(right, Const) and isinstance(right.value, str):
+            return Obj("pathlib.Path", left.value.rstrip("/") + "/" + right.value)
+        return Obj("pathlib.Path")
+    return UNKNOWN

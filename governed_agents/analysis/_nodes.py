@@ -1,0 +1,372 @@
+"""Per node type: what it adds to the canonical form (``code_signature``), its handler in the walk,
+and which of its fields may hold nodes. One lookup per node gives all three.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+from governed_agents.analysis._catalogue import lookup
+from governed_agents.analysis._emit import DUNDER_ESCAPES
+from governed_agents.analysis._fold import string_value
+from governed_agents.analysis._positions import dotted
+from governed_agents.analysis._special import BARE_HOOKS, ITERATION_VALUES, STORE_HOOKS, SUBSCRIPT_HOOKS
+from governed_agents.analysis._values import UNKNOWN, Const, Mod
+from governed_agents.ir import DynamicCode, ModuleImport
+
+if TYPE_CHECKING:
+    from governed_agents.analysis._walker import Walker
+
+__all__ = ["KINDS", "NODE_TYPES", "SKIP_CHILDREN", "kind_of"]
+
+# Fields that never hold a node that matters: whitespace, punctuation, formatting.
+_SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "newline",
+               "leading_lines", "lines_after", "header", "footer", "lbracket", "rbracket", "lbrace",
+               "rbrace", "operator", "star", "arrow", "asynchronous")
+# Attributes of an API that do not hand it on (``__call__`` resolves to the API itself).
+_HARMLESS_ATTRIBUTES = frozenset({"__call__", "__name__", "__doc__", "__module__", "__qualname__", "__annotations__"})
+
+
+class _SkipChildren:
+    pass
+
+
+SKIP_CHILDREN = _SkipChildren()
+
+
+def _subclasses(base: type) -> set[type]:
+    found: set[type] = set()
+    sub: type
+    for sub in base.__subclasses__():
+        found.add(sub)
+        found |= _subclasses(sub)
+    return found
+
+
+# Every concrete libcst node class: a set lookup, since isinstance on libcst's ABCs is slow.
+NODE_TYPES: frozenset[type] = frozenset(_subclasses(cst.CSTNode))
+_CHILD_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+KINDS: dict[type, tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]] = {}
+
+
+def _no_fields(node: Any) -> tuple[Any, ...]:
+    return ()
+
+
+def _child_fields(node_type: type) -> Callable[[Any], tuple[Any, ...]]:
+    """For a node type, one C call that returns its fields that may hold nodes, last field first
+    (the walk pushes them on a stack)."""
+    getter = _CHILD_FIELDS.get(node_type)
+    if getter is None:
+        names = tuple(
+            f for f in node_type.__dataclass_fields__  # type: ignore[attr-defined]
+            if not any(s in f for s in _SKIP_FIELD)
+        )[::-1]
+        if not names:
+            getter = _no_fields
+        elif len(names) == 1:
+            one = operator.attrgetter(names[0])
+            getter = lambda node: (one(node),)  # noqa: E731
+        else:
+            getter = operator.attrgetter(*names)
+        _CHILD_FIELDS[node_type] = getter
+    return getter
+
+
+def kind_of(node_type: type) -> tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]:
+    """Everything the walk needs about a node type, in one lookup: its name (for the signature),
+    the detail it adds, its handler and its child fields."""
+    kind = (node_type.__name__, _DETAIL.get(node_type), _HANDLERS.get(node_type), _child_fields(node_type))
+    KINDS[node_type] = kind
+    return kind
+
+
+# -- handlers ----------------------------------------------------------------------------------
+
+def _on_statement(w: Walker, node: cst.SimpleStatementLine, stack: list[Any]) -> None:
+    if node.body:
+        w.locator.statement = node.body[0]
+
+
+def _on_call(w: Walker, node: cst.Call, stack: list[Any]) -> None:
+    func = node.func
+    w.consumed.add(id(func))  # the callee itself is not a bare use (os.environ.get, …)
+    if isinstance(func, cst.Attribute):
+        w.consumed.add(id(func.value))
+    w.on_call(node)
+
+
+def _module_reached(w: Walker, node: cst.Attribute) -> None:
+    """``np.os``: an attribute that is another module than its base's is a use of that module."""
+    value, base = w.value(node), w.value(node.value)
+    if isinstance(value, Mod) and isinstance(base, Mod) and not value.name.startswith(base.name + "."):
+        w.emit(node, ModuleImport, module=value.name, api=f"{base.name}.{node.attr.value}")
+
+
+def _on_attribute(w: Walker, node: cst.Attribute, stack: list[Any]) -> None:
+    w.consumed.add(id(node.attr))
+    attr = node.attr.value
+    if attr[:2] == "__" and attr not in _HARMLESS_ATTRIBUTES:  # a function's attributes are dunders
+        base = w.value(node.value)
+        if type(base) is Mod and lookup(base.name) is not None:  # subprocess.run.__get__(…): the API escapes
+            w.escape(node.value, base)
+    w.consumed.add(id(node.value))
+    if attr in DUNDER_ESCAPES:
+        w.emit(node, DynamicCode, kind="introspection", detail=attr, api=attr)
+        return
+    _module_reached(w, node)
+    if id(node) in w.consumed:
+        return  # a callee or a target: reported as what it is
+    value = w.value(node)
+    _bare(w, node, value)
+    w.escape(node, value)
+
+
+def _on_name(w: Walker, node: cst.Name, stack: list[Any]) -> None:
+    if id(node) in w.consumed:
+        return
+    if node.value in DUNDER_ESCAPES:
+        w.emit(node, DynamicCode, kind="introspection", detail=node.value, api=node.value)
+        return
+    value = w.lookup_name(node.value)
+    _bare(w, node, value)
+    w.escape(node, value)
+
+
+def _bare(w: Walker, node: Any, value: Any) -> None:
+    if type(value) is Mod:
+        hook = BARE_HOOKS.get(value.name)
+        if hook is not None:
+            hook(w, node, value.name)
+
+
+def _on_subscript(w: Walker, node: cst.Subscript, stack: list[Any]) -> None:
+    base = w.value(node.value)
+    if type(base) is Mod:
+        hook = SUBSCRIPT_HOOKS.get(base.name)
+        if hook is not None:
+            hook(w, node, base.name)
+
+
+def bind_target(w: Walker, target: Any, value: Any) -> None:
+    if isinstance(target, cst.Name):
+        w.bind(target.value, value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        items = value.value if isinstance(value, Const) and isinstance(value.value, tuple) else ()
+        for i, element in enumerate(target.elements):
+            sub = Const(items[i]) if i < len(items) and items[i] is not UNKNOWN else UNKNOWN
+            bind_target(w, element.value, sub)
+    elif isinstance(target, cst.Subscript):
+        base = w.value(target.value)
+        if type(base) is Mod:
+            hook = STORE_HOOKS.get(base.name)
+            if hook is not None:
+                hook(w, target, base.name)
+
+
+def _assign_targets(w: Walker, targets: list[Any], value_node: Any) -> None:
+    value = w.value(value_node) if value_node is not None else UNKNOWN
+    for target in targets:
+        bind_target(w, target, value)
+
+
+def _consume_targets(w: Walker, target: Any) -> None:
+    if isinstance(target, cst.Name):
+        w.consumed.add(id(target))
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _consume_targets(w, element.value)
+
+
+def _on_assign(w: Walker, node: cst.Assign, stack: list[Any]) -> None:
+    for t in node.targets:
+        _consume_targets(w, t.target)
+    if len(node.targets) == 1:
+        w.alias(node.targets[0].target, node.value)
+    _assign_targets(w, [t.target for t in node.targets], node.value)
+
+
+def _on_ann_assign(w: Walker, node: cst.AnnAssign, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    if node.value is not None:
+        w.alias(node.target, node.value)
+    _assign_targets(w, [node.target], node.value)
+
+
+def _on_annotation(w: Walker, node: cst.Annotation, stack: list[Any]) -> None:
+    """``x: subprocess.Popen`` names a type; it calls nothing (a call inside still counts)."""
+    pending = [node.annotation]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (cst.Name, cst.Attribute)):
+            w.no_escape.add(id(item))
+        elif isinstance(item, cst.Subscript):
+            pending.append(item.value)
+            pending.extend(e.slice.value for e in item.slice if isinstance(e.slice, cst.Index))
+        elif isinstance(item, cst.BinaryOperation):
+            pending.extend((item.left, item.right))
+        elif isinstance(item, (cst.Tuple, cst.List)):
+            pending.extend(e.value for e in item.elements)
+
+
+def _on_aug_assign(w: Walker, node: cst.AugAssign, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    bind_target(w, node.target, UNKNOWN)
+
+
+def _on_named_expr(w: Walker, node: cst.NamedExpr, stack: list[Any]) -> None:
+    w.consumed.add(id(node.target))  # not an alias: (f := os.system) is also a value handed on
+    _assign_targets(w, [node.target], node.value)
+
+
+def _on_with(w: Walker, node: cst.With, stack: list[Any]) -> None:
+    for item in node.items:
+        if item.asname is not None:
+            _consume_targets(w, item.asname.name)
+            bind_target(w, item.asname.name, w.value(item.item))
+
+
+def _on_for(w: Walker, node: cst.For, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    element = UNKNOWN
+    if w.value(node.iter) is UNKNOWN and isinstance(node.iter, cst.Call):
+        element = ITERATION_VALUES.get(w.callee(node.iter)[0] or "", UNKNOWN)
+    bind_target(w, node.target, element)
+
+
+def _param_names(params: cst.Parameters) -> Iterator[str]:
+    for group in (params.posonly_params, params.params, params.kwonly_params):
+        for p in group:
+            yield p.name.value
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            yield star.name.value
+
+
+def _on_function(w: Walker, node: cst.FunctionDef, stack: list[Any]) -> None:
+    w.consumed.add(id(node.name))
+    w.bind(node.name.value, UNKNOWN)
+    w.push_scope(_param_names(node.params), stack)
+
+
+def _on_lambda(w: Walker, node: cst.Lambda, stack: list[Any]) -> None:
+    w.push_scope(_param_names(node.params), stack)
+
+
+def _on_class(w: Walker, node: cst.ClassDef, stack: list[Any]) -> None:
+    w.consumed.add(id(node.name))
+    w.bind(node.name.value, UNKNOWN)
+    w.push_scope(iter(()), stack, is_class=True)
+
+
+def _on_param(w: Walker, node: cst.Param, stack: list[Any]) -> None:
+    w.consumed.add(id(node.name))
+
+
+def _on_import(w: Walker, node: cst.Import, stack: list[Any]) -> Any:
+    w.on_import(node)
+    return SKIP_CHILDREN
+
+
+def _on_import_from(w: Walker, node: cst.ImportFrom, stack: list[Any]) -> Any:
+    w.on_import_from(node)
+    return SKIP_CHILDREN
+
+
+def _on_comp_for(w: Walker, node: cst.CompFor, stack: list[Any]) -> None:
+    _consume_targets(w, node.target)
+    bind_target(w, node.target, UNKNOWN)
+
+
+def _on_except(w: Walker, node: cst.ExceptHandler, stack: list[Any]) -> None:
+    if node.name is not None:
+        _consume_targets(w, node.name.name)
+
+
+def _on_global(w: Walker, node: Any, stack: list[Any]) -> None:
+    for item in node.names:
+        w.consumed.add(id(item.name))
+        w.scopes.declare_outer(item.name.value)
+
+
+_HANDLERS: dict[type, Any] = {
+    cst.SimpleStatementLine: _on_statement,
+    cst.Call: _on_call,
+    cst.Attribute: _on_attribute,
+    cst.Name: _on_name,
+    cst.Assign: _on_assign,
+    cst.AnnAssign: _on_ann_assign,
+    cst.AugAssign: _on_aug_assign,
+    cst.NamedExpr: _on_named_expr,
+    cst.With: _on_with,
+    cst.For: _on_for,
+    cst.FunctionDef: _on_function,
+    cst.Lambda: _on_lambda,
+    cst.ClassDef: _on_class,
+    cst.Param: _on_param,
+    cst.Import: _on_import,
+    cst.ImportFrom: _on_import_from,
+    cst.Subscript: _on_subscript,
+    cst.CompFor: _on_comp_for,
+    cst.ExceptHandler: _on_except,
+    cst.Global: _on_global,
+    cst.Nonlocal: _on_global,
+    cst.Annotation: _on_annotation,
+}
+
+
+# -- the canonical form ------------------------------------------------------------------------
+
+def _operator(node: Any) -> str:
+    return type(node.operator).__name__
+
+
+def _import_names(node: Any) -> str:
+    names = node.names if not isinstance(node.names, cst.ImportStar) else ()
+    aliases = " ".join(f"{dotted(a.name)}>{dotted(a.asname.name) if a.asname else ''}" for a in names)
+    if isinstance(node, cst.ImportFrom):
+        module = dotted(node.module) if node.module is not None else ""
+        return f"{len(node.relative)}{module}:{'*' if isinstance(node.names, cst.ImportStar) else aliases}"
+    return aliases
+
+
+def _literal_text(node: cst.SimpleString) -> str:
+    """A string literal as its value, so quote style and escapes do not change the signature; tagged
+    by type (``"b'A'"`` and ``b'A'`` differ) and kept clear of the token separator."""
+    token = node.value
+    quote = token[0]
+    if (quote == "'" or quote == '"') and "\\" not in token and "\x1f" not in token:  # no prefix, no escapes
+        width = 3 if token.startswith(quote * 3) and len(token) >= 6 else 1
+        return "s" + token[width:-width]
+    value = string_value(token)
+    if type(value) is str and "\x1f" not in value:
+        return "s" + value
+    return "r" + token if value is UNKNOWN else "v" + repr(value)
+
+
+# What each node contributes to the canonical form beyond its type (code_signature).
+_DETAIL: dict[type, Any] = {
+    cst.Name: lambda n: n.value,
+    cst.SimpleString: _literal_text,
+    cst.Integer: lambda n: n.value,
+    cst.Float: lambda n: n.value,
+    cst.Imaginary: lambda n: n.value,
+    cst.FormattedStringText: lambda n: n.value,
+    cst.BinaryOperation: _operator,
+    cst.BooleanOperation: _operator,
+    cst.UnaryOperation: _operator,
+    cst.ComparisonTarget: _operator,
+    cst.AugAssign: _operator,
+    cst.Arg: lambda n: n.star,
+    cst.Param: lambda n: n.star if isinstance(n.star, str) else "",
+    cst.Import: _import_names,
+    cst.ImportFrom: _import_names,
+    cst.FunctionDef: lambda n: "async" if n.asynchronous else "",
+    cst.For: lambda n: "async" if n.asynchronous else "",
+    cst.With: lambda n: "async" if n.asynchronous else "",
+    cst.CompFor: lambda n: "async" if n.asynchronous else "",
+}

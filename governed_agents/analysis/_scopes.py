@@ -1,0 +1,81 @@
+"""Names and what they are bound to, per scope: module, functions, lambdas, class bodies.
+
+Flow-insensitive: a name holds the last value bound to it in its scope. A class body's names are
+invisible to the methods defined in it; ``global``/``nonlocal`` send bindings to the outer scope.
+A name read from outside its scope is recorded (``unbound``): an alias made later there is no alias.
+A free name is looked up in the star imports, then the builtins, then the modules the catalogue
+knows (Jupyter keeps the imports of earlier blocks).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from typing import Any
+
+from governed_agents.analysis._catalogue import KNOWN_MODULES, lookup
+from governed_agents.analysis._values import UNKNOWN, Const, Mod
+
+__all__ = ["BUILTINS", "LEAVE", "OUTER", "ClassScope", "Scopes"]
+
+BUILTINS = frozenset(dir(builtins))
+LEAVE = object()  # pushed below a scope's children: the scope ends when it comes off the stack
+OUTER = object()  # in a scope: the name is declared global/nonlocal there
+_NONE = Const(None)
+
+
+class ClassScope(dict[str, Any]):
+    """A class body's names: attributes, invisible to the methods defined in it."""
+
+
+class Scopes:
+    __slots__ = ("stack", "star_modules", "unbound")
+
+    def __init__(self) -> None:
+        self.stack: list[dict[str, Any]] = [{}]
+        self.star_modules: list[str] = []
+        self.unbound: set[str] = set()  # names read from outside their scope
+
+    def push(self, names: Iterable[str], *, is_class: bool = False) -> None:
+        self.stack.append((ClassScope if is_class else dict).fromkeys(names, UNKNOWN))
+
+    def pop(self) -> None:
+        self.stack.pop()
+
+    @property
+    def innermost(self) -> dict[str, Any]:
+        return self.stack[-1]
+
+    def declare_outer(self, name: str) -> None:
+        if len(self.stack) > 1:
+            self.stack[-1][name] = OUTER  # bindings of this name go to the outer scope
+
+    def bind(self, name: str, value: Any) -> None:
+        scope = self.stack[-1]
+        if scope.get(name) is OUTER:  # `global f` / `nonlocal f`: the binding is the outer scope's
+            scope = next((outer for outer in reversed(self.stack[:-1]) if outer.get(name) is not OUTER
+                          and (name in outer or outer is self.stack[0])), scope)
+        if type(scope.get(name)) is Mod and value == _NONE:
+            return  # `except ImportError: subprocess = None` leaves a may-be module
+        scope[name] = value
+
+    def lookup(self, name: str) -> Any:
+        stack = self.stack
+        innermost = stack[-1]
+        for scope in reversed(stack):
+            if name in scope:
+                value = scope[name]
+                # a class body's names are not visible inside its methods
+                if value is not OUTER and (type(scope) is not ClassScope or scope is innermost):
+                    if scope is not innermost:
+                        self.unbound.add(name)  # read from outside: an alias made later is no alias
+                    return value
+        self.unbound.add(name)
+        for module in reversed(self.star_modules):
+            if lookup(f"{module}.{name}") is not None:
+                return Mod(f"{module}.{name}")
+        if name in BUILTINS:
+            return Mod(name)
+        if name in KNOWN_MODULES:  # imported in an earlier block (Jupyter keeps state): assume so
+            return Mod(name)
+        return UNKNOWN
