@@ -18,11 +18,15 @@ if TYPE_CHECKING:
         GovernedAssistantAgent,
         GovernedCodeExecutor,
         GovernedCodeExecutorAgent,
+        GovernedExecutionRequest,
+        GovernedExecutionResult,
+        GovernedExecutorAgent,
         GovernedGroupChatManager,
         GovernedRoundRobinGroupChat,
         GovernedSelectorGroupChat,
         GovernedSwarm,
         GovernedUserProxyAgent,
+        add_governed_message_types,
     )
     from governed_agents.governor import GateResult, GovernanceConfigError, Governor
     from governed_agents.policy import Decision, PolicyError, PolicySet, RuntimeLimits, Violation, load_policy
@@ -49,11 +53,15 @@ _LAZY = {
     "GovernedAssistantAgent": "governed_agents.autogen",
     "GovernedCodeExecutor": "governed_agents.autogen",
     "GovernedCodeExecutorAgent": "governed_agents.autogen",
+    "GovernedExecutionRequest": "governed_agents.autogen",
+    "GovernedExecutionResult": "governed_agents.autogen",
+    "GovernedExecutorAgent": "governed_agents.autogen",
     "GovernedGroupChatManager": "governed_agents.autogen",
     "GovernedRoundRobinGroupChat": "governed_agents.autogen",
     "GovernedSelectorGroupChat": "governed_agents.autogen",
     "GovernedSwarm": "governed_agents.autogen",
     "GovernedUserProxyAgent": "governed_agents.autogen",
+    "add_governed_message_types": "governed_agents.autogen",
 }
 
 __all__ = [
@@ -64,6 +72,9 @@ __all__ = [
     "GovernedAssistantAgent",
     "GovernedCodeExecutor",
     "GovernedCodeExecutorAgent",
+    "GovernedExecutionRequest",
+    "GovernedExecutionResult",
+    "GovernedExecutorAgent",
     "GovernedGroupChatManager",
     "GovernedRoundRobinGroupChat",
     "GovernedSelectorGroupChat",
@@ -81,6 +92,7 @@ __all__ = [
     "SovereignIR",
     "Violation",
     "__version__",
+    "add_governed_message_types",
     "analyze",
     "load_policy",
     "provenance",

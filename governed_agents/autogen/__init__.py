@@ -5,6 +5,12 @@ from __future__ import annotations
 from governed_agents.autogen._assistant import GovernedAssistantAgent
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
 from governed_agents.autogen._code_executor_agent import GovernedCodeExecutorAgent
+from governed_agents.autogen._distributed import (
+    GovernedExecutionRequest,
+    GovernedExecutionResult,
+    GovernedExecutorAgent,
+    add_governed_message_types,
+)
 from governed_agents.autogen._manager import GovernedGroupChatManager
 from governed_agents.autogen._teams import (
     GovernedRoundRobinGroupChat,
@@ -17,9 +23,13 @@ __all__ = [
     "GovernedAssistantAgent",
     "GovernedCodeExecutor",
     "GovernedCodeExecutorAgent",
+    "GovernedExecutionRequest",
+    "GovernedExecutionResult",
+    "GovernedExecutorAgent",
     "GovernedGroupChatManager",
     "GovernedRoundRobinGroupChat",
     "GovernedSelectorGroupChat",
     "GovernedSwarm",
     "GovernedUserProxyAgent",
+    "add_governed_message_types",
 ]
