@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -67,17 +68,20 @@ async def grpc_host() -> AsyncIterator[str]:
 
 
 class Worker:
-    """A worker subprocess that says ``ready`` on stdout once it serves."""
+    """A worker subprocess that says ``ready`` on stdout once it serves; its stderr goes to a file
+    (a pipe nobody reads could fill and block it)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, name: str) -> None:
-        self.proc, self.name = proc, name
+    def __init__(self, proc: asyncio.subprocess.Process, name: str, stderr: Path) -> None:
+        self.proc, self.name, self.stderr = proc, name, stderr
 
     @classmethod
     async def start(cls, name: str, *args: str) -> Worker:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", *args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        worker = cls(proc, name)
+        stderr = Path(tempfile.mkstemp(prefix="worker-", suffix=".stderr")[1])
+        with stderr.open("wb") as sink:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", *args, cwd=ROOT, stdout=subprocess.PIPE, stderr=sink,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        worker = cls(proc, name, stderr)
         assert proc.stdout is not None
         try:
             line = await asyncio.wait_for(proc.stdout.readline(), READY_WITHIN)
@@ -96,8 +100,9 @@ class Worker:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
-        assert self.proc.stderr is not None
-        return (await self.proc.stderr.read()).decode(errors="replace")
+        text = self.stderr.read_text(errors="replace")
+        self.stderr.unlink(missing_ok=True)
+        return text
 
 
 async def executor_worker(host: str, receipts: str, *agents: str) -> Worker:
@@ -191,6 +196,7 @@ async def test_the_host_and_executor_commands_serve_a_driver_on_another_worker(t
     """The two commands the README gives, as a user runs them (the host in its own process too)."""
     address = f"127.0.0.1:{_free_port()}"
     host = await Worker.start("host", "governed_agents.autogen.distributed", "host", "--address", address)
+    # (a port taken between the probe and the host's bind fails here, loudly: rare, never silent)
     try:
         executor = await executor_worker(address, receipts, "agent_sandbox", "user_proxy")
         try:
@@ -209,3 +215,18 @@ async def test_the_host_and_executor_commands_serve_a_driver_on_another_worker(t
     shown = audit("conversation", receipts, "--group", "c-2")
     assert "turn 1: coder → user_proxy: APPROVED" in shown.stdout
     assert "turn 2: coder → agent_sandbox: DENIED" in shown.stdout
+
+
+def test_agentchat_teams_cannot_cross_grpc_workers_in_0_7_so_the_executor_is_a_core_api_agent():
+    """Why GovernedExecutorAgent exists (the evidence, kept honest): a team's start message does not
+    survive the gRPC runtime's JSON round trip — its messages validate into the abstract
+    BaseChatMessage — so a team on GrpcWorkerAgentRuntime never starts. If AutoGen fixes this, this
+    test fails, and governed teams across workers are worth trying again."""
+    from autogen_agentchat.messages import TextMessage
+    from autogen_agentchat.teams._group_chat._events import GroupChatStart
+    from autogen_core._serialization import try_get_known_serializers_for_type
+
+    (serializer,) = try_get_known_serializers_for_type(GroupChatStart)
+    payload = serializer.serialize(GroupChatStart(messages=[TextMessage(content="task", source="user")]))
+    with pytest.raises(TypeError, match="Can't instantiate abstract class BaseChatMessage"):
+        serializer.deserialize(payload)
