@@ -49,7 +49,8 @@ class ModuleImport(_Op):
     module: str
 
 
-SystemEffect = Literal["process_control", "privilege", "system_info", "native_code", "other"]
+SystemEffect = Literal["process_control", "privilege", "system_info", "system_monitoring", "native_code", "other",
+                       "unknown"]
 
 
 class FunctionCall(_Op):
@@ -57,7 +58,9 @@ class FunctionCall(_Op):
 
     ``effect`` names the capability it needs: ``process_control`` (kill/signal other processes),
     ``privilege`` (setuid, chown, chmod, chroot), ``system_info`` (process and host inspection such
-    as psutil), ``native_code`` (loading shared libraries), ``other``.
+    as psutil), ``system_monitoring`` (screen, keyboard, mouse and clipboard capture), ``native_code``
+    (loading shared libraries), ``other``; ``unknown``: an operation of a module that can reach the
+    outside which the catalogue does not know — outside every allow-list, ``"*"`` included.
     """
 
     type: Literal["function_call"] = "function_call"

@@ -14,13 +14,14 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from governed_agents.analysis import _closed
 from governed_agents.ir import DynamicCodeKind, SystemEffect
 
-__all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "OPS_BY_KIND", "Kind", "Op",
-           "Spec", "all_specs", "lookup"]
+__all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "OPS_BY_KIND", "PURE_SPEC",
+           "UNKNOWN_SPEC", "Kind", "Op", "Spec", "all_specs", "known", "lookup", "module_attribute"]
 
 Kind = Literal["file", "open", "net", "proc", "env", "db", "dyn", "effect", "import", "getattr", "ctor",
-               "path_join", "pure"]
+               "path_join", "pure", "unknown"]
 Op = Literal["", "read", "write", "delete", "select_table", "insert", DynamicCodeKind, SystemEffect]
 # The ops each kind takes: a spec outside these is a catalogue error (tests/analysis/test_catalogue.py).
 OPS_BY_KIND: dict[str, frozenset[str]] = {
@@ -29,7 +30,8 @@ OPS_BY_KIND: dict[str, frozenset[str]] = {
     "db": frozenset({"", "select_table", "insert"}),
     "dyn": frozenset(get_args(DynamicCodeKind)),
     "effect": frozenset(get_args(SystemEffect)),
-    **{k: frozenset({""}) for k in ("open", "net", "proc", "import", "getattr", "ctor", "path_join", "pure")},
+    **{k: frozenset({""}) for k in ("open", "net", "proc", "import", "getattr", "ctor", "path_join", "pure",
+                                     "unknown")},
 }
 
 
@@ -164,6 +166,8 @@ _FILE: dict[str, Spec] = {
     "os.path.normpath": _s("path_join", arg=None),
     "os.path.realpath": _s("path_join", arg=None),
     "os.path.expanduser": _s("path_join", arg=None),
+    # in-memory buffers: handed to a reader or writer, they touch no file
+    **{f"{m}.{c}": _s("ctor", arg=None, returns="builtins.memory") for m in ("io", "_io") for c in ("StringIO", "BytesIO")},
     # print(file=...) writes to the handle
     "print": _s("file", WRITE, arg=None, kw="file", value_from="handle"),
 }
@@ -179,7 +183,6 @@ _DATA: dict[str, Spec] = {
     "pandas.read_sql": _s("db", kw="sql"),
     "pandas.read_sql_query": _s("db", kw="sql"),
     "pandas.read_sql_table": _s("db", kw="table_name", op="select_table"),
-    "pandas.read_clipboard": _s("effect", "system_info", arg=None),
     "pandas.DataFrame": _s("ctor", arg=None, returns="pandas.DataFrame"),
     "pandas.Series": _s("ctor", arg=None, returns="pandas.DataFrame"),
     "numpy.load": _s("file", READ, kw="file"),  # allow_pickle is checked by the walker
@@ -333,7 +336,20 @@ _PROC: dict[str, Spec] = {
 _ENV: dict[str, Spec] = {
     "os.getenv": _s("env", READ, kw="key"),
     "os.getenvb": _s("env", READ, kw="key"),
+    "os.environ.*": _s("env", READ, arg=None),
+    "os.environb.*": _s("env", READ, arg=None),
     "os.environ.get": _s("env", READ, kw="key"),
+    "os.environb.get": _s("env", READ, kw="key"),
+    "os.environb.pop": _s("env", WRITE, kw="key"),
+    "os.environb.setdefault": _s("env", WRITE, kw="key"),
+    "os.environb.update": _s("env", WRITE, arg=None),
+    "os.environb.clear": _s("env", WRITE, arg=None),
+    "os.environ.popitem": _s("env", WRITE, arg=None),
+    "os.environ.__setitem__": _s("env", WRITE, kw="key"),
+    "os.environ.__delitem__": _s("env", WRITE, kw="key"),
+    "os.environ.__getitem__": _s("env", READ, kw="key"),
+    "os.environ.__contains__": _s("env", READ, kw="key"),
+    "os.environ.__iter__": _s("env", READ, arg=None),
     "os.environ.copy": _s("env", READ, arg=None),
     "os.environ.items": _s("env", READ, arg=None),
     "os.environ.keys": _s("env", READ, arg=None),
@@ -447,7 +463,181 @@ _EFFECTS: dict[str, Spec] = {
     "socket.gethostname": _s("effect", "system_info", arg=None),
 }
 
-_TABLE: dict[str, Spec] = {**_FILE, **_DATA, **_NET, **_PROC, **_ENV, **_DYN, **_EFFECTS}
+_PATH_SELF_READS = ("exists", "is_dir", "is_file", "is_symlink", "is_mount", "is_socket", "is_fifo",
+                    "is_block_device", "is_char_device", "lstat", "owner", "group", "readlink", "samefile",
+                    "is_junction")
+
+# The closed world's operations, named with their effect (the rest of those modules: _closed.DEFAULT).
+_STDLIB: dict[str, Spec] = {
+    "io.open_code": _s("file", READ, kw="path", returns="builtins.file"),
+    **{f"os.path.{f}": _s("file", READ, kw="path") for f in (
+        "exists", "lexists", "isdir", "isfile", "islink", "ismount", "getatime", "getctime", "samefile",
+        "sameopenfile", "samestat")},
+    "os.path.isdir": _s("file", READ, kw="s"),
+    "os.path.expandvars": _s("env", READ, arg=None),
+    "os.path.relpath": _s("path_join", arg=None),
+    **{f"os.{f}": _s("file", READ, kw="path") for f in (
+        "getxattr", "listxattr", "pathconf", "fchdir", "statvfs")},
+    **{f"os.{f}": _s("file", READ, arg=None) for f in ("read", "pread", "readv", "fstat", "fstatvfs", "fpathconf")},
+    **{f"os.{f}": _s("file", WRITE, kw="path") for f in ("setxattr", "removexattr")},
+    **{f"os.{f}": _s("file", WRITE, arg=None) for f in (
+        "write", "pwrite", "writev", "pwritev", "sendfile", "copy_file_range", "splice", "ftruncate", "sync",
+        "fsync", "fdatasync", "posix_fallocate", "memfd_create")},
+    "os.get_exec_path": _s("env", READ, arg=None),
+    **{f"os.{f}": _s("effect", "process_control", arg=None) for f in (
+        "wait", "wait3", "wait4", "waitid", "waitpid", "setpgrp", "setpriority", "sched_setparam",
+        "sched_setscheduler", "sched_yield", "tcsetpgrp", "pidfd_open", "register_at_fork")},
+    **{f"os.{f}": _s("effect", "system_info", arg=None) for f in (
+        "getpgid", "getpgrp", "getsid", "getpriority", "getresuid", "getresgid", "getegid", "getgrouplist",
+        "ctermid", "ttyname", "sysconf", "confstr", "sched_getaffinity", "sched_getparam", "sched_getscheduler",
+        "sched_rr_get_interval", "tcgetpgrp")},
+    **{f"os.{f}": _s("proc", arg=None) for f in ("openpty", "login_tty")},
+    **{f"pathlib.Path.{f}": _s("file", READ, **SELF) for f in _PATH_SELF_READS},
+    **{f"pathlib.Path.{f}": _s("file", WRITE, **SELF) for f in ("hardlink_to", "link_to")},
+    "pathlib.Path.lchmod": _s("effect", "privilege", **SELF),
+    "pathlib.Path.expanduser": _s("ctor", arg=None, returns="pathlib.Path"),  # the home is not known: unknown path
+    "pathlib.Path.absolute": _s("ctor", **SELF, returns="pathlib.Path"),
+    "pathlib.Path.resolve": _s("ctor", **SELF, returns="pathlib.Path"),
+    "pathlib.Path.with_segments": _s("ctor", arg=None, returns="pathlib.Path"),
+    "pathlib.Path.joinpath": _s("ctor", **SELF, returns="pathlib.Path"),  # computed by _special
+    "pathlib.Path.with_name": _s("ctor", **SELF, returns="pathlib.Path"),
+    "pathlib.Path.with_suffix": _s("ctor", **SELF, returns="pathlib.Path"),
+    "pathlib.Path.with_stem": _s("ctor", **SELF, returns="pathlib.Path"),
+    "pathlib.PurePosixPath": _s("ctor", returns="pathlib.Path"),
+    "pathlib.WindowsPath": _s("ctor", returns="pathlib.Path"),
+    "pathlib.PureWindowsPath": _s("ctor", returns="pathlib.Path"),
+    "tempfile.SpooledTemporaryFile": _s("file", WRITE, arg=None, returns="builtins.file"),
+    "tempfile.TemporaryDirectory": _s("file", WRITE, arg=None),
+    "fileinput.FileInput": _s("file", READ, kw="files"),
+    **{f"linecache.{f}": _s("file", READ, kw="filename") for f in ("getlines", "updatecache", "lazycache")},
+    "linecache.checkcache": _s("file", READ, kw="filename", optional=True),
+    "tokenize.open": _s("file", READ, kw="filename", returns="builtins.file"),
+    "dbm.open": _s("file", READ, kw="file", also=(_s("file", WRITE, kw="file"),)),
+    "dbm.whichdb": _s("file", READ, kw="filename"),
+    "dbm.dumb.open": _s("file", READ, kw="file", also=(_s("file", WRITE, kw="file"),)),
+    **{f"shelve.{c}": _s("dyn", "deserialization", arg=None, also=(_s("file", WRITE, kw="filename"),))
+       for c in ("Shelf", "BsdDbShelf", "DbfilenameShelf", "Unpickler")},
+    "sqlite3.enable_callback_tracebacks": _s("pure"),
+    "sqlite3.enable_shared_cache": _s("pure"),
+    "tarfile.bltn_open": _s("open", kw="file", returns="builtins.file"),
+    "tarfile.is_tarfile": _s("file", READ, kw="name"),
+    "tarfile.copyfileobj": _s("pure"),
+    "tarfile.ExFileObject": _s("pure"),
+    "zipfile.is_zipfile": _s("file", READ, kw="filename"),
+    **{f"zipfile.{c}": _s("open", kw="file", returns="zipfile.ZipFile") for c in (
+        "PyZipFile", "CompleteDirs", "FastLookup")},
+    "zipfile.Path": _s("file", READ, kw="root"),
+    "zipfile.ZipExtFile": _s("pure"),
+    "logging.StreamHandler": _s("pure"),  # to a stream: a file opened here was reported where it was opened
+    "logging.handlers.BaseRotatingHandler": _s("file", WRITE, kw="filename"),
+    **{f"logging.handlers.{h}": _s("net", kw="host") for h in ("SocketHandler", "DatagramHandler", "HTTPHandler")},
+    "logging.handlers.SMTPHandler": _s("net", kw="mailhost"),
+    "logging.handlers.SysLogHandler": _s("net", kw="address", value_from="address"),
+    "logging.handlers.NTEventLogHandler": _s("effect", "other", arg=None),
+    "logging.config.dictConfig": _s("dyn", "dynamic_import", arg=None),  # "()" names a factory to import
+    "logging.config.fileConfig": _s("dyn", "dynamic_import", arg=None, also=(_s("file", READ, kw="fname"),)),
+    "logging.config.listen": _s("net", arg=None, also=(_s("dyn", "dynamic_import", arg=None),)),
+    "logging.config.DictConfigurator": _s("dyn", "dynamic_import", arg=None),
+    "logging.config.dictConfigClass": _s("dyn", "dynamic_import", arg=None),
+    **{f"socket.{f}": _s("net", kw="ip_port" if f == "getnameinfo" else "host") for f in (
+        "gethostbyaddr", "gethostbyname_ex", "getfqdn", "getnameinfo")},
+    "socket.sethostname": _s("effect", "privilege", arg=None),
+    "socket.socketpair": _s("pure"),
+    "socket.SocketType": _s("ctor", arg=None, returns="socket.socket"),
+    "socket.fromfd": _s("ctor", arg=None, returns="socket.socket"),
+    "ssl.get_server_certificate": _s("net", kw="addr", value_from="address"),
+    "ssl.create_connection": _s("net", kw="address", value_from="address", returns="socket.socket"),
+    "ssl.SSLContext.wrap_socket": _s("pure"),
+    "asyncio.open_unix_connection": _s("net", kw="path"),
+    "asyncio.start_unix_server": _s("net", arg=1, kw="path"),
+    "multiprocessing.cpu_count": _s("effect", "system_info", arg=None),
+    **{f"signal.{f}": _s("effect", "process_control", arg=None) for f in (
+        "alarm", "setitimer", "siginterrupt", "set_wakeup_fd", "pthread_sigmask", "raise_signal",
+        "pidfd_send_signal", "pause", "sigwait", "sigwaitinfo", "sigtimedwait", "sigpending")},
+    "resource.prlimit": _s("effect", "process_control", arg=None),
+    "pkgutil.resolve_name": _s("dyn", "dynamic_import", arg=None),
+    "pkgutil.get_data": _s("dyn", "dynamic_import", arg=None, also=(_s("file", READ, arg=1, kw="resource"),)),
+    "pydoc.locate": _s("dyn", "dynamic_import", arg=None),
+    "pydoc.pipepager": _s("proc", kw="cmd"),
+    "pydoc.tempfilepager": _s("proc", kw="cmd"),
+    "pydoc.writedoc": _s("file", WRITE, arg=None, also=(_s("dyn", "dynamic_import", arg=None),)),
+    "pydoc.browse": _s("net", arg=None),
+    **{f"importlib.resources.{f}": _s("file", READ, arg=None, also=(_s("dyn", "dynamic_import", arg=None),))
+       for f in ("as_file", "contents", "files", "is_resource", "open_binary", "open_text", "path", "read_binary",
+                 "read_text")},
+    **{f"importlib.metadata.{f}": _s("pure") for f in (
+        "version", "metadata", "requires", "distribution", "distributions", "files", "packages_distributions",
+        "PackageMetadata", "PackagePath", "entry_points", "EntryPoints", "SelectableGroups")},
+    "importlib.util.resolve_name": _s("pure"),  # text in, text out: resolves a relative module name
+    **{f"unittest.mock.{f}": _s("dyn", "dynamic_import", arg=None) for f in ("patch", "create_autospec")},
+    "unittest.mock.mock_open": _s("pure"),
+    "http.server.CGIHTTPRequestHandler": _s("proc", arg=None),
+    **{f"http.cookiejar.{c}": _s("file", READ, kw="filename", also=(_s("file", WRITE, kw="filename"),)) for c in (
+        "FileCookieJar", "LWPCookieJar", "MozillaCookieJar")},
+    "urllib.request.FileHandler": _s("file", READ, arg=None),
+    **{f"urllib.request.{f}": _s("env", READ, arg=None) for f in (
+        "getproxies", "getproxies_environment", "proxy_bypass", "proxy_bypass_environment", "ProxyHandler")},
+    "urllib.request.urlcleanup": _s("file", DELETE, arg=None),
+    "urllib.robotparser.RobotFileParser": _s("net", kw="url", optional=True),
+    **{f"{m}.open": _s("open", kw="f", returns="builtins.file") for m in ("wave", "sunau", "aifc")},
+    **{f"{m}.{c}_read": _s("file", READ, kw="f") for m, c in (("wave", "Wave"), ("sunau", "Au"), ("aifc", "Aifc"))},
+    **{f"{m}.{c}_write": _s("file", WRITE, kw="f") for m, c in (("wave", "Wave"), ("sunau", "Au"), ("aifc", "Aifc"))},
+    "py_compile.compile": _s("file", READ, kw="file", also=(_s("file", WRITE, arg=1, kw="cfile"),)),
+    **{f"compileall.{f}": _s("file", READ, arg=0, kw="dir" if f == "compile_dir" else "fullname",
+                              also=(_s("file", WRITE, arg=None),)) for f in ("compile_dir", "compile_file")},
+    "compileall.compile_path": _s("file", WRITE, arg=None),
+    "filecmp.cmp": _s("file", READ, kw="f1", also=(_s("file", READ, arg=1, kw="f2"),)),
+    "filecmp.cmpfiles": _s("file", READ, kw="a", also=(_s("file", READ, arg=1, kw="b"),)),
+    "filecmp.dircmp": _s("file", READ, kw="a", also=(_s("file", READ, arg=1, kw="b"),)),
+    "pstats.Stats": _s("file", READ, arg=None, also=(_s("dyn", "deserialization", arg=None),)),
+    "mmap.mmap": _s("file", READ, arg=None, also=(_s("file", WRITE, arg=None),)),
+    **{f"mailbox.{c}": _s("file", READ, kw="path", also=(_s("file", WRITE, kw="path"),)) for c in (
+        "Mailbox", "Maildir", "mbox", "MH", "Babyl", "MMDF")},
+    "netrc.netrc": _s("file", READ, kw="file", default="~/.netrc"),
+    "getpass.getpass": _s("effect", "system_monitoring", arg=None),
+    **{f"wsgiref.simple_server.{c}": _s("net", kw="server_address", value_from="address") for c in (
+        "WSGIServer", "HTTPServer")},
+}
+
+# Screen, keyboard, mouse, clipboard, camera and microphone capture.
+_MONITORING: dict[str, Spec] = {
+    **{f"{m}.*": _s("effect", "system_monitoring", arg=None) for m in (
+        "PIL.ImageGrab", "pyautogui", "mss", "pynput", "keyboard", "mouse", "pyperclip", "pyscreenshot",
+        "pyaudio", "sounddevice", "Xlib", "clipboard", "win32clipboard", "pygetwindow")},
+    "pandas.read_clipboard": _s("effect", "system_monitoring", arg=None),
+    "pandas.DataFrame.to_clipboard": _s("effect", "system_monitoring", arg=None),
+    "cv2.VideoCapture": _s("effect", "system_monitoring", arg=None),
+    "tkinter.Tk.clipboard_get": _s("effect", "system_monitoring", arg=None),
+}
+
+# Data-set fetchers download; the local loaders (sklearn.datasets.load_iris) are pure.
+_FETCHERS: dict[str, Spec] = {
+    "sklearn.datasets.fetch_*": _s("net", arg=None),
+    "sklearn.datasets.fetch_openml": _s("net", arg=None),
+    "seaborn.load_dataset": _s("net", arg=None),
+    "seaborn.get_dataset_names": _s("net", arg=None),
+    "keras.utils.get_file": _s("net", kw="origin", arg=1, also=(_s("file", WRITE, arg=None),)),
+    "tensorflow.keras.utils.get_file": _s("net", kw="origin", arg=1, also=(_s("file", WRITE, arg=None),)),
+    "keras.datasets.*": _s("net", arg=None),
+    "tensorflow.keras.datasets.*": _s("net", arg=None),
+    "torchvision.datasets.*": _s("net", arg=None),
+    "torchtext.datasets.*": _s("net", arg=None),
+    "nltk.download": _s("net", arg=None),
+    "datasets.load_dataset": _s("net", arg=None),
+    "huggingface_hub.*": _s("net", arg=None),
+    "transformers.AutoModel.from_pretrained": _s("net", arg=None),
+    "statsmodels.datasets.get_rdataset": _s("net", arg=None),
+    "vega_datasets.data.*": _s("net", arg=None),
+    "plotly.data.*": _s("pure"),
+    "gdown.*": _s("net", arg=None),
+    "wget.download": _s("net", kw="url"),
+    "kaggle.*": _s("net", arg=None),
+    "yfinance.*": _s("net", arg=None),
+    "pandas_datareader.*": _s("net", arg=None),
+}
+
+_TABLE: dict[str, Spec] = {**_FILE, **_DATA, **_NET, **_PROC, **_ENV, **_DYN, **_EFFECTS, **_STDLIB, **_MONITORING,
+                           **_FETCHERS}
 _PREFIXES: tuple[tuple[str, Spec], ...] = tuple(
     sorted(((k[:-1], v) for k, v in _TABLE.items() if k.endswith(".*")), key=lambda kv: -len(kv[0]))
 )
@@ -455,8 +645,8 @@ _PREFIXES: tuple[tuple[str, Spec], ...] = tuple(
 # Top-level modules the catalogue knows: a free name equal to one of them is taken as that module
 # (AutoGen's Jupyter executor keeps imports from earlier blocks).
 KNOWN_MODULES: frozenset[str] = frozenset(
-    k.split(".")[0] for k in _TABLE if "." in k and not k.startswith(("builtins", "pathlib.Path."))
-) - {"sqlite3.Connection"}
+    k.split(".")[0] for k in (*_TABLE, *_closed.DEFAULT) if "." in k and not k.startswith(("builtins", "pathlib.Path."))
+) | frozenset(m for m in _closed.DEFAULT if "." not in m)
 
 # Modules reachable as attributes of others (``np.os``, ``pd.io.common.os``): the use counts as
 # a use of the module itself. Maps the attribute name to the module it is.
@@ -479,16 +669,67 @@ def all_specs() -> dict[str, Spec]:
     return {**_TABLE, **{f"?.{k}": v for k, v in DUCK_METHODS.items()}}
 
 
+_PATH_MODULES = frozenset({"posixpath", "genericpath", "ntpath"})  # os.path under its own names
+PURE_SPEC = Spec("pure", arg=None)
+UNKNOWN_SPEC = Spec("unknown", arg=None)
+_DEFAULT_SPECS: dict[str, Spec] = {
+    "net": Spec("net", arg=None),
+    "proc": Spec("proc", arg=None),
+    "dyn": Spec("dyn", "dynamic_import", arg=None),
+    "unknown": UNKNOWN_SPEC,
+}
+
+
 @functools.lru_cache(maxsize=4096)
 def lookup(qualified: str) -> Spec | None:
-    """The spec for a qualified API name, exact first, then the longest ``prefix.*`` entry."""
+    """The spec for a qualified API name: exact first, then the longest ``prefix.*`` entry, then the
+    closed world (``_closed``): a name of a module that can reach the outside is pure, an operation
+    with the module's default effect, or an unknown operation — never nothing."""
     spec = _TABLE.get(qualified)
     if spec is not None:
         return spec
     head, _, rest = qualified.partition(".")
-    if head in _OS_BACKENDS and rest:
+    if rest and head in _OS_BACKENDS:
         return lookup(f"os.{rest}")  # posix.system is os.system
+    if rest and head in _PATH_MODULES:
+        return lookup(f"os.path.{rest}")
     for prefix, candidate in _PREFIXES:
         if qualified.startswith(prefix):
             return candidate
+    return _closed_world(qualified)
+
+
+def _closed_world(qualified: str) -> Spec | None:
+    owner, _, name = qualified.rpartition(".")
+    pure_methods = _closed.CLASS_PURE.get(owner)
+    if pure_methods is not None:  # a method of a class the catalogue tracks (Path, ZipFile, socket, …)
+        return PURE_SPEC if name in pure_methods else DUCK_METHODS.get(name, UNKNOWN_SPEC)
+    parts = qualified.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:i])
+        default = _closed.DEFAULT.get(module)
+        if default is None:
+            continue
+        first = f"{module}.{parts[i]}"
+        target = _closed.MODULE_ATTRS.get(first)
+        if target is not None:  # shutil.os is os (resolved by the walker); asyncio.events is asyncio's own
+            return UNKNOWN_SPEC if target.startswith(module + ".") and i + 1 < len(parts) else None
+        if i + 1 < len(parts) and first in _TABLE:
+            return None  # an attribute of a catalogued API: its result's type says what it does
+        if parts[i] in _closed.PURE[module]:
+            return PURE_SPEC  # and what hangs off a pure name (logging.root.info)
+        if parts[i] in _closed.OPAQUE[module]:
+            return _DEFAULT_SPECS[default]
+        return UNKNOWN_SPEC
     return None
+
+
+def known(qualified: str) -> bool:
+    """The name exists as far as the catalogue knows (``from os import *`` binds it)."""
+    spec = lookup(qualified)
+    return spec is not None and spec is not UNKNOWN_SPEC
+
+
+def module_attribute(qualified: str) -> str | None:
+    """``shutil.os`` → ``os``: a module reached as another module's attribute."""
+    return _closed.MODULE_ATTRS.get(qualified)

@@ -18,7 +18,7 @@ import libcst as cst
 from governed_agents.analysis._catalogue import CATALOGUED_ATTRIBUTES, Spec
 from governed_agents.analysis._shell import analyze_argv, analyze_shell
 from governed_agents.analysis._sql import sql_operations
-from governed_agents.analysis._values import UNKNOWN, Const, Mod, Obj, host_port, normalise_path
+from governed_agents.analysis._values import MEMORY, UNKNOWN, Choice, Const, Mod, Obj, host_port, normalise_path
 from governed_agents.ir import (
     DatabaseOperation,
     DynamicCode,
@@ -67,8 +67,28 @@ def emit_call(w: Walker, call: cst.Call, api: str, spec: Spec, receiver: Any) ->
         if (isinstance(handle, Obj) and handle.type == "builtins.file") or (
                 isinstance(handle, Mod) and handle.name in _STANDARD_STREAMS):
             return  # a handle opened here was reported where it was opened; the console is no file
+    if spec.kind in _FILE_KINDS and spec.value_from != "self" and _in_memory(w, call, spec):
+        return  # pd.read_csv(io.StringIO(s)), csv.reader(["a,b"]), gzip.GzipFile(fileobj=io.BytesIO(b))
     carried = _carried(w, call, spec, receiver) if spec.arg is not None or spec.kw or spec.value_from else UNKNOWN
     emitter(w, call, api, spec, carried)
+
+
+_FILE_KINDS = frozenset({"file", "open"})
+
+
+def _in_memory(w: Walker, call: cst.Call, spec: Spec) -> bool:
+    """The argument that would name the file is an in-memory buffer (or, for a reader of lines,
+    a literal list of lines); or there is none and ``fileobj=`` is such a buffer or a file opened here."""
+    positional, keywords, _ = w.args(call)
+    if (spec.kw is not None and spec.kw in keywords) or (spec.arg is not None and spec.arg < len(positional)):
+        value = w.arg(call, spec)
+        if isinstance(value, Obj) and value.type == MEMORY:
+            return True
+        return spec.value_from == "handle" and isinstance(value, Const) and isinstance(value.value, tuple)
+    if "fileobj" in keywords:
+        handle = w.value(keywords["fileobj"])
+        return isinstance(handle, Obj) and handle.type in (MEMORY, "builtins.file")
+    return False
 
 
 def _carried(w: Walker, call: cst.Call, spec: Spec, receiver: Any) -> Any:
@@ -206,6 +226,10 @@ def _effect(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> No
     w.emit(call, FunctionCall, function=api, effect=spec.op, api=api)
 
 
+def _effect_unknown(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
+    w.emit(call, FunctionCall, function=api, effect="unknown", api=api)
+
+
 def _import(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
     if isinstance(carried, str):
         w.emit(call, ModuleImport, module=carried, api=api)
@@ -229,6 +253,14 @@ def _getattr(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> N
                 return
         return
     attr = w.value(positional[1]) if len(positional) >= 2 else UNKNOWN
+    if isinstance(attr, Choice):  # for name in ["mean", "sum"]: getattr(df, name)(): each name resolved
+        base = w.value(positional[0])
+        for name in attr.values:
+            if name in DUNDER_ESCAPES:
+                w.emit(call, DynamicCode, kind="introspection", detail=name, api=api)
+            else:
+                w.escape(call, w.attribute(base, name))
+        return
     if not (isinstance(attr, Const) and isinstance(attr.value, str)):
         w.emit(call, DynamicCode, kind="introspection", detail="getattr with a computed name", api=api)
     elif attr.value in DUNDER_ESCAPES:
@@ -248,6 +280,7 @@ EMITTERS: dict[str, Emitter] = {
     "effect": _effect,
     "import": _import,
     "getattr": _getattr,
+    "unknown": _effect_unknown,
 }
 
 
@@ -280,6 +313,8 @@ UNKNOWN_EMITTERS: dict[str, UnknownEmitter] = {
                                                           api=api),
     "import": _unknown_dyn("dynamic_import"),
     "getattr": _unknown_dyn("introspection"),
+    "unknown": lambda w, node, api, spec, receiver: w.emit(node, FunctionCall, function=api, effect="unknown",
+                                                           api=api),
 }
 
 

@@ -15,7 +15,7 @@ from governed_agents.analysis._emit import DUNDER_ESCAPES
 from governed_agents.analysis._fold import string_value
 from governed_agents.analysis._positions import dotted
 from governed_agents.analysis._special import BARE_HOOKS, ITERATION_VALUES, STORE_HOOKS, SUBSCRIPT_HOOKS
-from governed_agents.analysis._values import UNKNOWN, Const, Mod
+from governed_agents.analysis._values import UNKNOWN, Choice, Const, Mod
 from governed_agents.ir import DynamicCode, ModuleImport
 
 if TYPE_CHECKING:
@@ -230,12 +230,20 @@ def _on_with(w: Walker, node: cst.With, stack: list[Any]) -> None:
             bind_target(w, item.asname.name, w.value(item.item))
 
 
+def _element(w: Walker, iterated_node: Any) -> Any:
+    """What a loop variable holds: one of the strings of a literal sequence, a psutil.Process…"""
+    iterated = w.value(iterated_node)
+    if isinstance(iterated, Const) and isinstance(iterated.value, tuple) and iterated.value \
+            and all(type(v) is str for v in iterated.value):
+        return Choice(iterated.value)
+    if iterated is UNKNOWN and isinstance(iterated_node, cst.Call):
+        return ITERATION_VALUES.get(w.callee(iterated_node)[0] or "", UNKNOWN)
+    return UNKNOWN
+
+
 def _on_for(w: Walker, node: cst.For, stack: list[Any]) -> None:
     _consume_targets(w, node.target)
-    element = UNKNOWN
-    if w.value(node.iter) is UNKNOWN and isinstance(node.iter, cst.Call):
-        element = ITERATION_VALUES.get(w.callee(node.iter)[0] or "", UNKNOWN)
-    bind_target(w, node.target, element)
+    bind_target(w, node.target, _element(w, node.iter))
 
 
 def _param_names(params: cst.Parameters) -> Iterator[str]:
@@ -279,7 +287,12 @@ def _on_import_from(w: Walker, node: cst.ImportFrom, stack: list[Any]) -> Any:
 
 def _on_comp_for(w: Walker, node: cst.CompFor, stack: list[Any]) -> None:
     _consume_targets(w, node.target)
-    bind_target(w, node.target, UNKNOWN)
+    bind_target(w, node.target, _element(w, node.iter))
+
+
+def _on_arg(w: Walker, node: cst.Arg, stack: list[Any]) -> None:
+    if node.keyword is not None:  # f(open=1), sns.pairplot(vars=[…]): a name, not the builtin handed on
+        w.consumed.add(id(node.keyword))
 
 
 def _on_except(w: Walker, node: cst.ExceptHandler, stack: list[Any]) -> None:
@@ -316,6 +329,7 @@ _HANDLERS: dict[type, Any] = {
     cst.Global: _on_global,
     cst.Nonlocal: _on_global,
     cst.Annotation: _on_annotation,
+    cst.Arg: _on_arg,
 }
 
 

@@ -15,7 +15,11 @@ the signature is over the raw text (and the IR is unresolved).
 from __future__ import annotations
 
 import ast
+import codecs
 import hashlib
+import io
+import tokenize
+import unicodedata
 
 import libcst as cst
 
@@ -61,7 +65,58 @@ def _refused_by_python(code: str) -> Unresolved | None:
     return None
 
 
+# The encodings under which the text given is the text Python compiles from its UTF-8 bytes.
+_SAME_TEXT_ENCODINGS = frozenset({"utf-8", "ascii", "iso8859-1"})
+
+
+def _as_python_reads(code: str) -> Unresolved | None:
+    """Refuse text that Python would compile as other text: the runtime writes the code out as
+    UTF-8 and the interpreter decodes those bytes by the BOM and the coding cookie, as
+    ``tokenize.detect_encoding`` finds them (``# coding: utf-7`` turns comments into code)."""
+    second = code.find("\n", code.find("\n") + 1)
+    if "coding" not in (code if second < 0 else code[:second]):
+        return None  # no cookie: UTF-8, which is what the text was encoded as
+    data = code.encode("utf-8", "surrogatepass")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        name = codecs.lookup(encoding).name
+    except (SyntaxError, LookupError) as exc:
+        return Unresolved(reason=f"the coding declaration is one Python refuses: {exc}", kind="parse_error")
+    if name not in _SAME_TEXT_ENCODINGS and name != "utf-8-sig":
+        return Unresolved(reason=f"source declares the encoding {encoding!r}: only UTF-8, ASCII and Latin-1 are "
+                                 "read (Python would decode the code as other text)", kind="parse_error")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return Unresolved(reason=f"source is not valid {encoding} as its coding declaration says: {exc.reason}",
+                          kind="parse_error")
+    if text.lstrip("\ufeff") != code.lstrip("\ufeff"):
+        return Unresolved(reason=f"under its coding declaration ({encoding}) Python reads this code as other "
+                                 "text than the text given", kind="parse_error")
+    return None
+
+
+def _needs_nfkc(code: str) -> bool:
+    """True when a name may read differently under NFKC (PEP 3131): some non-ASCII character is not
+    its own normal form, or is a combining mark."""
+    if code.isascii():
+        return False
+    return any(unicodedata.normalize("NFKC", ch) != ch or unicodedata.combining(ch)
+               for ch in {c for c in code if ord(c) > 127})
+
+
+class _Nfkc(cst.CSTTransformer):
+    """Every name as Python reads it: ``ｏｐｅｎ`` is ``open``."""
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        value = unicodedata.normalize("NFKC", updated_node.value)
+        return updated_node if value == updated_node.value else updated_node.with_changes(value=value)
+
+
 def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
+    misread = _as_python_reads(code)
+    if misread is not None:
+        return SovereignIR(language="python", code_signature=_raw(code), unresolved=(misread,))
     if len(code) >= _LONG_ENOUGH_TO_CHECK or code.count("(") + code.count("[") + code.count("{") >= _DEEP_ENOUGH_TO_CHECK:
         refused = _refused_by_python(code)
         if refused is not None:
@@ -74,6 +129,9 @@ def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
         problem = Unresolved(reason=f"code the analyser cannot read ({type(exc).__name__})",
                              kind="limit" if not isinstance(exc, ValueError) else "parse_error")
         return SovereignIR(language="python", code_signature=_raw(code), unresolved=(problem,))
+    if _needs_nfkc(code):
+        module = module.visit(_Nfkc())
+        code = module.code
     walker = Walker(module, code, str(work_dir) if work_dir is not None else None)
     try:
         walker.walk()

@@ -13,7 +13,7 @@ import builtins
 from collections.abc import Iterable
 from typing import Any
 
-from governed_agents.analysis._catalogue import KNOWN_MODULES, lookup
+from governed_agents.analysis._catalogue import KNOWN_MODULES, known
 from governed_agents.analysis._values import UNKNOWN, Const, Mod
 
 __all__ = ["BUILTINS", "LEAVE", "OUTER", "ClassScope", "Scopes"]
@@ -72,7 +72,7 @@ class Scopes:
                     return value
         self.unbound.add(name)
         for module in reversed(self.star_modules):
-            if lookup(f"{module}.{name}") is not None:
+            if known(f"{module}.{name}"):
                 return Mod(f"{module}.{name}")
         if name in BUILTINS:
             return Mod(name)

@@ -83,7 +83,7 @@ def _environ_write(w: Walker, target: cst.Subscript, api: str) -> None:
     w.emit(target, EnvironmentAccess, names=(w.subscript_key(target),), access="write", api=api)
 
 
-@_register(BARE_HOOKS, "os.environ")
+@_register(BARE_HOOKS, "os.environ", "os.environb")
 def _environ_whole(w: Walker, node: Any, api: str) -> None:
     if id(node) not in w.consumed:
         w.emit(node, EnvironmentAccess, names=(None,), access="read", api=api)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["UNKNOWN", "Const", "Method", "Mod", "Obj", "Value", "host_port", "normalise_path"]
+__all__ = ["MEMORY", "UNKNOWN", "Choice", "Const", "Method", "Mod", "Obj", "Value", "host_port", "normalise_path"]
 
 
 class _Unknown:
@@ -48,7 +48,16 @@ class Method:
     receiver: Any
 
 
-Value = Mod | Obj | Const | Method | _Unknown
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of several literal strings: the variable of ``for name in ["mean", "sum"]``."""
+
+    values: tuple[str, ...]
+
+
+MEMORY = "builtins.memory"  # the type of an in-memory buffer (io.StringIO, io.BytesIO): reading it touches no file
+
+Value = Mod | Obj | Const | Method | Choice | _Unknown
 
 
 def normalise_path(raw: Any, work_dir: str | None) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import libcst as cst
 
-from governed_agents.analysis._catalogue import DUCK_METHODS, MODULE_ESCAPES, Spec, lookup
+from governed_agents.analysis._catalogue import DUCK_METHODS, MODULE_ESCAPES, Spec, lookup, module_attribute
 from governed_agents.analysis._emit import INERT_KINDS, emit_call, emit_unknown
 from governed_agents.analysis._fold import fold_binary, fold_builtin, fold_str_method, string_value
 from governed_agents.analysis._positions import Locator, dotted
@@ -161,6 +161,9 @@ class Walker:
             if attr == "ctypeslib":
                 return Mod("numpy.ctypeslib")
             qualified = f"{base.name}.{attr}"
+            target = module_attribute(qualified)
+            if target is not None:
+                return Mod(target)  # shutil.os is os
             if attr in MODULE_ESCAPES and base.name != attr and lookup(qualified) is None:
                 return Mod(attr)  # np.os, pd.io.common.os: the module itself
             return Mod(qualified)

@@ -74,7 +74,8 @@ class CodeExecutionRule(_Rule):
     allowed_environment_variables: tuple[str, ...] = ()
     allowed_database_operations: tuple[Literal["select", "insert", "update", "delete", "ddl", "other", "*"], ...] = ()
     allowed_system_operations: tuple[
-        Literal["process_control", "privilege", "system_info", "native_code", "other", "*"], ...] = ()
+        Literal["process_control", "privilege", "system_info", "system_monitoring", "native_code", "other",
+                "*"], ...] = ()
     allowed_languages: tuple[str, ...] = ("python",)
 
     @field_validator("allowed_imports", "disallowed_imports", "allowed_file_paths", "allowed_network_destinations",

@@ -1,0 +1,82 @@
+"""The closed world: every public name of every module that can reach the outside is known.
+
+Walks ``dir()`` of each closed module on the installed Python, and of the classes whose instances
+the catalogue tracks; a name that is neither catalogued as an operation nor judged pure fails (run
+``python scripts/closed_world.py`` after a Python upgrade, then judge what it lists as OPAQUE).
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+from governed_agents import analyze
+from governed_agents.analysis import _closed
+from governed_agents.analysis._catalogue import PURE_SPEC, UNKNOWN_SPEC, lookup
+
+CLASS_SOURCES = {
+    "builtins.file": ("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.FileIO"),
+    "pathlib.Path": ("pathlib.Path",),
+    "zipfile.ZipFile": ("zipfile.ZipFile",),
+    "tarfile.TarFile": ("tarfile.TarFile",),
+    "socket.socket": ("socket.socket",),
+    "sqlite3.Connection": ("sqlite3.Connection", "sqlite3.Cursor"),
+}
+
+
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("module", sorted(m for m in _closed.DEFAULT if _importable(m)))
+def test_every_public_name_of_the_module_is_an_operation_or_judged_pure(module):
+    mod = importlib.import_module(module)
+    missing = []
+    for name in dir(mod):
+        if name.startswith("_"):
+            continue
+        qualified = f"{module}.{name}"
+        if qualified in _closed.MODULE_ATTRS or isinstance(getattr(mod, name), types.ModuleType):
+            continue  # a module: its own names are closed where it is listed
+        judged = name in _closed.PURE[module] or name in _closed.OPAQUE[module]
+        spec = lookup(qualified)
+        if not judged and (spec is None or spec is UNKNOWN_SPEC):
+            missing.append(name)
+    assert not missing, f"{module}: neither an operation nor judged pure: {missing}"
+
+
+@pytest.mark.parametrize("type_name", sorted(CLASS_SOURCES))
+def test_every_method_of_a_tracked_class_is_an_operation_or_judged_pure(type_name):
+    missing = []
+    for source in CLASS_SOURCES[type_name]:
+        module_name, _, cls_name = source.rpartition(".")
+        cls = getattr(importlib.import_module(module_name), cls_name)
+        for name in dir(cls):
+            if name.startswith("_"):
+                continue
+            judged = name in _closed.CLASS_PURE[type_name] or name in _closed.CLASS_OPAQUE[type_name]
+            if not judged and lookup(f"{type_name}.{name}") in (None, UNKNOWN_SPEC):
+                missing.append(f"{source}.{name}")
+    assert not missing, f"{type_name}: neither an operation nor judged pure: {missing}"
+
+
+def test_a_name_the_catalogue_does_not_know_is_an_unknown_operation():
+    ir = analyze("import os\nos.spawn_something_new('/bin/sh')")
+    op = next(o for o in ir.operations if o.type == "function_call")
+    assert op.effect == "unknown" and op.api == "os.spawn_something_new"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in _closed.DEFAULT if _importable(m)))
+def test_opaque_names_are_operations_and_pure_names_are_not(module):
+    for name in _closed.OPAQUE[module]:
+        spec = lookup(f"{module}.{name}")
+        assert spec is not None and spec.kind not in ("pure", "ctor", "path_join"), f"{module}.{name}"
+    for name in _closed.PURE[module]:  # pure, unless a whole-module entry (ctypes.*) says otherwise
+        spec = lookup(f"{module}.{name}")
+        assert spec is PURE_SPEC or (spec is not None and spec is not UNKNOWN_SPEC), f"{module}.{name}"
