@@ -18,7 +18,16 @@ import libcst as cst
 from governed_agents.analysis._catalogue import CATALOGUED_ATTRIBUTES, Spec
 from governed_agents.analysis._shell import analyze_argv, analyze_shell
 from governed_agents.analysis._sql import sql_operations
-from governed_agents.analysis._values import MEMORY, UNKNOWN, Choice, Const, Mod, Obj, host_port, normalise_path
+from governed_agents.analysis._values import (
+    MEMORY,
+    UNKNOWN,
+    Choice,
+    Const,
+    Mod,
+    Obj,
+    host_port,
+    normalise_path,
+)
 from governed_agents.ir import (
     DatabaseOperation,
     DynamicCode,
