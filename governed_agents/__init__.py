@@ -1,7 +1,9 @@
 """governed-agents: execution authority for Microsoft AutoGen AgentChat 0.7.
 
-The public surface is re-exported here; modules whose names start with ``_`` are private. The
-AutoGen classes load lazily, so the analyser and the CLI start without importing AutoGen.
+The public surface is re-exported here; modules whose names start with ``_`` are private. Every
+name loads lazily (module ``__getattr__``) so that ``import governed_agents`` costs nothing: the CLI's
+``check`` and ``analyze`` start without AutoGen, pydantic's provenance models, bashlex or the receipt
+store, and each loads only when first used. ``from governed_agents import X`` works as before.
 """
 
 from __future__ import annotations
@@ -9,11 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from governed_agents._provenance import ConversationContext, Provenance, provenance
-from governed_agents.analysis import analyze
-from governed_agents.ir import SovereignIR
-
 if TYPE_CHECKING:
+    from governed_agents._provenance import ConversationContext, Provenance, provenance
+    from governed_agents.analysis import analyze
     from governed_agents.autogen import (
         GovernedAssistantAgent,
         GovernedCodeExecutor,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         add_governed_message_types,
     )
     from governed_agents.governor import GateResult, GovernanceConfigError, Governor
+    from governed_agents.ir import SovereignIR
     from governed_agents.policy import Decision, PolicyError, PolicySet, RuntimeLimits, Violation, load_policy
     from governed_agents.receipts import Receipt, ReceiptLog, ReceiptStoreError
     from governed_agents.runtime import RunReport, run_code
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "ConversationContext": "governed_agents._provenance",
+    "Provenance": "governed_agents._provenance",
+    "provenance": "governed_agents._provenance",
+    "analyze": "governed_agents.analysis",
+    "SovereignIR": "governed_agents.ir",
     "Governor": "governed_agents.governor",
     "GateResult": "governed_agents.governor",
     "GovernanceConfigError": "governed_agents.governor",
@@ -104,4 +110,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'governed_agents' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -79,6 +79,33 @@ def test_cli_start_up_does_not_import_autogen():
     assert "autogen" not in result.stderr
 
 
+def _modules_loaded_by(*argv: str, stdin: str) -> set[str]:
+    probe = ("import runpy, sys\nsys.argv = ['governed-agents', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('governed_agents', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe, *argv], input=stdin, capture_output=True,
+                            text=True, cwd=ROOT)
+    return set(result.stderr.split())
+
+
+def test_checking_a_python_file_loads_only_what_the_decision_needs():
+    loaded = _modules_loaded_by("check", "--policy", SEED, "--agent", "agent_sandbox", "--json", "-",
+                                stdin="import os\nos.system('ls')\n")
+    assert "libcst" in loaded and "governed_agents.policy" in loaded  # it did decide
+    for heavy in ("bashlex", "rich", "cryptography", "governed_agents.receipts", "governed_agents._provenance",
+                  "autogen_core", "asyncio", "sqlite3"):
+        assert heavy not in loaded, heavy
+
+
+def test_shell_input_loads_the_shell_parser_and_is_read():
+    loaded = _modules_loaded_by("analyze", "--language", "bash", "--json", "-", stdin="rm -rf /data\n")
+    assert "bashlex" in loaded
+    result = cli("analyze", "--language", "bash", "--json", "-", stdin="rm -rf /data\n")
+    ops = json.loads(result.stdout)["operations"]
+    assert any(op["type"] == "file_operation" and op["operation"] == "delete" for op in ops)
+
+
 def test_run_gates_then_runs_under_the_limits(tmp_path):
     ok = tmp_path / "ok.py"
     ok.write_text("import math\nprint(math.factorial(6))\nraise SystemExit(3)\n")

@@ -17,3 +17,14 @@ def test_cli_lists_its_subcommands():
     ).stdout
     for name in ("analyze", "check", "policy", "audit", "run", "demo"):
         assert name in out
+
+
+def test_every_public_name_imports_from_the_package():
+    import governed_agents
+
+    for name in governed_agents.__all__:
+        assert getattr(governed_agents, name) is not None, name
+        assert name in dir(governed_agents)
+    script = "from governed_agents import Governor, ReceiptLog, GovernedAssistantAgent, provenance; print('ok')"
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.strip() == "ok"

@@ -23,8 +23,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-import bashlex
-
 from governed_agents.analysis._values import host_port, normalise_path
 from governed_agents.ir import (
     DynamicCode,
@@ -142,6 +140,8 @@ _ENVIRONMENT_WRITERS = frozenset({"export", "declare", "typeset", "readonly", "u
 
 
 def analyze_shell(code: str, language: str = "bash", work_dir: str | None = None) -> SovereignIR:
+    import bashlex  # ~100 ms to import: loaded only when there is shell to read
+
     walker = _ShellWalker(code, work_dir)
     try:
         trees = bashlex.parse(_for_bashlex(code)) if code.strip() else []
@@ -518,6 +518,8 @@ class _ShellWalker:
 
             ir = analyze_python(text, work_dir=self.work_dir)
         else:
+            import bashlex
+
             inner = _ShellWalker(text, self.work_dir, base=position)
             try:
                 for tree in bashlex.parse(text):

@@ -1,0 +1,121 @@
+"""Whole-process cost of the ``governed-agents`` command against bandit's, measured in one run:
+
+1. start-up: one-file ``governed-agents check`` against ``bandit`` on the same file (goal <= 1.0x);
+2. throughput: the 405 RedCode-Exec development snippets as files in one directory, one process
+   each side, ``analyze --json`` and ``check --json`` against ``bandit -r -f json`` (goal >= 1.2x);
+3. where ``check``'s start-up goes: a bare interpreter and the imports that dominate.
+
+Both sides run as ``python -m …`` from this interpreter (same virtualenv, same ``site``), interleaved
+so that load on the machine falls on both; each figure is the minimum of ``--repeat`` runs (wall
+clock), and CPU time (user + system of the child) is printed beside it. Children get a private
+``PYTHONPYCACHEPREFIX`` (written by the warm-up run): an editable checkout under
+``PYTHONDONTWRITEBYTECODE`` would otherwise compile its own modules from source at every start,
+which a pip-installed package (and bandit here) never does.
+
+Corpus: RedCode-Exec Python dev half (RedCode authors, AI-secure/RedCode, CC BY 4.0; see
+shared/benchmarks/redcode-exec/README.md).
+
+    python benchmarks/startup.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "benchmarks" / "redcode-exec" / "python-dev.json"
+POLICY = ROOT / "policies" / "examples" / "broad.policy"
+PY = sys.executable
+
+
+ENV = dict(os.environ)
+
+
+def _run(argv: list[str]) -> tuple[float, float]:
+    """(wall, cpu) seconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=ENV)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def measure(commands: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Best (wall, cpu) of each command over ``repeat`` interleaved rounds."""
+    best = {name: (float("inf"), float("inf")) for name in commands}
+    for argv in commands.values():  # warm the page cache and write the .pyc files
+        _run(argv)
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            wall, cpu = _run(argv)
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    return best
+
+
+def _check(*paths: str) -> list[str]:
+    return [PY, "-m", "governed_agents.cli", "check", "--policy", str(POLICY), "--agent", "broad", *paths]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=9)
+    args = parser.parse_args()
+    codes = [c["code"] for c in json.loads(CORPUS.read_text())]
+    env_note = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+        ENV["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        for i, code in enumerate(codes):
+            (corpus / f"case_{i:03d}.py").write_text(code)
+        one = str(corpus / "case_000.py")
+
+        print(f"start-up, one file ({env_note}; best of {args.repeat})")
+        startup = measure({
+            "python -c pass": [PY, "-c", "pass"],
+            "bandit": [PY, "-m", "bandit", "-q", one],
+            "check": _check(one),
+            "check --json": [*_check(one)[:-1], "--json", one],
+            "analyze --json": [PY, "-m", "governed_agents.cli", "analyze", "--json", one],
+            "import libcst": [PY, "-c", "import libcst"],
+            "import pydantic": [PY, "-c", "import pydantic; from pydantic import BaseModel"],
+        }, args.repeat)
+        base_wall, base_cpu = startup["bandit"]
+        for name, (wall, cpu) in startup.items():
+            print(f"  {name:<16} {wall * 1e3:7.1f} ms wall ({wall / base_wall:4.2f}x bandit)  "
+                  f"{cpu * 1e3:7.1f} ms cpu ({cpu / base_cpu:4.2f}x)")
+        wall, cpu = startup["check"]
+        print(f"one-file check start-up: {wall / base_wall:.2f}x bandit's wall, {cpu / base_cpu:.2f}x cpu "
+              "(goal <= 1.0x)")
+
+        repeat = max(3, args.repeat // 3)
+        print(f"\nthroughput, {len(codes)} snippets in one process each (best of {repeat})")
+        throughput = measure({
+            "bandit -r -f json": [PY, "-m", "bandit", "-q", "-r", "-f", "json", str(corpus)],
+            "analyze --json": [PY, "-m", "governed_agents.cli", "analyze", "--json", str(corpus)],
+            "check --json": [*_check(str(corpus))[:-1], "--json", str(corpus)],
+        }, repeat)
+        base_wall, base_cpu = throughput["bandit -r -f json"]
+        for name, (wall, cpu) in throughput.items():
+            print(f"  {name:<18} {len(codes) / wall:7.0f} snippets/s wall ({base_wall / wall:4.2f}x bandit)  "
+                  f"{len(codes) / cpu:7.0f} snippets/s cpu ({base_cpu / cpu:4.2f}x)")
+        for name in ("analyze --json", "check --json"):
+            wall, cpu = throughput[name]
+            print(f"{name} throughput: {base_wall / wall:.2f}x bandit's wall, {base_cpu / cpu:.2f}x cpu "
+                  "(goal >= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()
