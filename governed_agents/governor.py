@@ -66,7 +66,8 @@ class Governor:
     """Holds the policy and the receipt log of one application.
 
     ``policy``: a policy file (``.policy`` DSL, YAML or JSON) or a loaded ``PolicySet``.
-    ``receipts``: a SQLite log path, an open ``ReceiptLog``, ``None`` for the default
+    ``receipts``: a SQLite log path, a ``postgresql://`` URL (any other ``scheme://`` is an error,
+    never a path), an open ``ReceiptLog``, ``None`` for the default
     (``$GOVERNED_AGENTS_RECEIPTS`` or ``./governed-receipts.db``), or ``False`` to keep no receipts
     (tests and benchmarks only: decisions are then not auditable).
     ``require_isolation``: when the policy's limits need a runtime layer this machine cannot give

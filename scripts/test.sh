@@ -12,6 +12,16 @@ if ! command -v bwrap >/dev/null 2>&1; then
     fi
 fi
 
+# PostgreSQL: the receipt-store tests start a throwaway server of their own (tests/_postgres.py),
+# which needs the server binaries (initdb, pg_ctl under /usr/lib/postgresql/N/bin on Debian).
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "scripts/test.sh: the PostgreSQL server is missing; install the Debian package 'postgresql'" >&2
+    fi
+fi
+
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null

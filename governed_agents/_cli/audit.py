@@ -1,4 +1,6 @@
-"""`governed-agents audit verify|show|prove|checkpoint|conversation LOG`."""
+"""`governed-agents audit verify|show|prove|checkpoint|conversation LOG` and `audit copy SRC DST`.
+
+LOG is an SQLite file or a ``postgresql://`` URL."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def register(subparsers: Any) -> None:
     verify.add_argument("log")
     verify.add_argument("--public-key", help="the log's Ed25519 public key (PEM); default: LOG.key.pub beside the log")
     verify.add_argument("--checkpoint", help="a checkpoint saved earlier (JSON): proves the log only grew")
-    verify.set_defaults(handler=_verify)
+    verify.set_defaults(handler=_store_errors_are_usage(_verify))
 
     show = sub.add_parser("show", help="list receipts")
     show.add_argument("log")
@@ -36,12 +38,35 @@ def register(subparsers: Any) -> None:
     checkpoint = sub.add_parser("checkpoint", help="sign and print the current tree head (needs the private key)")
     checkpoint.add_argument("log")
     checkpoint.add_argument("--out", help="also write it to this file")
-    checkpoint.set_defaults(handler=_checkpoint)
+    checkpoint.set_defaults(handler=_store_errors_are_usage(_checkpoint))
 
     conversation = sub.add_parser("conversation", help="the discussion rebuilt from receipts, turn by turn")
     conversation.add_argument("log")
     conversation.add_argument("--group", required=True, help="the group chat (team) name")
     conversation.set_defaults(handler=_damage_is_tampering(_conversation))
+
+    copy = sub.add_parser("copy", help="copy a log (SQLite <-> PostgreSQL) keeping indices, checkpoints and "
+                                       "signatures, then verify the copy")
+    copy.add_argument("source")
+    copy.add_argument("destination", help="a new SQLite file or an empty PostgreSQL database")
+    copy.add_argument("--public-key", help="the log's Ed25519 public key (PEM); default: the source's .key.pub")
+    copy.set_defaults(handler=_store_errors_are_usage(_copy))
+
+
+def _store_errors_are_usage(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A database that cannot be reached (or went away mid-read) is exit 2 with the store named."""
+    import functools
+
+    from governed_agents.receipts import ReceiptStoreError
+
+    @functools.wraps(handler)
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except ReceiptStoreError as exc:
+            _fail(str(exc))
+
+    return guarded
 
 
 def _damage_is_tampering(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -50,14 +75,20 @@ def _damage_is_tampering(handler: Callable[[argparse.Namespace], int]) -> Callab
     import functools
     import sqlite3
 
+    from governed_agents.receipts import ReceiptStoreError
+    from governed_agents.receipts._store import describe
+
     @functools.wraps(handler)
     def guarded(args: argparse.Namespace) -> int:
         try:
             return handler(args)
+        except ReceiptStoreError as exc:  # a database that went away while reading: not tampering
+            _fail(str(exc))
         except (ValueError, KeyError, IndexError, sqlite3.DatabaseError) as exc:
-            print(f"governed-agents audit: {args.log}: the log does not read back ({type(exc).__name__}: "
+            name = describe(args.log)
+            print(f"governed-agents audit: {name}: the log does not read back ({type(exc).__name__}: "
                   f"{str(exc).splitlines()[0] if str(exc) else ''}); run `governed-agents audit verify "
-                  f"{args.log}`", file=sys.stderr)
+                  f"{name}`", file=sys.stderr)
             return 1
 
     return guarded
@@ -66,8 +97,9 @@ def _damage_is_tampering(handler: Callable[[argparse.Namespace], int]) -> Callab
 def _open(path: str) -> Any:
     """The log opened to audit it: nothing is created, no key is made or loaded until one signs."""
     from governed_agents.receipts import ReceiptLog, ReceiptStoreError
+    from governed_agents.receipts._store import is_url
 
-    if not Path(path).exists():
+    if not is_url(path) and not Path(path).exists():
         _fail(f"{path}: no such receipt log")
     try:
         return ReceiptLog(path, create=False)
@@ -96,28 +128,79 @@ def _read(path: Path, load: Callable[[Path], _T]) -> _T:
 def _verify(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from governed_agents.receipts._checkpoint import load_checkpoint, load_public_key
+    from governed_agents.receipts._checkpoint import load_checkpoint
 
     log = _open(args.log)
-    key_file = Path(args.public_key) if args.public_key else log.public_key_path
-    if not key_file.exists():
-        _fail(f"{key_file}: no such public key" + ("" if args.public_key else
-              " — verifying needs the log's public key (the .key.pub written beside the log, or --public-key)"))
-    public_key = _read(key_file, load_public_key)
+    public_key = _public_key(log, args.public_key)
     saved = _read(Path(args.checkpoint), load_checkpoint) if args.checkpoint else None
     total = log.size
     with Progress(transient=True, disable=total < 50_000 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("verifying", total=total)
         report = log.verify(public_key=public_key, checkpoint=saved,
                             progress=lambda done, _total: bar.update(task, completed=done))
+    name = log.location
     if report.ok:
-        print(f"{args.log}: intact — {report.size} receipts, root {report.root}, "
+        print(f"{name}: intact — {report.size} receipts, root {report.root}, "
               f"{report.checkpoints_checked} signed checkpoint(s) verified")
         return 0
-    print(f"{args.log}: TAMPERED — {len(report.problems)} problem(s):")
+    print(f"{name}: TAMPERED — {len(report.problems)} problem(s):")
     for problem in report.problems:
         print(f"  - {problem}")
     return 1
+
+
+def _public_key(log: Any, option: str | None) -> Any:
+    """The public key to verify ``log`` against: ``--public-key``, else the .key.pub of the log's
+    default key (beside an SQLite file; for a URL, see ``default_key_path``) — never the key the
+    log records about itself, which whoever can edit the log can replace."""
+    from governed_agents.receipts._checkpoint import load_public_key
+
+    key_file = Path(option) if option else log.public_key_path
+    if not key_file.exists():
+        _fail(f"{key_file}: no such public key" + ("" if option else
+              " — verifying needs the log's public key (the .key.pub written beside the log's signing key, "
+              "or --public-key)"))
+    return _read(key_file, load_public_key)
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from governed_agents.receipts import ReceiptLog, ReceiptStoreError
+    from governed_agents.receipts._checkpoint import public_key_pem
+    from governed_agents.receipts._store import NotAReceiptLog
+
+    source = _open(args.source)
+    public_key = _public_key(source, args.public_key)
+    before = source.verify(public_key=public_key)
+    if not before.ok:
+        print(f"{source.location}: TAMPERED — not copied ({len(before.problems)} problem(s); "
+              f"run `governed-agents audit verify {source.location}`)")
+        return 1
+    try:
+        destination = ReceiptLog(args.destination)
+    except ReceiptStoreError as exc:
+        _fail(str(exc))
+    try:
+        source.copy_to(destination)
+    except NotAReceiptLog as exc:
+        _fail(str(exc))
+    except ReceiptStoreError as exc:
+        _fail(str(exc))
+    after = destination.verify(public_key=public_key)
+    if not after.ok or (after.size, after.root) != (before.size, before.root):
+        print(f"{destination.location}: the copy does NOT verify:")
+        for problem in after.problems or [f"size/root {after.size}/{after.root} differ from the source's"]:
+            print(f"  - {problem}")
+        return 1
+    pub = destination.public_key_path
+    if not pub.exists():  # so that `audit verify DST` finds it, as it would beside the source
+        pub.parent.mkdir(parents=True, exist_ok=True)
+        pub.write_bytes(public_key_pem(public_key))
+    print(f"{destination.location}: copied and verified — {after.size} receipts at the same indices, root "
+          f"{after.root}, {after.checkpoints_checked} signed checkpoint(s) kept; public key at {pub}")
+    if not destination.key_path.exists():
+        print(f"  to append to it, its writers need the source's signing key ({source.key_path}) at "
+              f"{destination.key_path} or in $GOVERNED_AGENTS_KEY")
+    return 0
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -130,7 +213,7 @@ def _show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{args.log}: {len(receipts)} receipt(s)")
+    table = Table(title=f"{log.location}: {len(receipts)} receipt(s)")
     for column in ("#", "time", "group/turn", "suggester → executor", "outcome", "why"):
         table.add_column(column)
     for r in receipts:

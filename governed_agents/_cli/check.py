@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--suggester", help="the agent that suggested the code")
     p.add_argument("--language", help="python or bash (default: from each file's suffix)")
     p.add_argument("--work-dir", help="the directory the code would run in (resolves relative paths)")
-    p.add_argument("--receipts", help="append a receipt per decision to this SQLite log")
+    p.add_argument("--receipts", help="append a receipt per decision to this log (SQLite file or postgresql:// URL)")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
     p.add_argument("paths", nargs="+", metavar="PATH", help="a file, a directory, or - for stdin")
     p.set_defaults(handler=_run)

@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--suggester", help="the agent that suggested the code (for delegation rules)")
     p.add_argument("--language", help="python or bash (default: from the file's suffix)")
     p.add_argument("--work-dir", help="where the code runs (default: a fresh temporary folder)")
-    p.add_argument("--receipts", help="SQLite receipt log to append the decision to")
+    p.add_argument("--receipts", help="receipt log to append the decision to (SQLite file or postgresql:// URL)")
     p.add_argument(
         "--allow-missing-isolation",
         action="store_true",

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 __all__ = ["SignedCheckpoint", "create_key", "load_checkpoint", "load_private_key", "load_public_key",
-           "public_key_hex"]
+           "public_key_hex", "public_key_pem"]
 
 
 class SignedCheckpoint(BaseModel):
@@ -89,6 +89,10 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
 def public_key_hex(key: Ed25519PublicKey) -> str:
     """The raw public key as hex: how checkpoints and the log's meta table name a key."""
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def public_key_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:

@@ -23,14 +23,13 @@ from governed_agents.receipts._checkpoint import (
 from governed_agents.receipts._hashing import leaf_hash
 from governed_agents.receipts._proof import consistency_path, inclusion_path, verify_inclusion
 from governed_agents.receipts._receipt import Receipt
-from governed_agents.receipts._sqlite import NotAReceiptLog, SQLiteStore
+from governed_agents.receipts._store import NotAReceiptLog, ReceiptStoreError, describe, is_url, open_store
 from governed_agents.receipts._verify import VerifyReport, verify_store
 
 __all__ = ["InclusionProof", "ReceiptLog", "ReceiptStoreError", "VerifyReport"]
 
 
-class ReceiptStoreError(RuntimeError):
-    """The log could not record a receipt. Callers turn this into a denial (fail closed)."""
+ENV_KEY = "GOVERNED_AGENTS_KEY"
 
 
 class InclusionProof(BaseModel):
@@ -48,10 +47,15 @@ class InclusionProof(BaseModel):
 
 
 class ReceiptLog:
-    """An append-only, tamper-evident log of receipts in one SQLite file.
+    """An append-only, tamper-evident log of receipts: an SQLite file, or a ``postgresql://`` URL
+    that any number of processes on any number of hosts append to.
 
-    ``key_path`` is the Ed25519 signing key (default ``<path>.key``, public half at
-    ``<path>.key.pub``). A checkpoint is signed in the same transaction as every append.
+    ``key_path`` is the Ed25519 signing key; without it, ``$GOVERNED_AGENTS_KEY``; without that,
+    ``<path>.key`` beside an SQLite file, or for a URL a file per database under the user's
+    config directory (:func:`default_key_path`). The public half is ``<key>.pub``, and the log
+    records the public key it is signed with (the ``meta`` table): a writer holding another key is
+    refused. Every writer of one PostgreSQL log needs the same private key file; an auditor needs
+    only the public one. A checkpoint is signed in the same transaction as every append.
 
     The signing key is loaded on the first append or checkpoint, never to read or verify — an
     auditor holds the log and its public key only. A new key pair is made only for a log that has
@@ -62,19 +66,23 @@ class ReceiptLog:
 
     def __init__(self, path: str | os.PathLike[str], *, key_path: str | os.PathLike[str] | None = None,
                  create: bool = True) -> None:
-        self.path = Path(path)
-        self.key_path = Path(key_path) if key_path is not None else Path(str(self.path) + ".key")
+        self.url: str | None = str(path) if is_url(path) else None
+        self.path: Path | None = None if self.url is not None else Path(path)
+        self.location = describe(path)  # for messages: never a password
+        if key_path is None and os.environ.get(ENV_KEY):
+            key_path = os.environ[ENV_KEY]
+        self.key_path = Path(key_path) if key_path is not None else default_key_path(path)
         self._create = create
         self._signing_key: Ed25519PrivateKey | None = None
         self._key_lock = threading.Lock()
         try:
-            if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._store = SQLiteStore(self.path, create=create)
+            self._store = open_store(path, create=create)
         except NotAReceiptLog as exc:
             raise ReceiptStoreError(str(exc)) from exc
+        except ReceiptStoreError as exc:
+            raise ReceiptStoreError(f"cannot open the receipt log {exc}") from exc
         except Exception as exc:
-            raise ReceiptStoreError(f"cannot open the receipt log {self.path}: {exc}") from exc
+            raise ReceiptStoreError(f"cannot open the receipt log {self.location}: {exc}") from exc
         self._pending: list[tuple[Receipt, asyncio.Future[Receipt]]] = []
         self._flushing = False
 
@@ -140,7 +148,7 @@ class ReceiptLog:
         except ReceiptStoreError:
             raise
         except Exception as exc:
-            raise ReceiptStoreError(f"the receipt log {self.path} could not write: {exc}") from exc
+            raise ReceiptStoreError(f"the receipt log {self.location} could not write: {exc}") from exc
         return [r.model_copy(update={"merkle_index": first + i}) for i, r in enumerate(receipts)]
 
     async def aappend(self, receipt: Receipt) -> Receipt:
@@ -235,9 +243,33 @@ class ReceiptLog:
     def close(self) -> None:
         self._store.close()
 
+    def copy_to(self, target: ReceiptLog) -> None:
+        """Copy every row, tree node, checkpoint (signatures as they are) and the recorded key
+        into ``target``, an empty log, in one transaction; indices are kept. Reads one snapshot."""
+        with self._store.snapshot() as source:
+            target._store.load(source.rows(), source.stored_nodes(), source.all_checkpoints(), source.meta_items())
+
     def __enter__(self) -> ReceiptLog:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def default_key_path(log: str | os.PathLike[str]) -> Path:
+    """Where a log's signing key is looked for when neither ``key_path`` nor ``$GOVERNED_AGENTS_KEY``
+    says: beside an SQLite file (``<path>.key``); for a URL, a file named after the host, port and
+    database under ``$XDG_CONFIG_HOME/governed-agents/keys`` (default ``~/.config``)."""
+    if not is_url(log):
+        return Path(str(log) + ".key")
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(str(log))
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    host = parts.hostname or query.get("host", "localhost")
+    port = parts.port or int(query.get("port", "5432") or 5432)
+    database = parts.path.lstrip("/") or query.get("dbname") or parts.username or "postgres"
+    name = "".join(c if c.isalnum() or c in "-." else "_" for c in f"{host}-{port}-{database}")
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config / "governed-agents" / "keys" / f"{name}.key"
 

@@ -15,12 +15,13 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
+from governed_agents.receipts._store import Entry, NotAReceiptLog, Row, StoredLeaf
 from governed_agents.receipts._tree import CompactRange
 
 __all__ = ["NotAReceiptLog", "SQLiteStore", "StoredLeaf"]
@@ -37,20 +38,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 _TABLES = {"leaves", "nodes", "checkpoints", "meta"}
 
-StoredLeaf = tuple[int, bytes, bytes]  # index, canonical body, leaf hash
-
-
-class NotAReceiptLog(ValueError):
-    """Opening an existing log to read it found no file, no SQLite database, or not our tables."""
-
-
 class SQLiteStore:
-    """The store interface a server database could implement too: append, read, node lookup."""
+    """The embedded implementation of the ``Store`` interface (``_store``)."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         """``create=False`` opens an existing log without writing to it (no schema, no journal-mode
         change) and raises ``NotAReceiptLog`` for a missing file or one that holds no receipt log."""
         self.path = Path(path)
+        self.location = str(path)
         self._lock = threading.RLock()
         if create:
             self._db = _connect(str(self.path))
@@ -103,7 +98,7 @@ class SQLiteStore:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def append(self, entries: Sequence[tuple[str, str, bool, str | None, bytes, bytes]],
+    def append(self, entries: Sequence[Entry],
                checkpoint: Callable[[int, bytes], str]) -> int:
         """Append ``(receipt_id, executor, denied, group, body, leaf)`` rows; returns the first index.
 
@@ -130,6 +125,40 @@ class SQLiteStore:
                 db.execute("ROLLBACK")
                 raise
         return int(size)
+
+    def load(self, rows: Iterable[Row], nodes: Iterable[tuple[int, int, bytes]],
+             checkpoints: Sequence[tuple[int, str, bool]], meta: Sequence[tuple[str, str]]) -> None:
+        """Fill an empty log with another log's rows, nodes, checkpoints and meta, verbatim, in one
+        transaction (``audit copy``): indices, signatures and the signing key's record are kept."""
+        rows, nodes = iter(rows), iter(nodes)
+        with self._lock:
+            db = self._db
+            self._retrying(lambda: db.execute("BEGIN IMMEDIATE"))
+            try:
+                if not self.is_empty():
+                    raise NotAReceiptLog(f"{self.location}: not empty; a copy goes into a new log")
+                while True:
+                    chunk = [(i, r, e, int(d), g, b, leaf) for i, r, e, d, g, b, leaf in _take(rows, 10000)]
+                    if not chunk:
+                        break
+                    db.executemany("INSERT INTO leaves VALUES (?, ?, ?, ?, ?, ?, ?)", chunk)
+                while True:
+                    node_chunk = _take(nodes, 10000)
+                    if not node_chunk:
+                        break
+                    db.executemany("INSERT INTO nodes VALUES (?, ?, ?)", node_chunk)
+                db.executemany("INSERT INTO checkpoints VALUES (?, ?, ?)",
+                               [(size, body, int(saved)) for size, body, saved in checkpoints])
+                db.executemany("INSERT INTO meta VALUES (?, ?)", meta)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def is_empty(self) -> bool:
+        with self._lock:
+            return not any(self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                           for table in ("leaves", "nodes", "checkpoints", "meta"))
 
     def save_checkpoint(self, size: int, body: str) -> None:
         with self._lock:
@@ -215,6 +244,18 @@ class SQLiteStore:
                 yield int(idx), _bytes(body), _bytes(leaf)
             last = rows[-1][0]
 
+    def rows(self, batch: int = 10000) -> Iterator[Row]:
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute("SELECT idx, receipt_id, executor, denied, grp, body, leaf FROM leaves "
+                                        "WHERE idx > ? ORDER BY idx LIMIT ?", (last, batch)).fetchall()
+            if not rows:
+                return
+            for idx, receipt_id, executor, denied, grp, body, leaf in rows:
+                yield int(idx), str(receipt_id), str(executor), bool(denied), grp, _bytes(body), _bytes(leaf)
+            last = rows[-1][0]
+
     def get(self, index: int) -> bytes | None:
         with self._lock:
             row = self._db.execute("SELECT body FROM leaves WHERE idx = ?", (index,)).fetchone()
@@ -245,6 +286,21 @@ class SQLiteStore:
     def checkpoints(self) -> list[tuple[int, str]]:
         with self._lock:
             return [(int(s), str(b)) for s, b in self._db.execute("SELECT size, body FROM checkpoints ORDER BY size")]
+
+
+    def all_checkpoints(self) -> list[tuple[int, str, bool]]:
+        with self._lock:
+            return [(int(s), str(b), bool(saved))
+                    for s, b, saved in self._db.execute("SELECT size, body, saved FROM checkpoints ORDER BY size")]
+
+    def meta_items(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return [(str(k), str(v)) for k, v in self._db.execute("SELECT key, value FROM meta ORDER BY key")]
+
+
+def _take(items: Iterable[Any], n: int) -> list[Any]:
+    iterator = iter(items)
+    return [item for _, item in zip(range(n), iterator, strict=False)]
 
 
 def _connect(target: str, uri: bool = False) -> sqlite3.Connection:

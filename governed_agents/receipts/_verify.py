@@ -1,7 +1,7 @@
 """A full verify of a stored log: every leaf, every stored subtree, every signed checkpoint.
 
 A receipt counts as logged only once a signed checkpoint covers it. Every append signs one in its
-own transaction (see ``_sqlite``), so a log written by the library always ends at a signed
+own transaction (see ``_sqlite`` and ``_postgres``), so a log written by the library always ends at a signed
 checkpoint; receipts beyond the last valid one were written around the library (no signature),
 or the checkpoint that covered them was removed.
 """
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from governed_agents.receipts._checkpoint import SignedCheckpoint, public_key_hex
 from governed_agents.receipts._hashing import EMPTY_ROOT, leaf_hash
-from governed_agents.receipts._sqlite import SQLiteStore
+from governed_agents.receipts._store import Store
 from governed_agents.receipts._tree import CompactRange
 
 __all__ = ["VerifyReport", "verify_store"]
@@ -32,7 +32,7 @@ class VerifyReport(BaseModel):
 
 
 def verify_store(
-    store: SQLiteStore,
+    store: Store,
     key: Ed25519PublicKey | None,
     saved: SignedCheckpoint | None,
     progress: Callable[[int, int], None] | None = None,
