@@ -55,8 +55,9 @@ def _run(args: argparse.Namespace) -> int:
         except ReceiptStoreError as exc:
             print(f"governed-agents check: {exc}; nothing was checked", file=sys.stderr)
             return 2
-    if args.agent not in policy.agents:
-        print(f"governed-agents check: {args.policy}: no agent {args.agent!r} (agents: "
+    deciding, missing = policy.resolve(args.agent)
+    if deciding is None:
+        print(f"governed-agents check: {args.policy}: {missing} (agents: "
               f"{', '.join(policy.agents)}); every decision would be a denial", file=sys.stderr)
     worst = 0
     try:

@@ -2,6 +2,8 @@
 
     agent "NAME" { can "ACTION" with constraints { key: value, … } … } …
 
+Constraints are separated by a comma or a line break (the seed writes one per line with no
+commas), and so are the items of a list; both may be mixed, and a trailing comma is accepted.
 Values are strings, numbers, quantities with a unit (``30_seconds``, ``1_gigabyte``), bare words
 (``unlimited``, ``true``, ``false``) and lists. ``//`` and ``#`` start comments. The parser only
 builds plain data with positions; the model (``_model``) checks keys and values.
@@ -45,6 +47,7 @@ class Token:
     text: str
     line: int
     column: int
+    after_newline: bool = False  # a line break (or a comment ending one) comes before it
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class RawRule:
 
 def _tokens(text: str, filename: str) -> list[Token]:
     out: list[Token] = []
-    line, line_start = 1, 0
+    line, line_start, newline = 1, 0, False
     for match in _TOKEN.finditer(text):
         kind, value = match.lastgroup or "bad", match.group()
         column = match.start() - line_start + 1
@@ -78,9 +81,11 @@ def _tokens(text: str, filename: str) -> list[Token]:
                 what += '; \\" is a quote inside a string: write a final backslash as \\\\)' if escaped_quote else ")"
             raise PolicyError(what, filename=filename, line=line, column=column)
         if kind not in ("ws", "comment"):
-            out.append(Token(kind, value, line, column))
+            out.append(Token(kind, value, line, column, newline))
+            newline = False
         newlines = value.count("\n")
         if newlines:
+            newline = True
             line += newlines
             line_start = match.start() + value.rindex("\n") + 1
     out.append(Token("eof", "", line, len(text) - line_start + 1))
@@ -155,12 +160,17 @@ class _Parser:
                                   line=key.line, column=key.column)
             self.take("punct", ":", expected="':'")
             entries[key.text] = Located(self.value(), key.line, key.column)
-            if self.peek().kind == "punct" and self.peek().text == ",":
-                self.i += 1
-            elif not (self.peek().kind == "punct" and self.peek().text == "}"):
-                raise self.fail("',' or '}'")
+            self.separator("}", "',', a line break or '}'")
         self.take("punct", "}")
         return entries
+
+    def separator(self, closing: str, expected: str) -> None:
+        """After an entry: a comma, a line break or the closing bracket must follow."""
+        token = self.peek()
+        if token.kind == "punct" and token.text == ",":
+            self.i += 1
+        elif not (token.after_newline or (token.kind == "punct" and token.text == closing)):
+            raise self.fail(expected)
 
     def value(self) -> Any:
         token = self.peek()
@@ -179,11 +189,10 @@ class _Parser:
             self.i += 1
             items = []
             while not (self.peek().kind == "punct" and self.peek().text == "]"):
+                if self.peek().kind == "eof" or (self.peek().kind == "punct" and self.peek().text in "}:"):
+                    raise self.fail(f"']' to close the list opened at line {token.line}, column {token.column}")
                 items.append(self.value())
-                if self.peek().kind == "punct" and self.peek().text == ",":
-                    self.i += 1
-                elif not (self.peek().kind == "punct" and self.peek().text == "]"):
-                    raise self.fail("',' or ']'")
+                self.separator("]", "',', a line break or ']'")
             self.i += 1
             return items
         raise self.fail("a value (string, number, 30_seconds, unlimited, true/false or a [list])")

@@ -163,10 +163,12 @@ def _approval_kinds(op: Any) -> set[str]:
 def _rules(policy: PolicySet, executor: str, suggester: str | None, action: str
            ) -> tuple[list[tuple[str, Any]], list[Violation], str]:
     """The rules that apply (executor's, and the suggester's under intersection) and early denials."""
-    agent = policy.agent(executor)
+    agent, missing = policy.resolve(executor)
     rule = getattr(agent, action, None) if agent is not None else None
     if rule is None:
-        reason = (f"{executor} has no policy" if agent is None else f"{executor} has no {action} rule")
+        reason = missing if agent is None else f"{executor} has no {action} rule"
+        if agent is not None and agent.name != executor:
+            reason += f' (agent "{agent.name}" decides for it)'
         return [], [Violation(constraint="policy", message=f"{reason}: denied (no rule, no permission)")], "executor"
     violations: list[Violation] = []
     if suggester and suggester != executor and rule.accept_code_from is not None \
@@ -228,7 +230,7 @@ def _limits(rules: list[tuple[str, Any]]) -> RuntimeLimits:
 def evaluate_speaker(policy: PolicySet, speaker: str, previous: str | None) -> Decision | None:
     """``speak { after: [...] }``: may ``speaker`` take the turn after ``previous``? None when no
     rule applies (an agent without one may speak at any turn; the first turn follows nobody)."""
-    agent = policy.agents.get(speaker)
+    agent = policy.agent(speaker)
     rule = agent.speak if agent is not None else None
     if rule is None or rule.after is None or previous is None:
         return None
@@ -247,7 +249,10 @@ def evaluate_speaker(policy: PolicySet, speaker: str, previous: str | None) -> D
 
 
 def _identity(policy: PolicySet, executor: str) -> PolicyRef:
-    return PolicyRef(agent_exec_policy=executor, sha256=policy.sha256, source=policy.source)
+    """The block that decided: the executor's own, or the glob (``agent "*"``) that stands for it."""
+    agent = policy.agent(executor)
+    return PolicyRef(agent_exec_policy=agent.name if agent is not None else executor, sha256=policy.sha256,
+                     source=policy.source)
 
 
 def _constraints(rules: list[tuple[str, Any]]) -> dict[str, Any]:

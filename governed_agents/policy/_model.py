@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from governed_agents.policy._names import resolve_name
 from governed_agents.policy._units import parse_duration, parse_size
 
 if TYPE_CHECKING:
@@ -191,7 +192,17 @@ class PolicySet(BaseModel):
     source: str | None = None
 
     def agent(self, name: str) -> AgentPolicy | None:
-        return self.agents.get(name)
+        """The block that decides for ``name``: ``agent "NAME"`` itself, else the most specific glob
+        that matches (``agent "*"``, ``agent "analyst_*"``); None when none does or two tie."""
+        return self.resolve(name)[0]
+
+    def resolve(self, name: str) -> tuple[AgentPolicy | None, str]:
+        """:meth:`agent`, and when it is None the reason (no block matches, or two globs tie)."""
+        policy = self.agents.get(name)
+        if policy is not None:
+            return policy, ""
+        found, reason = resolve_name(name, list(self.agents))
+        return (self.agents[found] if found is not None else None), reason
 
     def evaluate(self, ir: SovereignIR, *, executor: str, suggester: str | None = None) -> Decision:
         """The decision for ``executor`` running ``ir`` (∩ ``suggester`` under intersection). Never raises."""
@@ -222,7 +233,7 @@ class PolicySet(BaseModel):
 
     def may_speak_after(self, agent: str, previous: str | None) -> tuple[bool, str]:
         """Speaking is not an execution: an agent with no ``speak`` rule may speak at any turn."""
-        policy = self.agents.get(agent)
+        policy = self.agent(agent)
         rule = policy.speak if policy is not None else None
         if rule is None or rule.after is None or previous is None:
             return True, ""
@@ -231,7 +242,7 @@ class PolicySet(BaseModel):
         return False, f"{agent} may only speak after {', '.join(rule.after)} (speak.after), not after {previous}"
 
     def accepts_code_from(self, executor: str, suggester: str | None) -> tuple[bool, str]:
-        policy = self.agents.get(executor)
+        policy = self.agent(executor)
         rule = policy.code_execution if policy is not None else None
         if rule is None:
             return False, f"{executor} has no code_execution rule"

@@ -51,7 +51,7 @@ def test_several_can_blocks_and_agents_per_file():
         ('agent "x" {\n  can "code_execution" with constraints {\n    max_memory: 3_parsecs\n  }\n}',
          3, 5, "unknown unit"),
         ('agent "x" {\n  can "code_execution" with constraints {\n    allowed_imports: ["os"\n  }\n}',
-         4, 3, "expected ',' or ']'"),
+         4, 3, "expected ']' to close the list opened at line 3, column 22"),
         ('agent x {}', 1, 7, "agent name in double quotes"),
         ('agent "x" {\n  can "code_execution" with constraints {\n    allowed_file_operations: "wrte"\n  }\n}',
          3, 5, "allowed_file_operations"),
@@ -93,8 +93,8 @@ def test_backslashes_in_strings_are_kept_except_two_escapes(written, value):
 
 def test_yaml_and_json_load_into_the_same_model(tmp_path):
     data = {"agents": {"agent_analysis": {"code_execution": {
-        "allowed_imports": ["pandas", "numpy", "matplotlib"], "disallowed_imports": ["os", "subprocess", "socket"],
-        "allowed_file_operations": ["read"], "allowed_file_paths": ["/data/analysis"],
+        "allowed_imports": ["pandas", "numpy", "matplotlib"], "disallowed_imports": ["os", "subprocess", "sys"],
+        "allowed_file_operations": ["read"], "allowed_file_paths": ["/data/analysis/*"],
         "max_execution_time": "30_seconds", "max_memory": "1_gigabyte"}}}}
     (tmp_path / "p.json").write_text(json.dumps(data))
     import yaml

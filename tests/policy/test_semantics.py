@@ -109,7 +109,7 @@ def test_network_grant_is_per_host_and_unknown_host_is_outside():
 
 def test_limits_travel_in_the_decision():
     d = decide(SEED, "agent_sandbox", "import math")
-    assert d.limits.max_execution_time == 10 and d.limits.max_memory == 100_000_000
+    assert d.limits.max_execution_time == 5 and d.limits.max_memory == 100_000_000
     assert d.limits.network is False and d.limits.writable_paths == ()
     assert decide(SEED, "agent_admin", "x = 1").limits.writable_paths == ("/",)
 
