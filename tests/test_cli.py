@@ -242,3 +242,76 @@ def test_a_receipt_log_that_cannot_be_opened_stops_check_and_run_with_exit_2(tmp
             f"governed-agents {command}: cannot open the receipt log {log}: {cause}; {outcome}"]
     if kind == "corrupt":
         assert (tmp_path / "corrupt.db").read_text() == "not a receipt log\n"
+
+
+# -- a newcomer's frictions (issue 13) ------------------------------------------------------------
+
+def test_check_with_a_missing_policy_says_no_such_file(tmp_path):
+    result = cli("check", "--policy", str(tmp_path / "missing.policy"), "--agent", "a", "-", stdin="print(1)")
+    assert result.returncode == 2
+    assert result.stderr == f"governed-agents check: {tmp_path / 'missing.policy'}: no such file\n"
+
+
+def test_policy_show_on_python_code_says_a_policy_starts_with_agent(tmp_path):
+    code = tmp_path / "script.py"
+    code.write_text("import os.path\nprint(os.path.join('a', 'b'))\n")
+    result = cli("policy", "show", str(code))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f'governed-agents policy: {code}:1:1: a policy starts with agent "NAME" {{')
+    assert "found 'import'" in result.stderr and "unexpected character" not in result.stderr
+
+
+def test_policy_show_prints_the_process_limit_that_applies_at_run_time():
+    from governed_agents.runtime import DEFAULT_MAX_PROCESSES
+
+    result = cli("policy", "show", SEED)
+    assert result.returncode == 0, result.stderr
+    assert "max_processes: unlimited" not in result.stdout
+    assert f"// max_processes: {DEFAULT_MAX_PROCESSES} (not set: the runtime's default)" in result.stdout
+    assert DEFAULT_MAX_PROCESSES == 128  # what README and docs/policy.md say
+
+
+def test_analyze_prints_no_empty_parentheses_and_names_an_argument_vector_as_exec(tmp_path):
+    code = tmp_path / "a.py"
+    code.write_text("import subprocess\nsubprocess.run(['curl', '-s', 'https://example.com'])\n"
+                    "import os\nos.system('rm -rf /tmp/x')\n")
+    result = cli("analyze", str(code))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    imports = [line for line in lines if "module_import" in line]
+    assert len(imports) == 2 and all(not line.rstrip().endswith("()") for line in imports), lines
+    assert "()" not in result.stdout
+    spawns = [line for line in lines if "process_spawn" in line]
+    assert spawns[0].endswith("(subprocess.run → exec:curl)"), spawns  # no shell between: not bash
+    assert "bash:curl" not in result.stdout
+    assert spawns[1].endswith("(os.system → bash:rm)"), spawns  # a command line: the shell runs it
+
+
+def test_audit_show_never_cuts_a_reason_mid_word(tmp_path):
+    code = tmp_path / "many.py"
+    code.write_text("import os, sys, json, socket, subprocess, shutil, pathlib, tempfile\n")
+    log = tmp_path / "r.db"
+    checked = cli("check", "--policy", SEED, "--agent", "agent_sandbox", "--receipts", str(log), "--json", str(code))
+    reason = "; ".join(v["message"] for v in json.loads(checked.stdout)["violations"])
+    assert len(reason) > 240  # long enough to be shortened
+    result = cli("audit", "show", str(log))
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    shown = " ".join(row.split("│")[-2].strip() for row in rows).split()
+    words = set(reason.split())
+    assert shown[-1] == "…", shown
+    assert all(word in words for word in shown[:-1]), [w for w in shown[:-1] if w not in words]
+    assert shown[:-1] == reason.split()[: len(shown) - 1]  # the reason's own words, in order, from the start
+
+
+def test_check_names_the_glob_that_decides_and_warns_only_when_none_does(tmp_path):
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "*" {\n  can "code_execution" with constraints {\n    allowed_imports: ["math"]\n'
+                      '  }\n}\n')
+    ok = cli("check", "--policy", str(policy), "--agent", "anyone", "--json", "-", stdin="import math")
+    assert ok.returncode == 0 and ok.stderr == ""
+    narrow = tmp_path / "q.policy"
+    narrow.write_text('agent "analyst_*" { can "code_execution" }\n')
+    denied = cli("check", "--policy", str(narrow), "--agent", "engineer", "-", stdin="print(1)")
+    assert denied.returncode == 1
+    assert "engineer has no policy (agents: analyst_*); every decision would be a denial" in denied.stderr

@@ -45,7 +45,7 @@ def _print_table(path: str, ir: Any) -> None:
     for op in ir.operations:
         detail = {k: v for k, v in op.model_dump().items() if k not in ("type", "line", "column", "api")}
         shown = ", ".join(f"{k}={_short(v)}" for k, v in detail.items() if v not in (None, (), [], {}))
-        print(f"  {op.line:>4}:{op.column:<3} {op.type:<19} {shown}  ({op.api or ''})")
+        print(f"  {op.line:>4}:{op.column:<3} {op.type:<19} {shown}" + (f"  ({op.api})" if op.api else ""))
     if not ir.operations and not ir.unresolved:
         print("  (no operations)")
 

@@ -215,12 +215,12 @@ def _show(args: argparse.Namespace) -> int:
 
     table = Table(title=f"{log.location}: {len(receipts)} receipt(s)")
     for column in ("#", "time", "group/turn", "suggester → executor", "outcome", "why"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # rich wraps at word boundaries; fold only an overlong word
     for r in receipts:
         ctx = r.conversation_context
         where = f"{ctx.group_chat or '-'}/{ctx.turn_number if ctx.turn_number is not None else '-'}"
         who = f"{r.suggester_agent or '-'} → {r.executor_agent}" + _action_note(r.action)
-        why = "; ".join(v["message"] for v in r.violations)[:120]
+        why = _shorten("; ".join(v["message"] for v in r.violations), 240)
         outcome = r.outcome + (f" by {r.approver}" if r.approver else "")
         table.add_row(str(r.merkle_index), r.timestamp[:19], where, who, outcome, why)
     Console(width=160).print(table)
@@ -274,6 +274,16 @@ def _conversation(args: argparse.Namespace) -> int:
         for v in r.violations:
             print(f"    ✗ {v['message']}")
     return 0
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with … when cut."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if not text[limit].isspace() and any(ch.isspace() for ch in head):  # mid-word: back to the last space
+        head = head.rsplit(None, 1)[0]
+    return head.rstrip(" ;,") + " …"
 
 
 def _first_line(text: str) -> str:

@@ -4,7 +4,9 @@ The readable form is the DSL itself, so it loads back to an equal policy: every 
 with its value (defaults filled in), except a key that is not set at all — ``accept_code_from``,
 ``allowed_imports``, ``allowed_file_paths``, ``after`` — which is shown in a comment saying what
 "not set" means. Printing it as ``null`` would read like "nothing allowed" when it means "not
-restricted", and the DSL has no ``null``. A limit that is not set is ``unlimited``, which the DSL has.
+restricted", and the DSL has no ``null``. A limit that is not set is ``unlimited``, which the DSL has,
+except ``max_processes``: the runtime holds every run to its default (128) then, so that is what is
+shown, in a comment (the policy does not set it, and reads back without it).
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def render(policy: Any, *, header: str | None = None) -> str:
                 continue
             lines.append(f"    can {quote(action)} with constraints {{")
             for key, value in rule.model_dump(mode="json").items():
-                if value is None and not key.startswith("max_"):
+                if value is None and key == "max_processes":  # never unlimited at run time
+                    from governed_agents.runtime import DEFAULT_MAX_PROCESSES
+
+                    lines.append(f"        // max_processes: {DEFAULT_MAX_PROCESSES} (not set: the runtime's default)")
+                elif value is None and not key.startswith("max_"):
                     lines.append(f"        // {key}: (not set: {_NOT_SET.get(key, 'no restriction')})")
                 else:
                     lines.append(f"        {key}: {_dsl_value(key, value)},")

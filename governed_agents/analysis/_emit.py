@@ -188,7 +188,7 @@ def _emit_shell(w: Walker, call: cst.Call, api: str, command: Any) -> bool:
     if isinstance(command, bytes):
         command = command.decode("utf-8", "replace")
     if isinstance(command, str) and _PLAIN_COMMAND.fullmatch(command) and "=" not in command.split(None, 1)[0]:
-        ir = analyze_argv(command.split(), work_dir=w.work_dir)  # words the shell would not change
+        ir = analyze_argv(command.split(), work_dir=w.work_dir, via="bash")  # words the shell keeps
     elif isinstance(command, str):
         ir = analyze_shell(command, work_dir=w.work_dir)
     elif isinstance(command, tuple) and command and all(isinstance(word, str) for word in command):

@@ -171,10 +171,12 @@ class _Argv:
     parts: tuple[Any, ...] = ()
 
 
-def analyze_argv(argv: Sequence[str], work_dir: str | None = None) -> SovereignIR:
+def analyze_argv(argv: Sequence[str], work_dir: str | None = None, via: str = "exec") -> SovereignIR:
     """A program started with an argument vector (``subprocess.run(["rm", "-rf", p])``): no shell
-    between, so no expansion; what the program does comes from the same catalogue."""
+    between, so no expansion; what the program does comes from the same catalogue. Its operations
+    are named ``exec:PROGRAM`` (``via="bash"`` for a command line the shell would run unchanged)."""
     walker = _ShellWalker(" ".join(argv), work_dir)
+    walker.via = via
     node = _Argv()
     walker.simple_command(node, [(node, word) for word in argv], 0)
     return SovereignIR(language="bash", operations=tuple(walker.ops), unresolved=tuple(walker.unresolved))
@@ -192,6 +194,7 @@ class _ShellWalker:
         self.unresolved: list[Unresolved] = []
         self.words: list[str] = []
         self.base = base  # line/column offset when this text is embedded (bash -c '…')
+        self.via = "bash"  # how a program is started, in operation names: bash:rm, exec:rm (argv)
         self._starts = [0, *(i + 1 for i, ch in enumerate(code) if ch == "\n")]
 
     def where(self, offset: int) -> tuple[int, int]:
@@ -283,11 +286,11 @@ class _ShellWalker:
         program = posixpath.basename(first) if first else None
         literal = all(w is not None for _, w in words)
         command = " ".join(w for _, w in words if w is not None) if literal else None
-        self.emit(node, ProcessSpawn, command=command, program=program, api=f"bash:{program or '?'}")
+        self.emit(node, ProcessSpawn, command=command, program=program, api=f"{self.via}:{program or '?'}")
         if program is None:
             return
         args = words[1:]
-        api = f"bash:{program}"
+        api = f"{self.via}:{program}"
         operands = self.operands(program, args, api)
         if program in _EFFECTS:
             self.emit(node, FunctionCall, function=program, effect=_EFFECTS[program], api=api)

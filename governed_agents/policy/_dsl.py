@@ -66,7 +66,8 @@ class RawRule:
     column: int
 
 
-def _tokens(text: str, filename: str) -> list[Token]:
+def _tokens(text: str, filename: str) -> tuple[list[Token], PolicyError | None]:
+    """The tokens, and the error that stopped the tokenizer (the tokens are those before it)."""
     out: list[Token] = []
     line, line_start, newline = 1, 0, False
     for match in _TOKEN.finditer(text):
@@ -79,7 +80,7 @@ def _tokens(text: str, filename: str) -> list[Token]:
                 end = text.find("\n", match.start())
                 escaped_quote = '\\"' in text[line_start:end if end >= 0 else len(text)]
                 what += '; \\" is a quote inside a string: write a final backslash as \\\\)' if escaped_quote else ")"
-            raise PolicyError(what, filename=filename, line=line, column=column)
+            return out, PolicyError(what, filename=filename, line=line, column=column)
         if kind not in ("ws", "comment"):
             out.append(Token(kind, value, line, column, newline))
             newline = False
@@ -88,18 +89,29 @@ def _tokens(text: str, filename: str) -> list[Token]:
             newline = True
             line += newlines
             line_start = match.start() + value.rindex("\n") + 1
-    out.append(Token("eof", "", line, len(text) - line_start + 1))
-    return out
+    out.append(Token("eof", "", line, len(text) - line_start + 1, True))
+    return out, None
 
 
 class _Parser:
     def __init__(self, text: str, filename: str) -> None:
         self.filename = filename
-        self.tokens = _tokens(text, filename)
+        self.tokens, error = _tokens(text, filename)
+        first = self.tokens[0] if self.tokens else None
+        if first is not None and first.kind != "eof" and not (first.kind == "word" and first.text == "agent"):
+            # not a policy at all (Python code, a JSON file named .policy): say so before any detail
+            raise PolicyError(f"a policy starts with agent \"NAME\" {{ can \"code_execution\" … }}, "
+                              f"found {first.text!r}; is this a policy file?", filename=filename,
+                              line=first.line, column=first.column)
+        if error is not None:
+            raise error
         self.i = 0
 
     def peek(self) -> Token:
         return self.tokens[self.i]
+
+    def advance(self) -> None:
+        self.i += 1
 
     def fail(self, expected: str, token: Token | None = None) -> PolicyError:
         token = token or self.peek()
@@ -111,7 +123,7 @@ class _Parser:
         token = self.peek()
         if token.kind != kind or (text is not None and token.text != text):
             raise self.fail(expected or (repr(text) if text else kind))
-        self.i += 1
+        self.advance()
         return token
 
     def string(self, expected: str) -> Token:
@@ -142,7 +154,7 @@ class _Parser:
         action = self.string('an action in double quotes, such as "code_execution"')
         constraints: dict[str, Located] = {}
         if self.peek().kind == "word" and self.peek().text == "with":
-            self.i += 1
+            self.advance()
             word = self.take("word", expected="'constraints' or 'constraint'")
             if word.text not in ("constraints", "constraint"):
                 raise self.fail("'constraints' or 'constraint'", word)
@@ -168,7 +180,7 @@ class _Parser:
         """After an entry: a comma, a line break or the closing bracket must follow."""
         token = self.peek()
         if token.kind == "punct" and token.text == ",":
-            self.i += 1
+            self.advance()
         elif not (token.after_newline or (token.kind == "punct" and token.text == closing)):
             raise self.fail(expected)
 
@@ -177,23 +189,23 @@ class _Parser:
         if token.kind == "string":
             return self.string("a string")
         if token.kind == "number":
-            self.i += 1
+            self.advance()
             return float(token.text) if "." in token.text else int(token.text)
         if token.kind == "quantity":
-            self.i += 1
+            self.advance()
             return token.text
         if token.kind == "word":
-            self.i += 1
+            self.advance()
             return {"true": True, "false": False}.get(token.text, token.text)
         if token.kind == "punct" and token.text == "[":
-            self.i += 1
+            self.advance()
             items = []
             while not (self.peek().kind == "punct" and self.peek().text == "]"):
                 if self.peek().kind == "eof" or (self.peek().kind == "punct" and self.peek().text in "}:"):
                     raise self.fail(f"']' to close the list opened at line {token.line}, column {token.column}")
                 items.append(self.value())
                 self.separator("]", "',', a line break or ']'")
-            self.i += 1
+            self.advance()
             return items
         raise self.fail("a value (string, number, 30_seconds, unlimited, true/false or a [list])")
 

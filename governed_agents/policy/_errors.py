@@ -11,4 +11,5 @@ class PolicyError(Exception):
         self.filename = filename
         self.line = line
         self.column = column
-        super().__init__(f"{filename}:{line}:{column}: {message}")
+        where = f"{filename}:{line}:{column}" if line else filename  # no position: the file as a whole
+        super().__init__(f"{where}: {message}")

@@ -25,8 +25,12 @@ def load_policy(source: str | os.PathLike[str]) -> PolicySet:
     filename = str(path)
     try:
         raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise PolicyError("no such file", filename=filename) from exc
+    except IsADirectoryError as exc:
+        raise PolicyError("is a directory, not a policy file", filename=filename) from exc
     except OSError as exc:
-        raise PolicyError(f"cannot read policy file: {exc.strerror}", filename=filename) from exc
+        raise PolicyError(f"cannot read policy file: {exc.strerror or exc}", filename=filename) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

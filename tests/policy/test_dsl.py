@@ -112,8 +112,12 @@ def test_unknown_key_in_yaml_is_an_error_too(tmp_path):
 
 
 def test_missing_file_is_a_policy_error(tmp_path):
-    with pytest.raises(PolicyError, match="cannot read"):
+    with pytest.raises(PolicyError) as info:
         load_policy(tmp_path / "nope.policy")
+    assert str(info.value) == f"{tmp_path / 'nope.policy'}: no such file"  # no :0:0 position
+    with pytest.raises(PolicyError) as info:
+        load_policy(tmp_path)
+    assert str(info.value) == f"{tmp_path}: is a directory, not a policy file"
 
 
 def test_quote_writes_every_string_so_that_it_reads_back():
