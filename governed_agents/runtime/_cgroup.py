@@ -1,4 +1,11 @@
-"""A pids cgroup per run (v1 here): holds fork bombs even as root, and finds every process to kill."""
+"""A cgroup per run: pids (holds fork bombs even as root, and finds every process to kill) and,
+when the policy sets ``max_memory``, memory — which counts what RLIMIT_AS cannot see: tmpfs pages
+(the private /tmp and /dev/shm), memfd and other shared memory.
+
+cgroup v1 (one directory per controller, as on these machines: ``memory.limit_in_bytes`` and
+``memory.memsw.limit_in_bytes`` where swap accounting is on) or v2 (one directory: ``pids.max``,
+``memory.max``, ``memory.swap.max``).
+"""
 
 from __future__ import annotations
 
@@ -8,36 +15,83 @@ import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
-from governed_agents.runtime._layers import CGROUP_PIDS
+from governed_agents.runtime._layers import CGROUP_ROOT, cgroup_version
 
 __all__ = ["RunCgroup"]
 
 
 class RunCgroup:
-    def __init__(self, max_processes: int) -> None:
-        self.path = CGROUP_PIDS / f"governed-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.path.mkdir()
-        (self.path / "pids.max").write_text(str(max_processes))
+    def __init__(self, max_processes: int | None, max_memory: int | None = None, *, pids: bool = True) -> None:
+        name = f"governed-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.version = cgroup_version()
+        self.directories: list[Path] = []
+        self._pids: Path | None = None
+        self._memory: Path | None = None
+        try:
+            if self.version == 2:
+                self._make(CGROUP_ROOT / name)
+                if max_processes is not None:
+                    (CGROUP_ROOT / name / "pids.max").write_text(str(max_processes))
+                if max_memory is not None:
+                    (CGROUP_ROOT / name / "memory.max").write_text(str(max_memory))
+                    with contextlib.suppress(OSError):
+                        (CGROUP_ROOT / name / "memory.swap.max").write_text("0")
+                self._pids = self._memory = CGROUP_ROOT / name
+            else:
+                self._memory = None
+                if max_memory is not None:
+                    self._memory = self._make(CGROUP_ROOT / "memory" / name)
+                    (self._memory / "memory.limit_in_bytes").write_text(str(max_memory))
+                    swap = self._memory / "memory.memsw.limit_in_bytes"
+                    if swap.exists():  # memory + swap: no way round the limit through swap
+                        swap.write_text(str(max_memory))
+                self._pids = self._memory
+                if pids:
+                    self._pids = self._make(CGROUP_ROOT / "pids" / name)
+                    if max_processes is not None:
+                        (self._pids / "pids.max").write_text(str(max_processes))
+        except BaseException:
+            self.remove()
+            raise
+        self.max_memory = max_memory
+
+    def _make(self, path: Path) -> Path:
+        path.mkdir()
+        self.directories.append(path)
+        return path
 
     @property
-    def procs_file(self) -> str:
-        return str(self.path / "cgroup.procs")
+    def procs_files(self) -> list[str]:
+        """What the launcher writes its pid to, from inside the sandbox (each bound writable alone)."""
+        return [str(d / "cgroup.procs") for d in self.directories]
 
     def pids(self) -> list[int]:
+        if self._pids is None:
+            return []
         try:
-            return [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+            return [int(p) for p in (self._pids / "cgroup.procs").read_text().split()]
         except OSError:
             return []
 
+    def limit_hit(self) -> str | None:
+        """"memory limit" when the kernel killed for memory in this run, "process limit" when it
+        refused a fork or a thread, else None."""
+        if self.max_memory is not None and self._memory is not None:
+            name = "memory.events" if self.version == 2 else "memory.oom_control"
+            if _counter(self._memory / name, "oom_kill") > 0:
+                return "memory limit"
+        return "process limit" if self.hit_limit() else None
+
     def hit_limit(self) -> bool:
-        try:
-            return int((self.path / "pids.events").read_text().split()[-1]) > 0
-        except (OSError, ValueError, IndexError):
-            return False
+        return self._pids is not None and _counter(self._pids / "pids.events", "max") > 0
 
     def kill_all(self, deadline: float = 2.0) -> None:
         """SIGKILL every process in the cgroup until none is left (setsid escapees included)."""
+        if self.version == 2 and self._pids is not None:
+            with contextlib.suppress(OSError):
+                (self._pids / "cgroup.kill").write_text("1")
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             pids = [p for p in self.pids() if not _zombie(p)]
@@ -49,19 +103,32 @@ class RunCgroup:
             time.sleep(0.002)
 
     def remove_later(self) -> None:
-        """Remove the directory once the kernel has released the last exiting process (off the hot path)."""
+        """Remove the directories once the kernel has released the last exiting process (off the hot path)."""
         threading.Thread(target=self.remove, daemon=True).start()
 
     def remove(self) -> None:
-        self.kill_all()
-        for _ in range(500):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.01)
+        if self.directories:
+            self.kill_all()
+        for directory in reversed(self.directories):
+            for _ in range(500):
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+
+
+def _counter(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _zombie(pid: int) -> bool:

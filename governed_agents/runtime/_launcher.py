@@ -2,11 +2,13 @@
 
 Imported from its directory by ``python -I -S -c`` (see ``_run._LAUNCH``; CONFIG, the first argument,
 is a hex-encoded ``marshal`` of a dict); it imports nothing beyond the interpreter's built-ins (and _ctypes when a seccomp filter is
-to be loaded), so it starts fast. In order: rlimits, the seccomp filter (compiled to BPF once by the
-parent; the kernel says no to sockets/exec/fork the policy does not grant), the PEP 578 audit hook
-(readable refusals, not the boundary), the wait for the parent's go when it is still writing the
-receipt, then the user's code — or an exec of the shell for shell
-blocks (rlimits and seccomp survive exec).
+to be loaded), so it starts fast. It is PID 1 of the sandbox (``bwrap --as-pid-1``: no bubblewrap
+init runs beside it, unfiltered and outside the cgroups). In order: the cgroup join (in the
+background), rlimits, the seccomp filter (compiled to BPF once by the parent; the kernel says no to
+sockets/exec/fork the policy does not grant, and to ptrace always), the wait for the parent's go
+when it is still writing the receipt, the PEP 578 audit hook (readable refusals and the record of
+what the code did — not the boundary), then the user's code, read from a file descriptor — or an
+exec of the shell on that descriptor for shell blocks (rlimits and seccomp survive exec).
 """
 
 import marshal
@@ -69,69 +71,194 @@ def _seccomp(config):
         raise OSError(_ctypes.get_errno(), "governed-agents: could not load the seccomp filter")
 
 
-def _audit_hook(config):
+CODE_NAME = "<governed code>"  # the code's frames; exec'd strings are "<string>"
+_OWN = (CODE_NAME, "<string>")
+_IMPORT_MACHINERY = ("<frozen ", )
+
+
+def _caller_is_code(depth=2, past_imports=True):
+    """Whether the Python frame that caused the event is the run's own code (or a string it exec'd),
+    past the import machinery: library code opening its own files is not the code's doing."""
+    frame = sys._getframe(depth)
+    while past_imports and frame is not None and (frame.f_code.co_filename.startswith(_IMPORT_MACHINERY)
+                                                  or frame.f_code.co_filename.endswith("importlib/__init__.py")):
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename in _OWN
+
+
+class _Observed:
+    """What the code did or attempted, as the audit hook saw it: bounded, deduplicated, written as it
+    happens (hex-encoded, tab-separated lines) to a memfd the parent reads after the run — so a run
+    killed at its time limit still reports what it did until then."""
+
+    def __init__(self, fd, limit):
+        self.fd, self.limit, self.seen, self.full = fd, limit, set(), False
+
+    def add(self, kind, *fields):
+        if self.fd is None:
+            return
+        record = (kind, *fields)
+        if record in self.seen:
+            return
+        if len(self.seen) >= self.limit:
+            if not self.full:
+                self.full = True
+                self._write(("truncated",))
+            return
+        self.seen.add(record)
+        self._write(record)
+
+    def _write(self, record):
+        line = record[0] + "".join("\t" + str(f).encode("utf-8", "surrogateescape").hex() for f in record[1:])
+        try:
+            os.write(self.fd, (line + "\n").encode())
+        except OSError:
+            self.fd = None
+
+
+def _audit_hook(config, observed):
     audit = config.get("audit")
     if not audit:
         return
     network = audit.get("network", False)
     writable = tuple(os.path.realpath(p) for p in audit.get("writable", ()))
     commands = audit.get("commands", ())
+    # the filesystem view: what exists inside the sandbox. A path outside it does not exist there;
+    # the hook says which constraint made it so (the view, not the hook, is what refuses it)
+    visible = tuple(audit.get("visible", ()))  # () = the whole root is visible (read-only)
+    system = tuple(p.rstrip("/") + "/" for p in audit.get("system", ()))
+    read_rule = audit.get("read_rule", "allowed_file_paths")
+    write_rule = audit.get("write_rule", "allowed_file_paths")
     blocked = []
+    _FileNotFound, _Permission, fsdecode, normpath, getcwd = (FileNotFoundError, PermissionError, os.fsdecode,
+                                                              os.path.normpath, os.getcwd)
+
+    def absolute(path):
+        text = fsdecode(path)
+        if not text.startswith("/"):
+            text = getcwd() + "/" + text
+        if "/." in text or "//" in text:
+            text = normpath(text)
+        return text
+
+    def in_view(path):
+        if not visible:
+            return True
+        if any(path == p or path.startswith(p if p.endswith("/") else p + "/") for p in visible):
+            return True
+        # the private /tmp holds the code's own files, never the host's
+        return path.startswith("/tmp/") and os.path.lexists(path)
 
     def writable_path(path):
         try:
-            real = os.path.realpath(os.fsdecode(path))
+            real = os.path.realpath(fsdecode(path))
         except (TypeError, ValueError):
             return False
         return any(p == "/" or real == p or real.startswith(p.rstrip("/") + "/") for p in writable)
 
-    def refuse(what):
+    def refuse(what, error=_Permission, path=None, shout=True):
         message = "governed-agents: blocked " + what
-        if message not in blocked:
+        if shout and message not in blocked:
             blocked.append(message)
             sys.stderr.write(message + "\n")
-        raise PermissionError(message)
+        if error is _FileNotFound:
+            raise _FileNotFound(2, message, path)
+        raise error(message)
+
+    def read_check(event, path):
+        if not visible or not isinstance(path, (str, bytes)):
+            return
+        where = absolute(path)
+        if in_view(where):
+            if not where.startswith(system):
+                observed.add("file", "read", where)
+            return
+        observed.add("file", "read", where, read_rule)
+        refuse(f"a read of {where}: outside {read_rule}" + audit.get("read_detail", ""), _FileNotFound, where,
+               shout=_caller_is_code(3))
 
     def hook(event, args):
         if event == "open":
             path, mode, flags = args[0], args[1], args[2]
             writes = (mode and any(c in str(mode) for c in "wax+")) or (flags and flags & (os.O_WRONLY | os.O_RDWR))
-            if writes and isinstance(path, (str, bytes)) and not writable_path(path):
-                refuse("a write to " + os.fsdecode(path) + " (outside the writable paths)")
-        elif event in ("socket.connect", "socket.bind", "socket.sendto") and not network:
-            refuse("network access (" + event + " " + str(args[1]) + "): the policy grants no network")
-        elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn") and "*" not in commands:
+            if not isinstance(path, (str, bytes)):
+                return
+            if writes:
+                where = absolute(path)
+                if not writable_path(path):
+                    observed.add("file", "write", where, write_rule)
+                    refuse(f"a write to {where}: outside {write_rule}" + audit.get("write_detail", ""))
+                if not where.startswith(system):
+                    observed.add("file", "write", where)
+            else:
+                read_check(event, path)
+        elif event == "import":
+            if _caller_is_code():
+                observed.add("import", args[0])
+        elif event in ("os.listdir", "os.scandir", "glob.glob"):
+            read_check(event, args[0] if args[0] is not None else ".")
+        elif event in ("socket.connect", "socket.bind", "socket.sendto"):
+            destination = args[1]
+            if isinstance(destination, tuple):
+                destination = ":".join(str(x) for x in destination[:2])
+            if not network:
+                observed.add("network", str(destination), "allowed_network_destinations")
+                refuse("network access (" + event + " " + str(args[1]) + "): the policy grants no network")
+            observed.add("network", str(destination))
+        elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn"):
             program = args[0]
             if isinstance(program, (list, tuple)):
                 program = program[0] if program else ""
-            name = os.path.basename(os.fsdecode(program).split()[0]) if program else ""
-            if name not in commands:
+            command = fsdecode(program) if isinstance(program, (str, bytes)) else str(program)
+            name = os.path.basename(command.split()[0]) if command.split() else ""
+            if "*" not in commands and name not in commands:
+                observed.add("process", command, "allowed_commands")
                 refuse("starting a process (" + event + " " + name + "): not in allowed_commands")
-        elif event in ("os.remove", "os.rmdir", "shutil.rmtree", "os.rename") and not writable_path(args[0]):
-            refuse(event + " of " + os.fsdecode(args[0]) + " (outside the writable paths)")
+            observed.add("process", command)
+        elif event in ("os.remove", "os.rmdir", "shutil.rmtree", "os.rename"):
+            where = absolute(args[0]) if isinstance(args[0], (str, bytes)) else str(args[0])
+            if not writable_path(args[0]):
+                observed.add("file", "delete", where, write_rule)
+                refuse(event + " of " + where + ": outside " + write_rule + audit.get("write_detail", ""))
+            observed.add("file", "delete", where)
+        elif event in ("exec", "compile") or event == "ctypes.dlopen":
+            if event == "ctypes.dlopen":
+                observed.add("dynamic", "ctypes")
+            elif _caller_is_code(past_imports=False):  # not a module body the import system runs
+                observed.add("dynamic", "exec" if event == "exec" else "compile")
 
     sys.addaudithook(hook)
 
 
-def _run_python(path):
-    """Run the file as __main__ (what runpy does, without importing pkgutil and typing)."""
+def _run_python(config):
+    """Run the code as __main__ (what runpy does, without importing pkgutil and typing). The source
+    comes from a file descriptor the parent filled: the host writes nothing into the work dir."""
     import types
 
-    with open(path, "rb") as handle:
-        source = handle.read()
+    fd = config["code_fd"]
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    source = b"".join(chunks)
     main = types.ModuleType("__main__")
-    main.__file__ = path
     main.__builtins__ = __builtins__  # type: ignore[attr-defined]
     sys.modules["__main__"] = main
-    sys.argv = [path]
-    sys.path.insert(0, os.path.dirname(path))
+    sys.argv = [CODE_NAME]
     try:
-        exec(compile(source, path, "exec", dont_inherit=True), main.__dict__)
+        exec(compile(source, CODE_NAME, "exec", dont_inherit=True), main.__dict__)
     except SystemExit:
         raise
     except BaseException as exc:  # the traceback a plain `python file.py` prints: no launcher frames
+        import linecache
+
+        text = source.decode("utf-8", "replace")
+        linecache.cache[CODE_NAME] = (len(text), None, text.splitlines(True), CODE_NAME)
         tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != path:
+        while tb is not None and tb.tb_frame.f_code.co_filename != CODE_NAME:
             tb = tb.tb_next
         tb = tb if tb is not None else exc.__traceback__
         sys.excepthook(type(exc), exc.with_traceback(tb), tb)
@@ -139,53 +266,89 @@ def _run_python(path):
 
 
 def _join_cgroup(config):
-    """Enter the run's pids cgroup from inside the sandbox, after bubblewrap's own forks.
+    """Enter the run's cgroups (pids, and memory when max_memory is set) from inside the sandbox.
 
-    Moving a task waits for an RCU grace period (measured 8-16 ms). Where seccomp already refuses
-    every fork/exec, only threads can be created, and a move takes the whole thread group along, so
-    the write happens in the background while the user's code starts: threads made before it lands
-    are moved (and counted) with the rest. Where processes may start, the code waits for the move —
-    a fork before it would escape pids.max.
+    Moving a task waits for an RCU grace period (measured 8-30 ms; a second move right after is
+    ~0.2 ms). The move starts in a background thread at once, so it overlaps the launcher's set-up
+    and a held start; the user's code waits for it when anything could escape the cgroups meanwhile
+    (``cgroup_wait``: a memory limit, or processes that may start). Where seccomp refuses every
+    fork/exec and no memory limit is set, only threads can be created, and a move takes the whole
+    thread group along, so the code starts while the move lands. Returns the wait, or None.
     """
     procs = config.get("cgroup")
     if not procs:
-        return
-    fd = os.open(procs, os.O_WRONLY)  # opened now, before the audit hook would refuse it
+        return None
+    fds = [os.open(p, os.O_WRONLY) for p in procs]  # opened now, before the audit hook would refuse them
     pid = str(os.getpid()).encode()
-    if config.get("cgroup_in_background"):
-        import _thread
+    import _thread
 
-        _thread.start_new_thread(_join_or_die, (fd, pid))
-    else:
-        _join_or_die(fd, pid)
+    done = _thread.allocate_lock()
+    done.acquire()
+    _thread.start_new_thread(_join_or_die, (fds, pid, done))
+    return done if config.get("cgroup_wait", True) else None
 
 
-def _join_or_die(fd, pid):
-    """Outside its cgroup the run would not be held: a failed move ends it (in the background
+def _join_or_die(fds, pid, done):
+    """Outside its cgroups the run would not be held: a failed move ends it (in the background
     thread too, where an exception would only print)."""
     try:
-        os.write(fd, pid)
-        os.close(fd)
+        for fd in fds:
+            os.write(fd, pid)
+            os.close(fd)
     except OSError as exc:
         os.write(2, f"governed-agents: stopped: could not join the run's cgroup ({exc})\n".encode())
         os._exit(126)
+    done.release()
 
 
 def main():
     config = marshal.loads(bytes.fromhex(sys.argv[1]))
-    _join_cgroup(config)
+    joining = _join_cgroup(config)
     # started with -S (no site: no .pth processing, no editable-install finders): the parent's
-    # package directories are added explicitly
+    # package directories are added explicitly, and the work dir (the stock executor's functions=
+    # module) last, so that nothing planted there shadows the standard library or a package
     sys.path.extend(config.get("path", ()))
+    sys.path.append(os.getcwd())
     _rlimits(config)
     _seccomp(config)
+    observed = _Observed(config.get("report_fd"), config.get("report_limit", 256))
     if config.get("hold") and os.read(0, 1) != b"\x01":  # the parent is still recording the decision
         os._exit(125)
+    if joining is not None:
+        joining.acquire()
     if config["language"] == "python":
-        _audit_hook(config)
-        _run_python(config["code"])
+        _limit_signals()
+        _audit_hook(config, observed)
+        _run_python(config)
     else:
-        os.execv(config["shell"], [config["shell"], config["code"]])
+        _run_shell(config)
+
+
+def _limit_signals():
+    """As the sandbox's PID 1 the launcher would never see SIGXCPU (the kernel drops a signal its
+    init has no handler for): die of it as a plain process would — exit status 128 + the signal."""
+    import signal
+
+    signal.signal(signal.SIGXCPU, lambda number, frame: os._exit(128 + number))
+
+
+def _run_shell(config):
+    """The shell runs as a child: PID 1 stays the launcher (filtered, in the cgroups), which reaps
+    every orphan and ends the sandbox with the shell's own status."""
+    fd = config["code_fd"]
+    child = os.fork()
+    if child == 0:
+        os.execv(config["shell"], [config["shell"], f"/dev/fd/{fd}"])
+    os.close(fd)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(1)
+        except InterruptedError:
+            continue
+        if pid == child:
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
 
 if __name__ == "__main__":

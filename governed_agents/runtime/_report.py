@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["RunReport", "layers_note"]
@@ -8,6 +10,7 @@ __all__ = ["RunReport", "layers_note"]
 _LOST = {
     "bubblewrap": "network and filesystem isolation off",
     "cgroup": "process limit off",
+    "memory_cgroup": "memory counted as address space only (tmpfs and memfd not counted)",
     "seccomp": "system-call filter off",
     "rlimits": "memory, CPU time and file size limits off",
     "process_group": "the whole-tree kill at the time limit off",
@@ -38,6 +41,8 @@ class RunReport(BaseModel):
     limit_broken: str | None = None  # "time limit", "memory limit", "process limit", "file size limit", "cpu limit"
     layers: dict[str, str] = Field(default_factory=dict)  # layer → "active" / "unavailable: why" / "off: why"
     blocked: list[str] = Field(default_factory=list)  # what the audit hook refused, readable
+    # what the in-child audit hook saw the code do or attempt (bounded; see runtime._observed)
+    observed_operations: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def output(self) -> str:

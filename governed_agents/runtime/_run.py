@@ -1,9 +1,10 @@
 """run_code: approved code in its own constrained process tree, killed as a whole at its limit.
 
-Process tree: ``bwrap`` (new PID, network, IPC, UTS namespaces; read-only root; private /tmp; the
-work dir and the policy's paths bound; the run's pids cgroup with only ``cgroup.procs`` writable) →
-``python -I -S -c "import _launcher; …"`` (joins the cgroup, rlimits, seccomp, audit hook, waits for
-the go when held) → the user's code.
+Process tree: ``bwrap`` (new PID, network, IPC, UTS, user namespaces; no capabilities, no further user
+namespaces; the filesystem view built from the policy — see ``_view``; the run's cgroups with only
+``cgroup.procs`` writable) → ``python -I -S -c "import _launcher; …"`` as the sandbox's PID 1 (joins
+the cgroups, rlimits, seccomp, waits for the go when held, audit hook) → the user's code, handed over
+through a memfd: the host writes nothing into the work dir.
 A process that escapes the PID namespace's reach (none should) is still found through the cgroup. When
 seccomp already refuses every fork/exec (Python without ``allowed_commands``) the launcher joins the
 cgroup in the background while the code starts (see ``_launcher._join_cgroup``). Each
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import marshal
 import os
 import re
@@ -31,8 +31,10 @@ from governed_agents.policy._decision import RuntimeLimits
 from governed_agents.runtime import _launcher  # noqa: F401  (importing it here writes the .pyc the child loads)
 from governed_agents.runtime._cgroup import RunCgroup
 from governed_agents.runtime._layers import available_layers, bwrap_path
+from governed_agents.runtime._observed import read_observed
 from governed_agents.runtime._report import RunReport, layers_note
 from governed_agents.runtime._seccomp import seccomp_program
+from governed_agents.runtime._view import View, build_view, interpreter_roots
 
 __all__ = ["DEFAULT_MAX_PROCESSES", "run_code", "run_code_sync"]
 
@@ -68,40 +70,37 @@ def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, s
     return env
 
 
-def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, cgroup: RunCgroup | None = None) -> list[str]:
-    writable = [str(Path(p)) for p in limits.writable_paths if "*" not in p]
-    whole_root = "/" in writable
-    argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all"]
+def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, cgroup: RunCgroup | None = None) -> tuple[list[str], View]:
+    view = build_view(limits, work_dir, cgroup_files=cgroup.procs_files if cgroup is not None else (),
+                      interpreter=interpreter_roots(_LAUNCHER_DIRECTORY))
+    # --as-pid-1: no bubblewrap init beside the code (it ran unfiltered, outside the cgroups, and could be
+    # ptraced); no capabilities and no user namespaces of its own inside
+    argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--disable-userns",
+            "--cap-drop", "ALL", "--as-pid-1"]
     if limits.network:
         argv.append("--share-net")
-    argv += ["--bind" if whole_root else "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for path in _interpreter_under_tmp():  # a checkout or virtualenv under /tmp stays runnable, read-only
-        argv += ["--ro-bind", path, path]
-    argv += ["--bind", str(work_dir), str(work_dir)]
-    # the private /tmp hides what lies under it: bring back what the policy lets the code read or write
-    readable = [str(Path(p)) for p in limits.readable_paths if "*" not in p and p != "/" and p not in writable]
-    for path in readable:
-        if Path(path).exists():
-            argv += ["--ro-bind", path, path]
-    for path in writable:
-        if path != "/" and Path(path).exists():
-            argv += ["--bind", path, path]
-    if cgroup is not None:  # only cgroup.procs is writable: the code cannot raise its own pids.max
-        argv += ["--ro-bind", str(cgroup.path), str(cgroup.path), "--bind", cgroup.procs_file, cgroup.procs_file]
-    return [*argv, "--chdir", str(work_dir), "--"]
+    return [*argv, *view.argv, "--chdir", str(work_dir), "--"], view
 
 
-def _launcher_config(code_file: Path, language: str, limits: RuntimeLimits, work_dir: Path,
-                     seccomp: bool) -> dict[str, Any]:
-    writable = [str(work_dir), "/tmp", "/dev/null", *limits.writable_paths]
+def _launcher_config(code_fd: int, language: str, limits: RuntimeLimits, work_dir: Path,
+                     seccomp: bool, view: View | None, report_fd: int | None) -> dict[str, Any]:
+    granted = list(view.writable) if view is not None else [p for p in limits.writable_paths if "*" not in p]
+    if view is not None and any(p in ("/", "*") for p in limits.writable_paths):
+        granted.append("/")
+    writable = [str(work_dir), "/tmp", "/dev/null", "/dev/shm", *granted]
+    audit: dict[str, Any] = {"network": limits.network, "writable": writable, "commands": list(limits.allowed_commands)}
+    if view is not None:
+        audit.update(visible=view.visible, system=[*view.system, "/dev", "/proc", "/sys"],
+                     **_rules(limits))
     config: dict[str, Any] = {
-        "code": str(code_file),
+        "code_fd": code_fd,
+        "report_fd": report_fd,
         "language": language,
         "shell": "/bin/bash",
         "as": limits.max_memory,
         "cpu": limits.max_cpu_time,
         "fsize": limits.max_file_size,
-        "audit": {"network": limits.network, "writable": writable, "commands": list(limits.allowed_commands)},
+        "audit": audit,
         "path": _site_packages(),
     }
     if seccomp:
@@ -110,20 +109,25 @@ def _launcher_config(code_file: Path, language: str, limits: RuntimeLimits, work
     return config
 
 
-def _no_new_processes(language: str, limits: RuntimeLimits) -> bool:
-    """The seccomp filter refuses fork/exec (see ``_launcher_config``): only threads can start."""
-    return language == "python" and not limits.allowed_commands
+def _rules(limits: RuntimeLimits) -> dict[str, str]:
+    """How a refusal names the constraint that made a path absent or read-only."""
+    def listed(paths: tuple[str, ...]) -> str:
+        return " [" + ", ".join(paths) + "]"
 
-
-@functools.cache
-def _interpreter_under_tmp() -> list[str]:
-    """What the sandboxed interpreter needs that the private /tmp would hide: its prefixes, package
-    directories and this launcher, when they live under /tmp (a fresh clone in ``mktemp -d``)."""
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                  _LAUNCHER_DIRECTORY, *_site_packages()}
-    under = sorted(os.path.realpath(p) for p in candidates if os.path.realpath(p).startswith("/tmp/"))
-    # a directory already covered by one above it needs no bind of its own
-    return [p for p in under if os.path.isdir(p) and not any(p.startswith(q + "/") for q in under if q != p)]
+    rules = {}
+    if limits.readable_paths or limits.writable_paths:
+        rules["read_rule"] = "allowed_file_paths"
+        rules["read_detail"] = listed(tuple(dict.fromkeys((*limits.readable_paths, *limits.writable_paths))))
+    else:
+        rules["read_rule"] = "allowed_file_operations"
+        rules["read_detail"] = " (no file read is granted: only the work dir exists)"
+    if limits.writable_paths:
+        rules["write_rule"] = "allowed_file_paths"
+        rules["write_detail"] = listed(limits.writable_paths) + " (writable: the work dir, /tmp and these)"
+    else:
+        rules["write_rule"] = "allowed_file_operations"
+        rules["write_detail"] = " (no file write is granted: only the work dir and /tmp are writable)"
+    return rules
 
 
 @functools.cache
@@ -133,6 +137,30 @@ def _site_packages() -> list[str]:
 
     paths = [*site.getsitepackages()]
     return [p for p in paths if os.path.isdir(p)]
+
+
+def _missing_layers(limits: RuntimeLimits, layers: dict[str, str], language: str) -> list[str]:
+    """The layers this policy needs that this machine cannot give: bubblewrap always (the filesystem
+    view, the network namespace), seccomp always (ptrace, AF_UNIX, network, exec), the memory cgroup
+    when the policy sets max_memory (RLIMIT_AS misses tmpfs and memfd), the pids cgroup when it sets
+    max_processes (RLIMIT_NPROC does not hold root)."""
+    needed = ["bubblewrap", "seccomp"]
+    if limits.max_memory is not None:
+        needed.append("memory_cgroup")
+    if limits.max_processes is not None:
+        needed.append("cgroup")
+    return [name for name in needed if layers.get(name) != "active"]
+
+
+def _code_memfd(code: str) -> int:
+    """The code in an anonymous memory file: nothing on a path the sandboxed code could have planted."""
+    fd = os.memfd_create("governed-code", 0)
+    data = code.encode("utf-8", "surrogatepass")
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _refusal(message: str, layers: dict[str, str]) -> RunReport:
@@ -175,39 +203,49 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
     if lang not in _PYTHON and lang not in _SHELL:
         return _refusal(f"language {language!r} is not supported by the governed runtime", layers)
     lang = "python" if lang in _PYTHON else "bash"
-    bwrap = bwrap_path()
-    if bwrap is None:
-        state = layers.get("bubblewrap", "")
-        why = state.split(": ", 1)[1] if state.startswith(("unavailable: ", "off: ")) else "not available"
-        if require_isolation:
-            return _refusal(f"network and filesystem isolation need bubblewrap, which does not run here ({why}; "
-                            "apt-get install bubblewrap); Governor(require_isolation=False) runs without it",
-                            layers)
-        layers["bubblewrap"] = f"off: {why}"
+    if layers["bubblewrap"] == "active" and bwrap_path() is None:
+        layers["bubblewrap"] = "unavailable: not available"
+    missing = _missing_layers(limits, layers, lang)
+    if missing and require_isolation:
+        return _refusal(_missing_message(missing, layers), layers)
+    for name in missing:
+        state = layers[name]
+        layers[name] = "off: " + (state.split(": ", 1)[1] if ": " in state else state)
+    bwrap = bwrap_path() if layers["bubblewrap"] == "active" else None
     work_dir = work_dir.resolve()
     work_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    code_file = work_dir / f"governed_{digest}.{'py' if lang == 'python' else 'sh'}"
-    code_file.write_text(code, encoding="utf-8", errors="surrogatepass")
     seccomp = layers["seccomp"] == "active"
-    config = _launcher_config(code_file, lang, limits, work_dir, seccomp)
     cgroup: RunCgroup | None = None
-    if layers["cgroup"] == "active":
-        cgroup = RunCgroup(limits.max_processes or DEFAULT_MAX_PROCESSES)
-        config["cgroup"] = cgroup.procs_file
-        config["cgroup_in_background"] = seccomp and _no_new_processes(lang, limits)
-    config["hold"] = hold is not None
-    argv = [sys.executable, "-I", "-S", "-u", "-c", _LAUNCH, marshal.dumps(config).hex()]
-    if bwrap is not None:
-        argv = _bwrap_argv(bwrap, work_dir, limits, cgroup) + argv
-    budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
-    budget = min(budgets) if budgets else None
+    code_fd = report_fd = -1
+    limit_broken: str | None = None
+    started = time.monotonic()
     try:
+        pids = layers["cgroup"] == "active"
+        memory = limits.max_memory if layers.get("memory_cgroup") == "active" else None
+        if pids or memory is not None:
+            cgroup = RunCgroup((limits.max_processes or DEFAULT_MAX_PROCESSES) if pids else None, memory,
+                               pids=pids)
+        argv_prefix: list[str] = []
+        view: View | None = None
+        if bwrap is not None:
+            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, cgroup)
+        code_fd = _code_memfd(code)
+        report_fd = os.memfd_create("governed-observed", 0)
+        config = _launcher_config(code_fd, lang, limits, work_dir, seccomp, view, report_fd)
+        if cgroup is not None:
+            config["cgroup"] = cgroup.procs_files
+            config["cgroup_wait"] = True  # the code starts inside its cgroups, never beside them
+        config["hold"] = hold is not None
+        argv = [*argv_prefix, sys.executable, "-I", "-S", "-u", "-c", _LAUNCH, marshal.dumps(config).hex()]
+        budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
+        budget = min(budgets) if budgets else None
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=str(work_dir), env=_environment(work_dir, env), start_new_session=True,
             stdin=asyncio.subprocess.PIPE if hold is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, pass_fds=(code_fd, report_fd),
         )
+        os.close(code_fd)
+        code_fd = -1
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
         withheld = await _release(proc, hold, cancellation) if hold is not None else None
         if withheld is not None:
@@ -220,16 +258,20 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         _kill_tree(proc.pid, cgroup)  # grandchildren left behind (`sleep 300 &`) die with the run
         out, err = await _collect(readers)
         returncode = proc.returncode if proc.returncode is not None else -signal.SIGKILL
+        observed = read_observed(report_fd)
     finally:
+        cgroup_limit = None
         if cgroup is not None:
-            process_limit = cgroup.hit_limit()
+            cgroup_limit = cgroup.limit_hit()
             cgroup.kill_all()
             cgroup.remove_later()
-        else:
-            process_limit = False
-        with contextlib.suppress(OSError):
-            code_file.unlink()
-    limit_broken = limit_broken or _diagnose(returncode, err, process_limit, limits)
+        for fd in (code_fd, report_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+    limit_broken = limit_broken or _diagnose(returncode, err, cgroup_limit == "process limit", limits)
+    if cgroup_limit == "memory limit" and limit_broken in (None, "cpu limit"):
+        limit_broken = "memory limit"  # the kernel's OOM kill is a SIGKILL: not the CPU limit's
     blocked = [line for line in err.splitlines() if line.startswith("governed-agents: blocked")]
     if limit_broken == "time limit":
         err += f"\ngoverned-agents: stopped: time limit ({budget:g} s)\n"
@@ -244,7 +286,26 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
     if note:
         err = f"{note}\n{err}"
     return RunReport(exit_code=returncode if returncode >= 0 else 128 - returncode, stdout=out, stderr=err,
-                     duration=time.monotonic() - started, limit_broken=limit_broken, layers=layers, blocked=blocked)
+                     duration=time.monotonic() - started, limit_broken=limit_broken, layers=layers, blocked=blocked,
+                     observed_operations=observed)
+
+
+def _missing_message(missing: list[str], layers: dict[str, str]) -> str:
+    why = {
+        "bubblewrap": ("network and filesystem isolation need bubblewrap", "apt-get install bubblewrap"),
+        "seccomp": ("the system-call filter (no ptrace, no AF_UNIX, no network, no exec) needs seccomp",
+                    "pip install pyseccomp, with libseccomp2"),
+        "memory_cgroup": ("max_memory needs a memory cgroup (RLIMIT_AS does not count tmpfs or memfd)",
+                          "a writable memory controller under /sys/fs/cgroup"),
+        "cgroup": ("max_processes needs a pids cgroup", "a writable pids controller under /sys/fs/cgroup"),
+    }
+    parts = []
+    for name in missing:
+        state = layers.get(name, "")
+        detail = state.split(": ", 1)[1] if ": " in state else (state or "not available")
+        what, hint = why[name]
+        parts.append(f"{what}, which does not run here ({detail}; {hint})")
+    return "; ".join(parts) + "; Governor(require_isolation=False) runs without it"
 
 
 async def _release(proc: asyncio.subprocess.Process, hold: Awaitable[bool],

@@ -263,21 +263,23 @@ async def test_held_code_cancelled_before_the_go_never_runs(tmp_path, marker):
     assert "cancelled before the code ran" in report.stderr
 
 
-@pytest.mark.parametrize("background", [True, False])
-def test_a_launcher_that_cannot_join_its_cgroup_stops_the_run(tmp_path, background):
+@pytest.mark.parametrize("wait", [True, False])
+def test_a_launcher_that_cannot_join_its_cgroup_stops_the_run(tmp_path, wait):
     import marshal
     import subprocess
     import sys
 
     from governed_agents.runtime import _run
 
-    code = tmp_path / "code.py"
-    code.write_text("import time\ntime.sleep(5)\nprint('ran outside the cgroup')\n")
+    fd = _run._code_memfd("import time\ntime.sleep(5)\nprint('ran outside the cgroup')\n")
     # /dev/full refuses every write (ENOSPC), as a cgroup that went away would
-    config = {"code": str(code), "language": "python", "cgroup": "/dev/full", "cgroup_in_background": background}
+    config = {"code_fd": fd, "language": "python", "cgroup": ["/dev/full"], "cgroup_wait": wait}
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", _run._LAUNCH, marshal.dumps(config).hex()],
-                          capture_output=True, text=True, timeout=30)
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _run._LAUNCH, marshal.dumps(config).hex()],
+                              capture_output=True, text=True, timeout=30, pass_fds=(fd,))
+    finally:
+        os.close(fd)
     assert time.monotonic() - start < 4
     assert done.returncode == 126 and "could not join the run's cgroup" in done.stderr
     assert "ran outside" not in done.stdout
@@ -325,16 +327,36 @@ async def test_a_run_without_bubblewrap_says_so_first_in_its_stderr(tmp_path, mo
     assert report.weakened() == ""
 
 
-async def test_a_missing_cgroup_runs_under_require_isolation_and_says_so(tmp_path, monkeypatch, marker):
+async def test_a_missing_cgroup_runs_under_require_isolation_when_the_policy_sets_no_limit_it_holds(
+        tmp_path, monkeypatch, marker):
     from governed_agents.runtime import _run
 
     monkeypatch.setattr(_run, "available_layers", lambda: {
-        **available_layers(), "cgroup": "unavailable: cannot create a pids cgroup: Permission denied",
-        "seccomp": "unavailable: ImportError: no pyseccomp"})
+        **available_layers(), "cgroup": "unavailable: cannot create a pids cgroup: Permission denied"})
     report = await run_code(f"# {marker}\nprint('ran')\n", "python", RuntimeLimits(), work_dir=tmp_path)
     assert report.stdout == "ran\n"
     assert report.stderr == ("governed-agents: ran without cgroup (cannot create a pids cgroup: Permission denied): "
-                             "process limit off; without seccomp (ImportError: no pyseccomp): system-call filter off\n")
+                             "process limit off\n")
+    # a policy that sets max_processes needs the pids cgroup: refused, unless isolation is not required
+    report = await run_code(f"# {marker}\nprint('ran')\n", "python", RuntimeLimits(max_processes=8), work_dir=tmp_path)
+    assert report.stdout == "" and "max_processes needs a pids cgroup" in report.stderr
+
+
+@pytest.mark.parametrize(("layer", "limits", "needs"), [
+    ("seccomp", RuntimeLimits(), "needs seccomp"),
+    ("memory_cgroup", RuntimeLimits(max_memory=200_000_000), "max_memory needs a memory cgroup"),
+])
+async def test_a_layer_the_policy_needs_and_the_machine_lacks_is_refused_unless_isolation_is_not_required(
+        tmp_path, monkeypatch, marker, layer, limits, needs):
+    from governed_agents.runtime import _run
+
+    monkeypatch.setattr(_run, "available_layers", lambda: {**available_layers(), layer: "unavailable: not here"})
+    code = f"# {marker}\nprint('ran')\n"
+    report = await run_code(code, "python", limits, work_dir=tmp_path)
+    assert report.exit_code != 0 and report.stdout == "" and needs in report.stderr and "not here" in report.stderr
+    report = await run_code(code, "python", limits, work_dir=tmp_path, require_isolation=False)
+    assert report.stdout == "ran\n" and report.layers[layer] == "off: not here"
+    assert report.stderr.startswith(f"governed-agents: ran without {layer} (not here)")
 
 
 def test_without_bwrap_on_the_path_the_cli_says_what_it_ran_without(tmp_path):
@@ -459,11 +481,11 @@ async def test_a_failing_program_shows_the_traceback_plain_python_shows(tmp_path
     assert "_launcher" not in report.stderr and len([x for x in lines if x.startswith("  File ")]) == 2
 
 
-def test_an_interpreter_under_tmp_is_brought_back_into_the_private_tmp(tmp_path, monkeypatch):
+@pytest.mark.parametrize("readable", [("/",), ()])
+def test_an_interpreter_under_tmp_is_brought_back_into_the_private_tmp(tmp_path, readable):
     # a fresh clone in `mktemp -d` has its virtualenv under /tmp, which the sandbox's private /tmp hides
-    from governed_agents.runtime import _run
+    from governed_agents.runtime._view import build_view
 
-    monkeypatch.setattr(_run, "_interpreter_under_tmp", lambda: ["/tmp/clone/.venv"])
-    argv = _run._bwrap_argv("bwrap", tmp_path, RuntimeLimits())
+    argv = build_view(RuntimeLimits(readable_paths=readable), tmp_path, interpreter=["/tmp/clone/.venv"]).argv
     tmpfs, venv, work = argv.index("/tmp"), argv.index("/tmp/clone/.venv"), argv.index(str(tmp_path))
     assert argv[tmpfs - 1] == "--tmpfs" and argv[venv - 1] == "--ro-bind" and tmpfs < venv < work

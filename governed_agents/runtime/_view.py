@@ -1,0 +1,149 @@
+"""The filesystem view: what exists inside the sandbox, built from the policy.
+
+Inside exist only the interpreter and the packages it imports (read-only), the few system files
+libraries need (:data:`SYSTEM_FILES`, and :data:`NETWORK_FILES` when the policy grants network), the
+work dir (writable), a private /tmp and /dev/shm, the sandbox's own /dev and /proc, and each
+``allowed_file_paths`` entry — read-only where the policy allows only ``read``, writable where it
+allows ``write``/``delete``. Everything else does not exist (ENOENT). A policy with no
+``allowed_file_paths`` keeps today's read-only root (``"/"``).
+
+A glob binds what it matches when the run starts (a directory covers its subtree); an entry that
+does not exist yet is not bound, so the code cannot create it — allow its directory instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from governed_agents.policy._decision import RuntimeLimits
+
+__all__ = ["NETWORK_FILES", "SYSTEM_FILES", "SYSTEM_TREES", "View", "build_view"]
+
+# programs and shared libraries (zoneinfo, fonts and the rest of /usr/share come with /usr)
+SYSTEM_TREES = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# what libraries read from /etc: the dynamic linker's cache, time zone, fonts, user and group
+# names (world-readable, no secrets: the hashes live in /etc/shadow, which is not here), MIME types,
+# Debian's alternatives (/usr/bin/awk -> /etc/alternatives/awk)
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/timezone",
+                "/etc/fonts", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/mime.types",
+                "/etc/alternatives")
+# only when the policy grants network: name resolution and the certificate store
+NETWORK_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/host.conf", "/etc/gai.conf", "/etc/services",
+                 "/etc/protocols", "/etc/ssl", "/etc/ca-certificates", "/etc/pki")
+MAX_BINDS = 512  # a glob that matches more is refused rather than widened
+_GLOB = set("*?[")
+
+
+class ViewError(ValueError):
+    """The policy's paths cannot be turned into a view (too many matches)."""
+
+
+@dataclass
+class View:
+    argv: list[str] = field(default_factory=list)  # bubblewrap's arguments for the view
+    visible: list[str] = field(default_factory=list)  # () = the whole root (read-only) is visible
+    system: list[str] = field(default_factory=list)  # interpreter + system roots: not the code's own files
+    readable: list[str] = field(default_factory=list)  # the policy's entries bound read-only
+    writable: list[str] = field(default_factory=list)  # the policy's entries bound writable
+
+
+def build_view(limits: RuntimeLimits, work_dir: Path, *, cgroup_files: Sequence[str] = (),
+               interpreter: Sequence[str] = ()) -> View:
+    readable = [_entry(p) for p in limits.readable_paths]
+    writable = [_entry(p) for p in limits.writable_paths]
+    whole_read, whole_write = "/" in readable, "/" in writable
+    view = View()
+    argv = view.argv
+    tmpfs_size = ["--size", str(limits.max_memory)] if limits.max_memory else []
+    if whole_write:
+        argv += ["--bind", "/", "/"]
+    elif whole_read:
+        argv += ["--ro-bind", "/", "/"]
+    else:
+        roots = _system_roots(limits.network)
+        for kind, path, target in roots:
+            argv += ["--symlink", target, path] if kind == "symlink" else ["--ro-bind", path, path]
+        for path in _covering([p for p in interpreter if not p.startswith("/tmp/")]):
+            argv += ["--ro-bind", path, path]
+        view.system = [p for _, p, _ in roots if _ != "symlink"] + list(interpreter)
+    argv += ["--dev", "/dev", "--proc", "/proc", *tmpfs_size, "--tmpfs", "/tmp", *tmpfs_size, "--tmpfs", "/dev/shm"]
+    # the private /tmp hides what lies under it: bring back an interpreter there (a clone in mktemp -d)
+    for path in _covering([p for p in interpreter if p.startswith("/tmp/")]):
+        argv += ["--ro-bind", path, path]
+    binds: dict[str, bool] = {}  # path -> writable
+    if not whole_write:
+        for pattern in readable if not whole_read else [p for p in readable if p.startswith("/tmp/")]:
+            for path in _matches(pattern):
+                binds.setdefault(path, False)
+        for pattern in writable:
+            for path in _matches(pattern):
+                binds[path] = True
+    binds[str(work_dir)] = True
+    if len(binds) > MAX_BINDS:
+        raise ViewError(f"allowed_file_paths match {len(binds)} paths; the runtime binds at most {MAX_BINDS} "
+                        "(allow their directory instead)")
+    for path in sorted(binds, key=lambda p: (p.count("/"), p)):  # parents first, children on top
+        argv += ["--bind" if binds[path] else "--ro-bind", path, path]
+    view.readable = [p for p, w in binds.items() if not w and p != str(work_dir)]
+    view.writable = [p for p, w in binds.items() if w and p != str(work_dir)]
+    for procs in cgroup_files:  # only cgroup.procs is writable: the code cannot raise its own limits
+        directory = os.path.dirname(procs)
+        argv += ["--ro-bind", directory, directory, "--bind", procs, procs]
+    if not (whole_read or whole_write):
+        argv += ["--remount-ro", "/"]  # the view's own root is a tmpfs: nothing new appears in it
+        view.visible = sorted({*view.system, *binds, "/dev", "/proc",
+                               *(os.path.dirname(p) for p in cgroup_files)})
+    return view
+
+
+def _entry(pattern: str) -> str:
+    return "/" if pattern in ("*", "/") else os.path.normpath(pattern)
+
+
+def _matches(pattern: str) -> list[str]:
+    """The existing paths an entry binds: itself, or what its glob matches now (directories cover
+    their subtree, so a match inside another is dropped)."""
+    if not _GLOB & set(pattern):
+        return [pattern] if os.path.lexists(pattern) else []
+    found = sorted({os.path.normpath(p) for p in glob.iglob(pattern, recursive=True)})
+    return _covering(found)
+
+
+def _covering(paths: list[str]) -> list[str]:
+    """``paths`` without those inside another one of them."""
+    kept: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+@functools.cache
+def _system_roots(network: bool) -> tuple[tuple[str, str, str], ...]:
+    """("bind", path, "") or ("symlink", path, target) for each system tree and file present here."""
+    roots: list[tuple[str, str, str]] = []
+    for path in (*SYSTEM_TREES, *SYSTEM_FILES, *(NETWORK_FILES if network else ())):
+        if os.path.islink(path) and path in SYSTEM_TREES:  # merged /usr: /bin -> usr/bin
+            roots.append(("symlink", path, os.readlink(path)))
+        elif os.path.exists(path):
+            roots.append(("bind", path, ""))
+    return tuple(roots)
+
+
+@functools.cache
+def interpreter_roots(launcher_directory: str) -> tuple[str, ...]:
+    """What the sandboxed interpreter needs: its prefixes, its package directories, this launcher."""
+    import site
+
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  os.path.dirname(os.path.realpath(sys.executable)), os.path.dirname(sys.executable),
+                  launcher_directory, *site.getsitepackages()}
+    real = {os.path.realpath(p) for p in candidates if os.path.isdir(p)}
+    return tuple(p for p in _covering(sorted(real | {p for p in candidates if os.path.isdir(p)}))
+                 if not p.startswith(("/usr/", "/proc/")) and p != "/usr")

@@ -1,0 +1,113 @@
+"""The filesystem view built from the policy: what exists inside the sandbox, and what still runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from governed_agents.analysis import analyze
+from governed_agents.policy import RuntimeLimits, load_policy, parse_policy
+from governed_agents.runtime import run_code
+
+SEED = Path(__file__).resolve().parents[2] / "policies" / "seed.policy"
+
+DATA_SCIENCE = """import pandas as pd
+import numpy as np
+import matplotlib.pyplot as plt
+df = pd.read_csv('/data/analysis/sales.csv')
+print(int(np.sum(df['amount'].to_numpy())))
+fig, ax = plt.subplots()
+ax.plot(df['amount'])
+fig.savefig('figure.png')
+print('saved')
+"""
+
+
+@pytest.fixture
+def data_analysis():
+    """/data/analysis as the seed's agent_analysis expects it (made here as root, removed after)."""
+    root = Path("/data")
+    made_root = not root.exists()
+    directory = root / "analysis"
+    made = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    csv = directory / "governed-test-sales.csv"
+    csv.write_text("region,amount\nnorth,10\nsouth,32\n")
+    yield csv
+    csv.unlink(missing_ok=True)
+    if made:
+        shutil.rmtree(directory, ignore_errors=True)
+    if made_root:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_pandas_numpy_and_matplotlib_run_under_the_seed_s_agent_analysis(tmp_path, data_analysis):
+    code = DATA_SCIENCE.replace("/data/analysis/sales.csv", str(data_analysis))
+    limits = load_policy(SEED).evaluate(analyze(code), executor="agent_analysis").limits
+    assert limits.readable_paths == ("/data/analysis",) and limits.max_memory == 1_000_000_000
+    report = await run_code(code, "python", limits, work_dir=tmp_path)
+    assert set(report.layers.values()) == {"active"}
+    assert report.exit_code == 0, report.output
+    assert report.stdout.split() == ["42", "saved"]
+    assert (tmp_path / "figure.png").stat().st_size > 1000
+    read = [op for op in report.observed_operations if op["type"] == "file_operation" and op["path"] == str(data_analysis)]
+    assert read == [{"type": "file_operation", "operation": "read", "path": str(data_analysis)}]
+
+
+async def test_the_seed_s_agent_analysis_cannot_read_beside_its_data_or_write_into_it(tmp_path, data_analysis):
+    limits = load_policy(SEED).evaluate(analyze("print(1)"), executor="agent_analysis").limits
+    code = (f"print(open({str(data_analysis)!r}).read().splitlines()[1])\n"
+            "import ctypes\nlibc = ctypes.CDLL(None)\n"
+            f"print('write into the data', libc.open({str(data_analysis).encode()!r}, 1))\n"
+            "print('etc/hostname', libc.open(b'/etc/hostname', 0))\n")
+    report = await run_code(code, "python", limits.model_copy(update={"allow_dynamic_code": True}), work_dir=tmp_path)
+    assert report.stdout.splitlines() == ["north,10", "write into the data -1", "etc/hostname -1"], report.output
+
+
+async def test_without_allowed_file_paths_the_root_stays_readable(tmp_path):
+    limits = parse_policy('agent "reader" { can "code_execution" with constraints { '
+                          'allowed_file_operations: "read_only" } }').evaluate(analyze("print(1)"), executor="reader").limits
+    code = "import os\nprint(len(open('/etc/hostname').read()) > 0)\ntry:\n    open('/etc/x-governed', 'w')\n" \
+           "except OSError as exc:\n    print('no write', type(exc).__name__)\n"
+    report = await run_code(code, "python", limits, work_dir=tmp_path)
+    assert report.stdout.splitlines() == ["True", "no write PermissionError"], report.output
+
+
+async def test_a_glob_binds_what_it_matches_and_nothing_beside(tmp_path):
+    data = tmp_path / "data"
+    (data / "q1").mkdir(parents=True)
+    (data / "q2").mkdir()
+    (data / "q1" / "a.csv").write_text("a\n")
+    (data / "q2" / "b.csv").write_text("b\n")
+    (data / "secret.txt").write_text("s\n")
+    limits = RuntimeLimits(readable_paths=(f"{data}/q*",))
+    code = (f"print(open('{data}/q1/a.csv').read().strip(), open('{data}/q2/b.csv').read().strip())\n"
+            f"try:\n    open('{data}/secret.txt')\nexcept FileNotFoundError as exc:\n    print('absent', exc)\n")
+    report = await run_code(code, "python", limits, work_dir=tmp_path / "work")
+    lines = report.stdout.splitlines()
+    assert lines[0] == "a b", report.output
+    assert lines[1].startswith("absent") and "allowed_file_paths" in lines[1] and f"{data}/q*" in lines[1]
+
+
+async def test_a_policy_granting_no_file_reads_holds_only_the_interpreter_and_the_work_dir(tmp_path):
+    limits = load_policy(SEED).evaluate(analyze("print(1)"), executor="agent_sandbox").limits
+    code = ("import math\nprint(math.sqrt(16))\nopen('mine.txt', 'w').write('x')\nprint(open('mine.txt').read())\n"
+            "try:\n    open('/etc/hostname')\nexcept FileNotFoundError as exc:\n    print(exc)\n")
+    report = await run_code(code, "python", limits, work_dir=tmp_path)
+    lines = report.stdout.splitlines()
+    assert lines[:2] == ["4.0", "x"], report.output
+    assert "allowed_file_operations" in lines[2] and "/etc/hostname" in lines[2]
+
+
+async def test_bash_commands_still_find_their_programs_and_libraries(tmp_path):
+    limits = RuntimeLimits(allowed_commands=("*",), readable_paths=(str(tmp_path / "none"),))
+    report = await run_code("echo hi | tr a-z A-Z\nls / | sort | tr '\\n' ' '\n", "bash", limits,
+                            work_dir=tmp_path)
+    assert report.exit_code == 0, report.output
+    first, second = report.stdout.splitlines()
+    assert first == "HI"
+    names = second.split()
+    assert "home" not in names and "var" not in names and "run" not in names, names
+    assert "etc" in names and "usr" in names
