@@ -82,7 +82,7 @@ def _caller_is_code(depth=2, past_imports=True):
     frame = sys._getframe(depth)
     while past_imports and frame is not None and (frame.f_code.co_filename.startswith(_IMPORT_MACHINERY)
                                                   or frame.f_code.co_filename.endswith("importlib/__init__.py")):
-        frame = frame.f_back
+        frame = frame.f_back  # type: ignore[assignment]  # None ends the walk
     return frame is not None and frame.f_code.co_filename in _OWN
 
 

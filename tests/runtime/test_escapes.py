@@ -5,8 +5,8 @@ view, the memory cgroup and the ptrace/AF_UNIX rules, and must never work again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
 import socket
 import threading
 import uuid
@@ -119,10 +119,8 @@ class UnixServer:
                 continue
             with conn:
                 conn.settimeout(2)
-                try:
+                with contextlib.suppress(OSError):
                     self.received += conn.recv(100)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self.stop = True
