@@ -10,6 +10,7 @@ name below that prefix.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -195,6 +196,40 @@ _DATA: dict[str, Spec] = {
     "numpy.savez_compressed": _s("file", WRITE, kw="file"),
     "numpy.savetxt": _s("file", WRITE, kw="fname"),
     "numpy.ctypeslib.*": _s("dyn", "native_code", arg=None),
+    "numpy.fromregex": _s("file", READ, kw="file"),
+    "numpy.lib.npyio.NpzFile": _s("file", READ, kw="fid"),
+    "numpy.lib.format.open_memmap": _s("file", READ, kw="filename", also=(_s("file", WRITE, kw="filename"),)),
+    **{f"numpy.lib.format.{f}": _s("file", READ, kw="fp", value_from="handle") for f in (
+        "read_array", "read_magic", "read_array_header_1_0", "read_array_header_2_0")},
+    **{f"numpy.lib.format.{f}": _s("file", WRITE, kw="fp", value_from="handle") for f in (
+        "write_array", "write_array_header_1_0", "write_array_header_2_0")},
+    "numpy.ndarray.dump": _s("file", WRITE, kw="file"),
+    "numpy.ndarray.tofile": _s("file", WRITE, kw="fid"),
+    "pandas.ExcelFile": _s("file", READ, kw="path_or_buffer"),
+    "pandas.ExcelWriter": _s("file", WRITE, kw="path"),
+    "pandas.HDFStore": _s("file", READ, kw="path", also=(_s("file", WRITE, kw="path"),)),
+    "pandas.to_pickle": _s("file", WRITE, arg=1, kw="filepath_or_buffer"),
+    "pandas.DataFrame.info": _s("file", WRITE, arg=None, kw="buf", optional=True),
+    "pandas.DataFrame.to_string": _s("file", WRITE, kw="buf", optional=True),
+    "pandas.Series.info": _s("file", WRITE, arg=None, kw="buf", optional=True),
+    "pandas.Series.to_string": _s("file", WRITE, kw="buf", optional=True),
+    "matplotlib.rc_file": _s("file", READ, kw="fname"),
+    "matplotlib.rc_params_from_file": _s("file", READ, kw="fname"),
+    "matplotlib.style.rc_params_from_file": _s("file", READ, kw="fname"),
+    "matplotlib.rc_context": _s("file", READ, arg=1, kw="fname", optional=True),
+    "matplotlib.image.thumbnail": _s("file", READ, kw="infile", also=(_s("file", WRITE, arg=1, kw="thumbfile"),)),
+    "matplotlib.cbook.get_sample_data": _s("file", READ, kw="fname"),
+    "matplotlib.cbook.to_filehandle": _s("open", kw="fname", returns="builtins.file"),
+    "matplotlib.font_manager.FontProperties": _s("file", READ, arg=None, kw="fname", optional=True),
+    "matplotlib.font_manager.FontPath": _s("file", READ, kw="path"),
+    "matplotlib.font_manager.is_opentype_cff_font": _s("file", READ, kw="filename"),
+    "matplotlib.font_manager.json_load": _s("file", READ, kw="filename"),
+    "matplotlib.font_manager.json_dump": _s("file", WRITE, arg=1, kw="filename"),
+    "matplotlib.font_manager.FontManager.addfont": _s("file", READ, kw="path"),
+    "matplotlib.animation.Animation.save": _s("file", WRITE, kw="filename"),
+    "PIL.Image.Image.save": _s("file", WRITE, kw="fp"),
+    **{f"PIL.ImageFont.{f}": _s("file", READ, kw="filename") for f in ("load", "load_path")},
+    "PIL.ImageFont.truetype": _s("file", READ, kw="font"),
     "matplotlib.pyplot.savefig": _s("file", WRITE, kw="fname"),
     "matplotlib.pyplot.imsave": _s("file", WRITE, kw="fname"),
     "matplotlib.pyplot.imread": _s("file", READ, kw="fname"),
@@ -216,6 +251,8 @@ DUCK_METHODS: dict[str, Spec] = {
         "to_stata", "to_orc", "to_latex", "to_markdown")},
     "to_pickle": _s("file", WRITE, kw="path"),  # pandas requires the path
     "tofile": _s("file", WRITE, kw="fid"),
+    "dump": _s("file", WRITE, kw="file"),  # ndarray.dump(path)
+    "save": _s("file", WRITE, kw="fp", optional=True),  # image.save(path), model.save(path), wb.save(path)
     "savefig": _s("file", WRITE, kw="fname"),
     "write_text": _s("file", WRITE, arg=None),
     "write_bytes": _s("file", WRITE, arg=None),
@@ -696,7 +733,40 @@ def lookup(qualified: str) -> Spec | None:
     for prefix, candidate in _PREFIXES:
         if qualified.startswith(prefix):
             return candidate
+    if rest and head in _DATA_ROOTS:
+        return _data_alias(head, qualified)
     return _closed_world(qualified)
+
+
+# Data libraries re-export what their private modules define: pandas.io.parsers.readers.read_csv is
+# pandas.read_csv, pandas.core.frame.DataFrame.to_csv is pandas.DataFrame.to_csv.
+_DATA_ROOTS = frozenset({"pandas", "numpy", "matplotlib", "PIL", "scipy", "seaborn", "sklearn"})
+_DATA_CLASSES = {"frame": "DataFrame", "series": "Series", "generic": "DataFrame", "NDFrame": "DataFrame",
+                 "Series": "Series", "DataFrame": "DataFrame", "ndarray": "ndarray", "Image": "Image.Image"}
+
+
+def _by_last() -> dict[tuple[str, str], Spec]:
+    """(library, last name) → the one spec catalogued under that name anywhere in the library."""
+    found: dict[tuple[str, str], set[Spec]] = {}
+    for name, spec in _TABLE.items():
+        head, _, rest = name.partition(".")
+        if head in _DATA_ROOTS and rest and not name.endswith("*") and name.split(".")[-2] not in _DATA_CLASSES:
+            found.setdefault((head, name.rsplit(".", 1)[-1]), set()).add(spec)
+    return {key: next(iter(specs)) for key, specs in found.items() if len(specs) == 1}
+
+
+def _data_alias(head: str, qualified: str) -> Spec | None:
+    parts = qualified.split(".")
+    if len(parts) > 2:
+        owner = _DATA_CLASSES.get(parts[-2])
+        if owner is not None:
+            spec = _TABLE.get(f"{head}.{owner}.{parts[-1]}")
+            if spec is not None:
+                return spec
+        spec = _BY_LAST.get((head, parts[-1]))
+        if spec is not None:
+            return spec
+    return None
 
 
 def _closed_world(qualified: str) -> Spec | None:
@@ -724,6 +794,17 @@ def _closed_world(qualified: str) -> Spec | None:
     return None
 
 
+def unbound_method(qualified: str) -> Spec | None:
+    """``pd.DataFrame.to_csv(df, path)``: a data class's method called through the class, so the
+    arguments are shifted by the instance."""
+    parts = qualified.split(".")
+    if len(parts) > 2 and parts[0] in _DATA_ROOTS and parts[-2] in _DATA_CLASSES:
+        method = DUCK_METHODS.get(parts[-1])
+        if method is not None:
+            return dataclasses.replace(method, arg=method.arg + 1) if method.arg is not None else method
+    return None
+
+
 def known(qualified: str) -> bool:
     """The name exists as far as the catalogue knows (``from os import *`` binds it)."""
     spec = lookup(qualified)
@@ -733,3 +814,6 @@ def known(qualified: str) -> bool:
 def module_attribute(qualified: str) -> str | None:
     """``shutil.os`` → ``os``: a module reached as another module's attribute."""
     return _closed.MODULE_ATTRS.get(qualified)
+
+
+_BY_LAST: dict[tuple[str, str], Spec] = _by_last()

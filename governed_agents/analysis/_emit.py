@@ -64,9 +64,9 @@ def emit_call(w: Walker, call: cst.Call, api: str, spec: Spec, receiver: Any) ->
     emitter = EMITTERS.get(spec.kind)
     if emitter is None:
         return
-    if spec.optional:
+    if spec.optional:  # without the argument the call touches nothing (df.to_json() returns text)
         positional, keywords, _ = w.args(call)
-        if not positional and spec.kw not in keywords:
+        if spec.kw not in keywords and (spec.arg is None or spec.arg >= len(positional)):
             return
     if spec.value_from == "handle" and spec.kind == "file":  # print(file=…), json.load(fh), csv.reader(fh)
         positional, keywords, _ = w.args(call)

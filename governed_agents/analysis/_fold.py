@@ -15,7 +15,7 @@ import libcst as cst
 
 from governed_agents.analysis._values import UNKNOWN, Const, Obj
 
-__all__ = ["fold_binary", "fold_builtin", "fold_str_method", "join_path", "string_value"]
+__all__ = ["fold_binary", "fold_builtin", "fold_str_method", "join_path", "path_text", "string_value"]
 
 _STR_METHODS = frozenset({"replace", "strip", "lstrip", "rstrip", "lower", "upper", "decode", "encode",
                           "removeprefix", "removesuffix", "title", "capitalize", "swapcase"})
@@ -66,7 +66,7 @@ def fold_builtin(name: str, arg: Any) -> Any:
 
 def join_path(left: str, right: str) -> str:
     """``PurePosixPath(left) / right`` as pathlib computes it: an absolute right side replaces."""
-    return posixpath.join(left, right) if left else right
+    return posixpath.join(left, right) if left and left != "." else right
 
 
 def fold_binary(operator: Any, left: Any, right: Any) -> Any:
@@ -81,8 +81,21 @@ def fold_binary(operator: Any, left: Any, right: Any) -> Any:
             return Const(left.value % right.value)
         except (TypeError, ValueError):
             return UNKNOWN
-    if operator_type is cst.Divide and isinstance(left, Obj) and left.type == "pathlib.Path":
-        if isinstance(left.value, str) and isinstance(right, Const) and isinstance(right.value, str):
-            return Obj("pathlib.Path", left.value.rstrip("/") + "/" + right.value)
-        return Obj("pathlib.Path")
+    if operator_type is cst.Divide and (_is_path(left) or _is_path(right)):
+        # pathlib's `/`: an absolute right side replaces the left (Path("/data") / "/etc/passwd")
+        a, b = path_text(left), path_text(right)
+        return Obj("pathlib.Path", join_path(a, b) if a is not None and b is not None else UNKNOWN)
     return UNKNOWN
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, Obj) and value.type == "pathlib.Path"
+
+
+def path_text(value: Any) -> str | None:
+    """The text of a path part: a literal string, or a path whose value is known."""
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return value.value
+    if _is_path(value) and isinstance(value.value, str):
+        return str(value.value)
+    return None

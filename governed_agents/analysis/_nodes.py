@@ -14,7 +14,7 @@ from governed_agents.analysis._catalogue import lookup
 from governed_agents.analysis._emit import DUNDER_ESCAPES
 from governed_agents.analysis._fold import string_value
 from governed_agents.analysis._positions import dotted
-from governed_agents.analysis._special import BARE_HOOKS, ITERATION_VALUES, STORE_HOOKS, SUBSCRIPT_HOOKS
+from governed_agents.analysis._special import ITERATION_VALUES, STORE_HOOKS, SUBSCRIPT_HOOKS
 from governed_agents.analysis._values import UNKNOWN, Choice, Const, Mod
 from governed_agents.ir import DynamicCode, ModuleImport
 
@@ -121,9 +121,7 @@ def _on_attribute(w: Walker, node: cst.Attribute, stack: list[Any]) -> None:
     _module_reached(w, node)
     if id(node) in w.consumed:
         return  # a callee or a target: reported as what it is
-    value = w.value(node)
-    _bare(w, node, value)
-    w.escape(node, value)
+    w.escape(node, w.value(node))
 
 
 def _on_name(w: Walker, node: cst.Name, stack: list[Any]) -> None:
@@ -132,16 +130,7 @@ def _on_name(w: Walker, node: cst.Name, stack: list[Any]) -> None:
     if node.value in DUNDER_ESCAPES:
         w.emit(node, DynamicCode, kind="introspection", detail=node.value, api=node.value)
         return
-    value = w.lookup_name(node.value)
-    _bare(w, node, value)
-    w.escape(node, value)
-
-
-def _bare(w: Walker, node: Any, value: Any) -> None:
-    if type(value) is Mod:
-        hook = BARE_HOOKS.get(value.name)
-        if hook is not None:
-            hook(w, node, value.name)
+    w.escape(node, w.lookup_name(node.value))
 
 
 def _on_subscript(w: Walker, node: cst.Subscript, stack: list[Any]) -> None:

@@ -294,6 +294,10 @@ class _ShellWalker:
         operands = self.operands(program, args, api)
         if program in _EFFECTS:
             self.emit(node, FunctionCall, function=program, effect=_EFFECTS[program], api=api)
+        if program == "printenv" or (program == "env" and all("=" in (w or "") or (w or "").startswith("-")
+                                                             for _, w in args)):  # env alone prints them all
+            names = tuple(w for _, w in operands if w) if program == "printenv" and operands else (None,)
+            self.emit(node, EnvironmentAccess, names=names, access="read", api=api)
         if program in _WRAPPERS:
             inner = _wrapped(program, args)
             if inner:
@@ -371,7 +375,12 @@ class _ShellWalker:
                     self.emit(value_node, FileOperation, operation=takes[option], paths=(self.path(value_word),),
                               api=api)
             elif text.startswith("-"):
-                self.options.add(text.split("=", 1)[0])
+                name, joined_value, value = text.partition("=")
+                self.options.add(name)
+                if joined_value and text.startswith("--") and _names_a_file(value):
+                    # an option this catalogue does not know, set to a path (wc --files0-from=/etc/passwd)
+                    operation = "write" if any(k in name for k in _WRITING_OPTION_WORDS) else "read"
+                    self.emit(n, FileOperation, operation=operation, paths=(self.path(value),), api=api)
             else:
                 found.append((n, w))
             i += 1
@@ -536,6 +545,13 @@ class _ShellWalker:
             self.ops.append(op.model_copy(update={"line": line, "column": column}))
         for problem in ir.unresolved:
             self.unresolved.append(problem.model_copy(update={"line": line, "column": column}))
+
+
+_WRITING_OPTION_WORDS = ("out", "log", "dump", "save", "write", "dest", "target")
+
+
+def _names_a_file(value: str) -> bool:
+    return value.startswith(("/", "~", "./", "../")) or ("/" in value.strip("/") and " " not in value)
 
 
 def _option(text: str, takes: dict[str, str]) -> tuple[str | None, str | None, bool]:

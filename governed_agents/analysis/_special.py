@@ -8,23 +8,28 @@ have a handler here, keyed by qualified name, the way bandit registers one check
 * ``STORE_HOOKS``: ``base[key] = …`` (``os.environ["PATH"] = …``);
 * ``BARE_HOOKS``: the object used whole (``dict(os.environ)``);
 * ``SUBSCRIPT_VALUES``: what ``base[key]`` is (``sys.modules["os"]`` is the module ``os``);
-* ``ITERATION_VALUES``: what iterating a call's result yields (``psutil.process_iter()``).
+* ``ITERATION_VALUES``: what iterating a call's result yields (``psutil.process_iter()``);
+* ``RESULT_HOOKS``: what a call returns, computed (pathlib's constructors, ``joinpath``, ``with_name``…).
 """
 
 from __future__ import annotations
 
+import pathlib
+import posixpath
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from governed_agents.analysis._fold import join_path, path_text
 from governed_agents.analysis._values import UNKNOWN, Const, Mod, Obj
 from governed_agents.ir import DynamicCode, EnvironmentAccess, ModuleImport
 
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
 
-__all__ = ["BARE_HOOKS", "CALL_HOOKS", "ITERATION_VALUES", "STORE_HOOKS", "SUBSCRIPT_HOOKS", "SUBSCRIPT_VALUES"]
+__all__ = ["BARE_HOOKS", "CALL_HOOKS", "ITERATION_VALUES", "RESULT_HOOKS", "STORE_HOOKS", "SUBSCRIPT_HOOKS",
+           "SUBSCRIPT_VALUES"]
 
 CallHook = Callable[["Walker", cst.Call, str], None]
 NodeHook = Callable[["Walker", Any, str], None]
@@ -35,6 +40,7 @@ STORE_HOOKS: dict[str, NodeHook] = {}
 BARE_HOOKS: dict[str, NodeHook] = {}
 SUBSCRIPT_VALUES: dict[str, Callable[[Walker, cst.Subscript], Any]] = {}
 ITERATION_VALUES: dict[str, Any] = {"psutil.process_iter": Obj("psutil.Process")}
+RESULT_HOOKS: dict[str, Callable[[Walker, cst.Call, Any], Any]] = {}
 
 
 def _register(table: dict[str, Any], *names: str) -> Callable[[Any], Any]:
@@ -68,7 +74,10 @@ def _sys_modules_value(w: Walker, node: cst.Subscript) -> Any:
     return Mod(key) if key is not None else UNKNOWN
 
 
-@_register(SUBSCRIPT_HOOKS, "os.environ", "os.environb")
+_ENVIRONS = ("os.environ", "os.environb", "posix.environ", "nt.environ")
+
+
+@_register(SUBSCRIPT_HOOKS, *_ENVIRONS)
 def _environ_read(w: Walker, node: cst.Subscript, api: str) -> None:
     if id(node) in w.consumed:
         return
@@ -76,14 +85,76 @@ def _environ_read(w: Walker, node: cst.Subscript, api: str) -> None:
     w.emit(node, EnvironmentAccess, names=(w.subscript_key(node),), access="read", api=api)
 
 
-@_register(STORE_HOOKS, "os.environ", "os.environb")
+@_register(STORE_HOOKS, *_ENVIRONS)
 def _environ_write(w: Walker, target: cst.Subscript, api: str) -> None:
     w.consumed.add(id(target))
     w.consumed.add(id(target.value))
     w.emit(target, EnvironmentAccess, names=(w.subscript_key(target),), access="write", api=api)
 
 
-@_register(BARE_HOOKS, "os.environ", "os.environb")
+@_register(BARE_HOOKS, *_ENVIRONS)
 def _environ_whole(w: Walker, node: Any, api: str) -> None:
     if id(node) not in w.consumed:
         w.emit(node, EnvironmentAccess, names=(None,), access="read", api=api)
+
+
+# -- pathlib, as pathlib computes it ---------------------------------------------------------
+
+_PATH = "pathlib.Path"
+
+
+def _joined(w: Walker, start: str | None, call: cst.Call) -> Any:
+    """``start`` joined with every positional argument, each absolute one replacing what is left of it."""
+    positional, _, starred = w.args(call)
+    if start is None or starred:
+        return Obj(_PATH)
+    path = start
+    for node in positional:
+        part = path_text(w.value(node))
+        if part is None:
+            return Obj(_PATH)
+        path = join_path(path, part)
+    return Obj(_PATH, path)
+
+
+@_register(RESULT_HOOKS, "pathlib.Path", "pathlib.PosixPath", "pathlib.PurePath", "pathlib.PurePosixPath",
+           "pathlib.WindowsPath", "pathlib.PureWindowsPath")
+def _path_constructor(w: Walker, call: cst.Call, receiver: Any) -> Any:
+    return _joined(w, ".", call) if call.args else Obj(_PATH, ".")
+
+
+@_register(RESULT_HOOKS, "pathlib.Path.joinpath")
+def _joinpath(w: Walker, call: cst.Call, receiver: Any) -> Any:
+    return _joined(w, path_text(receiver), call)
+
+
+def _pure_method(name: str) -> Callable[[Walker, cst.Call, Any], Any]:
+    def compute(w: Walker, call: cst.Call, receiver: Any) -> Any:
+        base = path_text(receiver)
+        positional, _, _ = w.args(call)
+        argument = path_text(w.value(positional[0])) if positional else None
+        if base is None or argument is None:
+            return Obj(_PATH)
+        try:
+            return Obj(_PATH, str(getattr(pathlib.PurePosixPath(base), name)(argument)))
+        except ValueError:
+            return Obj(_PATH)
+    return compute
+
+
+for _name in ("with_name", "with_suffix", "with_stem"):
+    RESULT_HOOKS[f"pathlib.Path.{_name}"] = _pure_method(_name)
+
+
+@_register(RESULT_HOOKS, "pathlib.Path.expanduser")
+def _expanduser(w: Walker, call: cst.Call, receiver: Any) -> Any:
+    base = path_text(receiver)
+    return Obj(_PATH) if base is None or base.startswith("~") else Obj(_PATH, base)
+
+
+@_register(RESULT_HOOKS, "pathlib.Path.absolute", "pathlib.Path.resolve")
+def _absolute(w: Walker, call: cst.Call, receiver: Any) -> Any:
+    base = path_text(receiver)
+    if base is None or base.startswith("~"):
+        return Obj(_PATH)
+    return Obj(_PATH, base if posixpath.isabs(base) or w.work_dir is None else posixpath.join(w.work_dir, base))

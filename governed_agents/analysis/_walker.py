@@ -14,12 +14,19 @@ from typing import Any
 
 import libcst as cst
 
-from governed_agents.analysis._catalogue import DUCK_METHODS, MODULE_ESCAPES, Spec, lookup, module_attribute
+from governed_agents.analysis._catalogue import (
+    DUCK_METHODS,
+    MODULE_ESCAPES,
+    Spec,
+    lookup,
+    module_attribute,
+    unbound_method,
+)
 from governed_agents.analysis._emit import INERT_KINDS, emit_call, emit_unknown
 from governed_agents.analysis._fold import fold_binary, fold_builtin, fold_str_method, string_value
 from governed_agents.analysis._positions import Locator, dotted
 from governed_agents.analysis._scopes import LEAVE, OUTER, Scopes
-from governed_agents.analysis._special import CALL_HOOKS, SUBSCRIPT_VALUES
+from governed_agents.analysis._special import BARE_HOOKS, CALL_HOOKS, RESULT_HOOKS, SUBSCRIPT_VALUES
 from governed_agents.analysis._values import UNKNOWN, Const, Method, Mod, Obj
 from governed_agents.ir import DynamicCode, ModuleImport, Unresolved
 
@@ -224,7 +231,7 @@ class Walker:
         """(qualified name, spec, receiver) of what a call invokes."""
         func = self.value(call.func)
         if isinstance(func, Mod):
-            return func.name, lookup(func.name), None
+            return func.name, lookup(func.name) or unbound_method(func.name), None
         if isinstance(func, Method):
             if func.type is not None:
                 qualified = f"{func.type}.{func.name}"
@@ -267,6 +274,9 @@ class Walker:
                     return UNKNOWN
                 return Const(posixpath.join(*(p.value for p in parts)))
             return UNKNOWN
+        computed = RESULT_HOOKS.get(qualified or "")
+        if computed is not None:
+            return computed(self, call, receiver)
         if spec.returns is not None:
             carried = self.arg(call, spec) if spec.arg is not None or spec.kw else UNKNOWN
             if spec.value_from == "self" and isinstance(receiver, Obj):
@@ -303,6 +313,10 @@ class Walker:
         value_type = type(value)
         if value_type is Mod:
             api, receiver = value.name, None
+            whole = BARE_HOOKS.get(api)
+            if whole is not None:  # dict(os.environ), env = os.environ: the object used whole
+                whole(self, node, api)
+                return
         elif value_type is Method and value.type is not None:
             api, receiver = f"{value.type}.{value.name}", value.receiver
         else:
