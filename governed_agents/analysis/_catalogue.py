@@ -675,8 +675,8 @@ _FETCHERS: dict[str, Spec] = {
 
 _TABLE: dict[str, Spec] = {**_FILE, **_DATA, **_NET, **_PROC, **_ENV, **_DYN, **_EFFECTS, **_STDLIB, **_MONITORING,
                            **_FETCHERS}
-_PREFIXES: tuple[tuple[str, Spec], ...] = tuple(
-    sorted(((k[:-1], v) for k, v in _TABLE.items() if k.endswith(".*")), key=lambda kv: -len(kv[0]))
+_PREFIXES: tuple[tuple[str, Spec], ...] = tuple(  # "psutil.*", "sklearn.datasets.fetch_*"
+    sorted(((k[:-1], v) for k, v in _TABLE.items() if k.endswith("*")), key=lambda kv: -len(kv[0]))
 )
 
 # Top-level modules the catalogue knows: a free name equal to one of them is taken as that module

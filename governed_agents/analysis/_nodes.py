@@ -279,6 +279,15 @@ def _on_comp_for(w: Walker, node: cst.CompFor, stack: list[Any]) -> None:
     bind_target(w, node.target, _element(w, node.iter))
 
 
+def _on_comprehension(w: Walker, node: Any, stack: list[Any]) -> None:
+    """The element is walked before its ``for``: bind the loop variables first."""
+    comp = node.for_in
+    while isinstance(comp, cst.CompFor):
+        _consume_targets(w, comp.target)
+        bind_target(w, comp.target, _element(w, comp.iter))
+        comp = comp.inner_for_in
+
+
 def _on_arg(w: Walker, node: cst.Arg, stack: list[Any]) -> None:
     if node.keyword is not None:  # f(open=1), sns.pairplot(vars=[…]): a name, not the builtin handed on
         w.consumed.add(id(node.keyword))
@@ -319,6 +328,10 @@ _HANDLERS: dict[type, Any] = {
     cst.Nonlocal: _on_global,
     cst.Annotation: _on_annotation,
     cst.Arg: _on_arg,
+    cst.ListComp: _on_comprehension,
+    cst.SetComp: _on_comprehension,
+    cst.DictComp: _on_comprehension,
+    cst.GeneratorExp: _on_comprehension,
 }
 
 
