@@ -4,7 +4,8 @@ The tables live in their own schema, ``governed_receipts``, so a log can share a
 an application: ``leaves``, ``nodes``, ``checkpoints`` and ``meta`` hold what the SQLite file
 holds, and ``head`` is one row with the size and the frontier (the hashes of the perfect subtrees
 covering ``[0, size)``). Every append locks that row (``SELECT … FOR UPDATE``) inside its
-transaction, appends at the size it holds, writes the nodes completed, signs and stores the
+transaction (after queueing on an advisory lock, which the server grants one waiter at a time
+rather than waking them all on each commit), appends at the size it holds, writes the nodes completed, signs and stores the
 checkpoint for the new size and moves the head — one commit. Writers on any number of hosts take
 turns on the row, so indices are consecutive and distinct and every commit extends the one tree
 the previous one left. A writer that dies mid-transaction leaves nothing: the server rolls it back
@@ -18,6 +19,7 @@ connects again.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -58,6 +60,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.head (id INTEGER PRIMARY KEY CHECK (id = 1),
 INSERT INTO {SCHEMA}.head VALUES (1, 0, ''::bytea) ON CONFLICT DO NOTHING;
 """
 _SCHEMA_LOCK = 0x6761_7263  # an advisory lock key: two processes creating the schema take turns
+_APPEND_LOCK = 0x6761_7265  # appenders queue on it (granted in turn) before they lock the head row
 _COPY_FROM = 16  # batches this large go in with COPY; smaller ones with INSERT
 
 
@@ -131,44 +134,60 @@ class PostgresStore:
     # -- writing ------------------------------------------------------------------------------
 
     def append(self, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str]) -> int:
-        """Append rows at the size the locked head row holds; returns the first index."""
+        """Append rows at the size the locked head row holds; returns the first index.
+
+        Two round trips hold the row lock: ``BEGIN`` + the locking read, then every write and the
+        ``COMMIT`` sent together (pipeline mode), so writers hand the lock on quickly.
+        """
         with self._lock:
             conn = self._live()
-            with conn.transaction():
-                head = conn.execute(f"SELECT size, frontier FROM {SCHEMA}.head WHERE id = 1 FOR UPDATE").fetchone()
-                if head is None:
-                    raise ReceiptStoreError(f"{self.location}: the log's head row is missing (edited outside "
-                                            "the library); nothing is appended")
-                size, frontier = int(head[0]), bytes(head[1])
-                compact = CompactRange(size, [frontier[i:i + 32] for i in range(0, len(frontier), 32)])
-                rows, nodes = [], []
-                for offset, (receipt_id, executor, denied, group, body, leaf) in enumerate(entries):
-                    rows.append((size + offset, receipt_id, executor, denied, group, body, leaf))
-                    nodes.extend(compact.append(leaf))
-                self._insert(conn, rows, nodes)
-                signed = checkpoint(compact.size, compact.root())
-                conn.execute(f"DELETE FROM {SCHEMA}.checkpoints WHERE NOT saved")
-                conn.execute(f"INSERT INTO {SCHEMA}.checkpoints VALUES (%s, %s, false) ON CONFLICT DO NOTHING",
-                             (compact.size, signed))
-                conn.execute(f"UPDATE {SCHEMA}.head SET size = %s, frontier = %s WHERE id = 1",
-                             (compact.size, b"".join(compact.hashes)))
+            try:
+                return self._append(conn, entries, checkpoint)
+            except BaseException:
+                if not conn.broken and not conn.closed:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")  # a no-op (with a warning) when nothing is open
+                raise
+
+    def _append(self, conn: Any, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str]) -> int:
+        with conn.pipeline():
+            conn.execute("BEGIN")
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
+            head = conn.execute(f"SELECT size, frontier FROM {SCHEMA}.head WHERE id = 1 FOR UPDATE").fetchone()
+        if head is None:
+            raise ReceiptStoreError(f"{self.location}: the log's head row is missing (edited outside the library); "
+                                    "nothing is appended")
+        size, frontier = int(head[0]), bytes(head[1])
+        compact = CompactRange(size, [frontier[i:i + 32] for i in range(0, len(frontier), 32)])
+        rows, nodes = [], []
+        for offset, (receipt_id, executor, denied, group, body, leaf) in enumerate(entries):
+            rows.append((size + offset, receipt_id, executor, denied, group, body, leaf))
+            nodes.extend(compact.append(leaf))
+        signed = checkpoint(compact.size, compact.root())
+        if len(rows) >= _COPY_FROM:
+            self._copy(conn, rows, nodes)
+        with conn.pipeline(), conn.cursor() as cur:
+            if len(rows) < _COPY_FROM:
+                cur.executemany(f"INSERT INTO {SCHEMA}.leaves VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+                if nodes:
+                    cur.executemany(f"INSERT INTO {SCHEMA}.nodes VALUES (%s, %s, %s)", nodes)
+            cur.execute(f"DELETE FROM {SCHEMA}.checkpoints WHERE NOT saved")
+            cur.execute(f"INSERT INTO {SCHEMA}.checkpoints VALUES (%s, %s, false) ON CONFLICT DO NOTHING",
+                        (compact.size, signed))
+            cur.execute(f"UPDATE {SCHEMA}.head SET size = %s, frontier = %s WHERE id = 1",
+                        (compact.size, b"".join(compact.hashes)))
+            cur.execute("COMMIT")
         return size
 
     @staticmethod
-    def _insert(conn: Any, rows: Sequence[Row], nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        if len(rows) >= _COPY_FROM:
-            with conn.cursor().copy(f"COPY {SCHEMA}.leaves (idx, receipt_id, executor, denied, grp, body, leaf) "
-                                    "FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            with conn.cursor().copy(f"COPY {SCHEMA}.nodes (level, idx, hash) FROM STDIN") as copy:
-                for node in nodes:
-                    copy.write_row(node)
-            return
-        with conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {SCHEMA}.leaves VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
-            if nodes:
-                cur.executemany(f"INSERT INTO {SCHEMA}.nodes VALUES (%s, %s, %s)", nodes)
+    def _copy(conn: Any, rows: Iterable[Row], nodes: Iterable[tuple[int, int, bytes]]) -> None:
+        with conn.cursor().copy(f"COPY {SCHEMA}.leaves (idx, receipt_id, executor, denied, grp, body, leaf) "
+                                "FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        with conn.cursor().copy(f"COPY {SCHEMA}.nodes (level, idx, hash) FROM STDIN") as copy:
+            for node in nodes:
+                copy.write_row(node)
 
     def load(self, rows: Iterable[Row], nodes: Iterable[tuple[int, int, bytes]],
              checkpoints: Sequence[tuple[int, str, bool]], meta: Sequence[tuple[str, str]]) -> None:
@@ -180,15 +199,8 @@ class PostgresStore:
                 conn.execute(f"SELECT 1 FROM {SCHEMA}.head WHERE id = 1 FOR UPDATE")
                 if not self.is_empty():
                     raise NotAReceiptLog(f"{self.location}: not empty; a copy goes into a new log")
-                size = 0
-                with conn.cursor().copy(f"COPY {SCHEMA}.leaves (idx, receipt_id, executor, denied, grp, body, "
-                                        "leaf) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                        size = max(size, row[0] + 1)
-                with conn.cursor().copy(f"COPY {SCHEMA}.nodes (level, idx, hash) FROM STDIN") as copy:
-                    for node in nodes:
-                        copy.write_row(node)
+                self._copy(conn, rows, nodes)
+                size = int(conn.execute(f"SELECT COALESCE(MAX(idx) + 1, 0) FROM {SCHEMA}.leaves").fetchone()[0])
                 with conn.cursor() as cur:
                     cur.executemany(f"INSERT INTO {SCHEMA}.checkpoints VALUES (%s, %s, %s)", checkpoints)
                     cur.executemany(f"INSERT INTO {SCHEMA}.meta VALUES (%s, %s)", meta)
