@@ -144,6 +144,22 @@ def test_kill_9_of_a_writer_inside_its_transaction_loses_nothing_committed(postg
         assert log.verify(public_key=key_env["GOVERNED_AGENTS_KEY"] + ".pub").ok
 
 
+def test_verify_reads_one_moment_while_writers_append(postgres_log_url, key_env):
+    with ReceiptLog(postgres_log_url) as log:
+        log.append(receipt(0))
+        writers = [subprocess.Popen([sys.executable, "-c", WRITER, postgres_log_url, f"w{n}", "400", "5"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **key_env})
+                   for n in range(2)]
+        sizes = []
+        while any(w.poll() is None for w in writers):
+            report = log.verify(public_key=key_env["GOVERNED_AGENTS_KEY"] + ".pub")
+            assert report.ok, report.problems
+            sizes.append(report.size)
+        assert all(w.returncode == 0 for w in writers)
+        assert len(set(sizes)) > 1  # it did verify a log that was growing
+        assert log.verify(public_key=key_env["GOVERNED_AGENTS_KEY"] + ".pub").size == 801
+
+
 def test_an_edited_row_and_a_deleted_last_row_are_caught(postgres_log_url, key_env):
     with ReceiptLog(postgres_log_url) as log:
         log.append_many([receipt(i) for i in range(20)])
@@ -191,6 +207,14 @@ def test_a_url_that_is_no_supported_store_is_an_error_never_a_path(tmp_path, tar
     done = cli("check", "--policy", ROOT / "policies" / "seed.policy", "--agent", "agent_admin",
                "--receipts", target, code, cwd=tmp_path)
     assert done.returncode != 0 and "is not a receipt store" in done.stderr, done.stdout + done.stderr
+    done = cli("run", "--policy", ROOT / "policies" / "seed.policy", "--agent", "agent_admin",
+               "--receipts", target, code, cwd=tmp_path)
+    assert done.returncode != 0 and "is not a receipt store" in done.stderr, done.stdout + done.stderr
+    for command in (["verify"], ["show"], ["prove", "0"], ["checkpoint"], ["conversation", "--group", "g"]):
+        done = cli("audit", command[0], target, *command[1:], cwd=tmp_path)
+        assert done.returncode == 2 and "is not a receipt store" in done.stderr, (command, done.stderr)
+    done = cli("audit", "copy", code, target, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.py"]  # no directory named "mysql:" etc.
 
 
