@@ -158,6 +158,9 @@ class PostgresStore:
             raise ReceiptStoreError(f"{self.location}: the log's head row is missing (edited outside the library); "
                                     "nothing is appended")
         size, frontier = int(head[0]), bytes(head[1])
+        if len(frontier) != 32 * size.bit_count():
+            raise ReceiptStoreError(f"{self.location}: the log's head row is damaged (a frontier of "
+                                    f"{len(frontier)} bytes for size {size}); nothing is appended")
         compact = CompactRange(size, [frontier[i:i + 32] for i in range(0, len(frontier), 32)])
         rows, nodes = [], []
         for offset, (receipt_id, executor, denied, group, body, leaf) in enumerate(entries):
@@ -196,6 +199,7 @@ class PostgresStore:
         with self._lock:
             conn = self._live()
             with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
                 conn.execute(f"SELECT 1 FROM {SCHEMA}.head WHERE id = 1 FOR UPDATE")
                 if not self.is_empty():
                     raise NotAReceiptLog(f"{self.location}: not empty; a copy goes into a new log")

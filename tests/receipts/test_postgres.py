@@ -177,6 +177,18 @@ def test_an_edited_row_and_a_deleted_last_row_are_caught(postgres_log_url, key_e
     assert "checkpoint in the log at size 20, but the log holds 19: truncated or rolled back" in done.stdout
 
 
+@pytest.mark.parametrize("edit", [f"UPDATE {SCHEMA}.head SET size = 5", f"DELETE FROM {SCHEMA}.head",
+                                  f"UPDATE {SCHEMA}.head SET frontier = ''::bytea"])
+def test_a_head_row_edited_outside_the_library_refuses_appends_or_is_caught(postgres_log_url, key_env, edit):
+    with ReceiptLog(postgres_log_url) as log:
+        log.append_many([receipt(i) for i in range(20)])
+        sql(postgres_log_url, edit)
+        with pytest.raises(ReceiptStoreError) as raised:
+            log.append(receipt(20))
+        assert postgres_log_url.split("@")[1] in str(raised.value)  # the store is named
+        assert log.verify(public_key=key_env["GOVERNED_AGENTS_KEY"] + ".pub").ok  # and left as it was
+
+
 def test_a_writer_holding_another_key_is_refused(postgres_log_url, key_env, tmp_path):
     with ReceiptLog(postgres_log_url) as log:
         log.append(receipt(0))
