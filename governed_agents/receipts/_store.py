@@ -84,8 +84,9 @@ def describe(target: str | os.PathLike[str]) -> str:
         user, _, host = netloc.rpartition("@")
         netloc = user.split(":", 1)[0] + "@" + host
     query = urllib.parse.urlencode([(k, "***" if k.lower() == "password" else v)
-                                    for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)])
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+                                    for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)],
+                                   safe="/*")
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 def open_store(target: str | os.PathLike[str], *, create: bool) -> Store:

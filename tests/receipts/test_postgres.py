@@ -339,3 +339,15 @@ def test_audit_copy_sqlite_to_postgresql_and_back_keeps_indices_checkpoints_and_
     done = cli("audit", "copy", postgres_log_url, tmp_path / "c.db", "--public-key", public, env=env)
     assert done.returncode == 1 and "TAMPERED — not copied" in done.stdout
     assert not (tmp_path / "c.db").exists()
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://u:s3cret@db:5433/r", "postgresql://u@db:5433/r"),
+    ("postgresql://u:s3c@ret@db/r", "postgresql://u@db/r"),
+    ("postgres:///r?host=/run/pg&password=s3cret&sslmode=require",
+     "postgres:///r?host=/run/pg&password=***&sslmode=require"),
+])
+def test_messages_never_show_the_password(url, shown):
+    from governed_agents.receipts._store import describe
+
+    assert describe(url) == shown and "s3c" not in describe(url)
