@@ -10,10 +10,12 @@ Framework-free: nothing here imports AutoGen.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,15 +27,19 @@ from governed_agents.policy._decision import Decision, Outcome, Violation
 
 if TYPE_CHECKING:
     from governed_agents.policy import PolicySet
+    from governed_agents.policy._decision import RuntimeLimits
     from governed_agents.receipts import Receipt, ReceiptLog
+    from governed_agents.runtime import RunReport
 
 __all__ = [
     "ENV_POLICY",
     "ENV_RECEIPTS",
     "ApprovalHandler",
+    "Execution",
     "GateResult",
     "GovernanceConfigError",
     "Governor",
+    "InnerRunner",
 ]
 
 ENV_POLICY = "GOVERNED_AGENTS_POLICY"
@@ -42,6 +48,10 @@ DEFAULT_RECEIPTS = "governed-receipts.db"
 
 # An approver is asked about a "needs approval" decision and answers (approved, who, reason).
 ApprovalHandler = Callable[[Decision], Awaitable[tuple[bool, str, str]]]
+# Another executor (Docker, Jupyter, …) that runs approved blocks itself: called with no arguments,
+# it runs them and returns an object with ``exit_code`` and ``output`` (its own result type).
+InnerRunner = Callable[[], Awaitable[Any]]
+DENIED_EXIT_CODE = 1
 
 
 class GovernanceConfigError(RuntimeError):
@@ -60,6 +70,26 @@ class GateResult:
     @property
     def receipt_id(self) -> str | None:
         return self.receipt.receipt_id if self.receipt is not None else None
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Gate, then run: the decision (and its receipt), what the run gave, and its execution receipt.
+
+    ``ran`` is False when nothing ran (a denial, an approval refused, a receipt that could not be
+    written, a layer the policy needs missing): ``exit_code``/``output`` then say why.
+    ``reports`` holds one :class:`RunReport` per block the governed local runtime ran;
+    ``inner_result`` the inner executor's own result, when one ran the code.
+    """
+
+    gate: GateResult
+    exit_code: int
+    output: str
+    ran: bool = False
+    reports: tuple[RunReport, ...] = ()
+    inner_result: Any = None
+    receipt: Receipt | None = None  # the execution receipt
+    notes: tuple[str, ...] = field(default=())
 
 
 class Governor:
@@ -260,6 +290,198 @@ class Governor:
             )
             return GateResult(denial, None)
         return GateResult(decision, receipt)
+
+
+    # -- gate, then run (the one path the CLI and every executor share) -------------------------
+
+    async def execute(
+        self,
+        code_blocks: Sequence[tuple[str, str]],
+        *,
+        executor: str,
+        work_dir: str | os.PathLike[str],
+        suggester: str | None = None,
+        context: ConversationContext | None = None,
+        timeout: float | None = None,
+        cancellation: asyncio.Event | None = None,
+        approval_handler: ApprovalHandler | None = None,
+        inner: InnerRunner | None = None,
+        inner_name: str | None = None,
+    ) -> Execution:
+        """Decide on ``(language, code)`` blocks, record the decision, settle a "needs approval",
+        run what is approved — on the governed local runtime, or through ``inner`` — and append
+        the execution receipt.
+
+        On the local runtime an approved batch starts its sandbox while the receipt is written, and
+        the code inside waits for it: a log that cannot write withdraws the approval, and the code
+        never runs.
+        """
+        suggester, context = _with_provenance(suggester, context)
+        decision = self.decide_blocks(code_blocks, executor=executor, suggester=suggester, work_dir=work_dir)
+        runtime = self.runtime_plan(inner_name) if decision.outcome != "denied" else None
+        if decision.outcome != "approved" or inner is not None or not code_blocks:
+            gate = await self.record_gate(decision, context=context, runtime=runtime)
+            gate = await self.settle(gate, approval_handler, context=context)
+            return await self.run_approved(gate, code_blocks, work_dir=work_dir, timeout=timeout,
+                                           cancellation=cancellation, inner=inner, inner_name=inner_name)
+        recording = asyncio.ensure_future(self.record_gate(decision, context=context, runtime=runtime))
+        approval: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def answer(done: asyncio.Future[GateResult]) -> None:
+            if not approval.done():
+                approval.set_result(not done.cancelled() and done.exception() is None and done.result().approved)
+
+        recording.add_done_callback(answer)
+        try:
+            started = time.monotonic()
+            exit_code, output, reports = await self._run_local(code_blocks, decision.limits, work_dir=work_dir,
+                                                               timeout=timeout, cancellation=cancellation,
+                                                               hold=approval)
+        except asyncio.CancelledError:
+            raise  # the receipt is still written: the decision was made
+        gate = await recording
+        if not gate.approved:
+            return Execution(gate, DENIED_EXIT_CODE, f"governed-agents: {gate.decision.explain()}")
+        return await self._executed(gate, exit_code, output, reports, time.monotonic() - started)
+
+    async def settle(self, gate: GateResult, approval_handler: ApprovalHandler | None, *,
+                     context: ConversationContext | None = None) -> GateResult:
+        """A "needs approval" gate answered by ``approval_handler`` (denied without one)."""
+        if gate.decision.outcome != "needs_approval":
+            return gate
+        if approval_handler is None:
+            return await self.settle_approval(gate, approved=False, approver="governed-agents",
+                                              reason="no approver is configured", context=context)
+        approved, approver, reason = await approval_handler(gate.decision)
+        return await self.settle_approval(gate, approved=approved, approver=approver, reason=reason, context=context)
+
+    async def run_approved(
+        self,
+        gate: GateResult,
+        code_blocks: Sequence[tuple[str, str]],
+        *,
+        work_dir: str | os.PathLike[str],
+        timeout: float | None = None,
+        cancellation: asyncio.Event | None = None,
+        inner: InnerRunner | None = None,
+        inner_name: str | None = None,
+    ) -> Execution:
+        """Run blocks the gate already decided on (a refusal starts no process), then append the
+        execution receipt."""
+        if not gate.approved:
+            return Execution(gate, DENIED_EXIT_CODE, f"governed-agents: {gate.decision.explain()}")
+        started = time.monotonic()
+        if inner is not None:
+            return await self._run_inner(gate, inner, inner_name or "the inner executor", timeout, started)
+        exit_code, output, reports = await self._run_local(code_blocks, gate.decision.limits, work_dir=work_dir,
+                                                           timeout=timeout, cancellation=cancellation)
+        return await self._executed(gate, exit_code, output, reports, time.monotonic() - started)
+
+    def runtime_plan(self, inner_name: str | None = None) -> dict[str, Any]:
+        """What the decision receipt says will hold the code while it runs: the governed local
+        runtime's layers on this machine, or the inner executor (which enforces what it can itself)."""
+        if inner_name is not None:
+            return {"executor": inner_name}
+        from governed_agents.runtime import available_layers
+
+        return {"executor": "governed local runtime", "layers": available_layers(),
+                "require_isolation": self.require_isolation}
+
+    async def _run_local(
+        self, code_blocks: Sequence[tuple[str, str]], limits: RuntimeLimits, *, work_dir: str | os.PathLike[str],
+        timeout: float | None, cancellation: asyncio.Event | None, hold: Awaitable[bool] | None = None,
+    ) -> tuple[int, str, list[RunReport]]:
+        from governed_agents.runtime import run_code
+
+        output, exit_code, reports = "", 0, []
+        for language, code in code_blocks:
+            report = await run_code(code, language, limits, work_dir=work_dir,
+                                    require_isolation=self.require_isolation, timeout=timeout,
+                                    cancellation=cancellation, hold=hold)
+            hold = None  # only the first block waits for the receipt
+            reports.append(report)
+            # a layer that did not run is named once (the runtime puts the line first in each block's
+            # stderr); with every layer active the output is the program's alone, as the stock executor's
+            weakened = report.weakened()
+            text = report.output
+            if weakened and weakened in output:
+                text = text.removeprefix(weakened + "\n")
+            output += text
+            exit_code = report.exit_code
+            if report.limit_broken or report.exit_code != 0:
+                note = report.summary()
+                if note:
+                    output += ("\n" if output and not output.endswith("\n") else "") + note
+                break
+        return exit_code, output, reports
+
+    async def _run_inner(self, gate: GateResult, inner: InnerRunner, name: str, timeout: float | None,
+                         started: float) -> Execution:
+        limits = gate.decision.limits
+        unheld = [key for key in ("max_memory", "max_cpu_time", "max_processes", "max_file_size")
+                  if getattr(limits, key) is not None]
+        if unheld and self.require_isolation:
+            return Execution(gate, DENIED_EXIT_CODE, (
+                f"governed-agents: the policy sets {', '.join(unheld)}, which {name} cannot enforce; "
+                "denied (require_isolation=True). Use the governed local executor, or "
+                "Governor(require_isolation=False) to run with a wall-clock limit only."))
+        budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
+        budget = min(budgets) if budgets else None
+        try:
+            result = await asyncio.wait_for(inner(), budget)
+        except TimeoutError:
+            output = f"governed-agents: stopped: time limit ({budget:g} s)"
+            return await self._executed(gate, 124, output, [], time.monotonic() - started, inner_name=name,
+                                        limit_broken="time limit")
+        note = f"\n[governed-agents: ran in {name}; not enforced: {', '.join(unheld)}]" if unheld else ""
+        execution = await self._executed(gate, int(result.exit_code), str(result.output) + note, [],
+                                         time.monotonic() - started, inner_name=name)
+        return Execution(execution.gate, execution.exit_code, execution.output, True, (), result, execution.receipt,
+                         execution.notes)
+
+    async def _executed(self, gate: GateResult, exit_code: int, output: str, reports: Sequence[RunReport],
+                        duration: float, *, inner_name: str | None = None,
+                        limit_broken: str | None = None) -> Execution:
+        """The run's result, with its execution receipt appended (after the fact: a log that cannot
+        write then is named in the output, since the code already ran)."""
+        ran = (bool(reports) and any(not r.stderr.startswith("governed-agents: not run:") for r in reports)) \
+            or inner_name is not None
+        receipt: Receipt | None = None
+        notes: tuple[str, ...] = ()
+        if ran and gate.receipt is not None and self.receipts is not None:
+            try:
+                receipt = await self.record_execution(gate, reports, exit_code=exit_code, duration=duration,
+                                                      inner_name=inner_name, limit_broken=limit_broken)
+            except Exception as exc:
+                note = f"governed-agents: the execution receipt could not be recorded ({type(exc).__name__}: {exc})"
+                output += ("\n" if output and not output.endswith("\n") else "") + note
+                notes = (note,)
+        return Execution(gate, exit_code, output, ran, tuple(reports), None, receipt, notes)
+
+    async def record_execution(self, gate: GateResult, reports: Sequence[RunReport], *, exit_code: int,
+                               duration: float, inner_name: str | None = None,
+                               limit_broken: str | None = None) -> Receipt | None:
+        """Append the execution receipt of a run of ``gate``'s approved blocks."""
+        if self.receipts is None or gate.receipt is None:
+            return None
+        from governed_agents.receipts import ExecutionRecord, Receipt
+        from governed_agents.runtime import unpredicted
+
+        observed = [dict(op, block=i) if len(reports) > 1 else op
+                    for i, report in enumerate(reports, 1) for op in report.observed_operations]
+        layers: dict[str, str] = {"executor": inner_name} if inner_name else {}
+        for report in reports:
+            layers.update(report.layers)
+        record = ExecutionRecord(
+            receipt_id=gate.receipt.receipt_id,
+            exit_code=exit_code,
+            limit_broken=limit_broken or next((r.limit_broken for r in reports if r.limit_broken), None),
+            duration_s=round(duration, 6),
+            layers=layers,
+            observed_operations=observed,
+            unpredicted=unpredicted(observed, gate.decision.ir.operations),
+        )
+        return await self.receipts.aappend(Receipt.for_execution(gate.receipt, record))
 
 
 # -- helpers (module-level so that they are easy to test) ---------------------------------------

@@ -139,14 +139,37 @@ def _verify(args: argparse.Namespace) -> int:
         report = log.verify(public_key=public_key, checkpoint=saved,
                             progress=lambda done, _total: bar.update(task, completed=done))
     name = log.location
+    problems = list(report.problems)
     if report.ok:
+        problems = _unlinked_executions(log)
+    if report.ok and not problems:
         print(f"{name}: intact — {report.size} receipts, root {report.root}, "
               f"{report.checkpoints_checked} signed checkpoint(s) verified")
         return 0
-    print(f"{name}: TAMPERED — {len(report.problems)} problem(s):")
-    for problem in report.problems:
+    print(f"{name}: TAMPERED — {len(problems)} problem(s):")
+    for problem in problems:
         print(f"  - {problem}")
     return 1
+
+
+def _unlinked_executions(log: Any) -> list[str]:
+    """Every execution receipt must follow the approved decision it ran: a run with no decision
+    before it, or after a denial, is a problem (the Merkle log proves each receipt, this proves the
+    links between them)."""
+    decisions: dict[str, bool] = {}
+    problems = []
+    for r in log.receipts():
+        if r.execution is None:
+            decisions[r.receipt_id] = r.outcome == "approved"
+            continue
+        linked = decisions.get(r.execution.receipt_id)
+        if linked is None:
+            problems.append(f"receipt #{r.merkle_index}: the execution of decision {r.execution.receipt_id}, "
+                            "which no earlier receipt in the log records")
+        elif not linked:
+            problems.append(f"receipt #{r.merkle_index}: the execution of decision {r.execution.receipt_id}, "
+                            "which was not approved")
+    return problems
 
 
 def _public_key(log: Any, option: str | None) -> Any:
@@ -222,6 +245,8 @@ def _show(args: argparse.Namespace) -> int:
         who = f"{r.suggester_agent or '-'} → {r.executor_agent}" + _action_note(r.action)
         why = _shorten("; ".join(v["message"] for v in r.violations), 240)
         outcome = r.outcome + (f" by {r.approver}" if r.approver else "")
+        if r.execution is not None:
+            outcome, why = _ran(r.execution), _shorten(_observed_note(r.execution), 240)
         table.add_row(str(r.merkle_index), r.timestamp[:19], where, who, outcome, why)
     Console(width=160).print(table)
     return 0
@@ -261,7 +286,13 @@ def _conversation(args: argparse.Namespace) -> int:
         print(f"no receipts for group {args.group!r}")
         return 1
     receipts.sort(key=lambda r: (r.conversation_context.turn_number or 0, r.merkle_index or 0))
+    runs: dict[str, list[Any]] = {}
     for r in receipts:
+        if r.execution is not None:
+            runs.setdefault(r.execution.receipt_id, []).append(r)
+    for r in receipts:
+        if r.execution is not None:
+            continue
         ctx = r.conversation_context
         print(f"turn {ctx.turn_number}: {r.suggester_agent or '(own code)'} → {r.executor_agent}"
               f"{_action_note(r.action)}: "
@@ -273,7 +304,34 @@ def _conversation(args: argparse.Namespace) -> int:
             print(f"    {r.executor_agent}: {_first_line(ctx.message_from_executor)}")
         for v in r.violations:
             print(f"    ✗ {v['message']}")
+        for run in runs.get(r.receipt_id, []):
+            record = run.execution
+            print(f"    {_ran(record)} in {record.duration_s:.2f} s; {len(record.observed_operations)} operation(s) "
+                  f"observed  [receipt #{run.merkle_index}]")
+            for op in record.unpredicted:
+                print(f"    ⚠ unpredicted: {_operation(op)}")
     return 0
+
+
+def _ran(record: Any) -> str:
+    return f"ran: exit {record.exit_code}" + (f", {record.limit_broken}" if record.limit_broken else "")
+
+
+def _observed_note(record: Any) -> str:
+    """An execution receipt's "why": the operations the static analysis did not predict, marked ⚠."""
+    if not record.unpredicted:
+        return f"{len(record.observed_operations)} operation(s) observed, all predicted"
+    return f"⚠ {len(record.unpredicted)} unpredicted: " + "; ".join(_operation(op) for op in record.unpredicted)
+
+
+def _operation(op: dict[str, Any]) -> str:
+    """One observed operation, as a line: what, on what, and which constraint refused it."""
+    kind = op.get("type", "?")
+    detail = {"file_operation": f"{op.get('operation')} {op.get('path')}", "module_import": op.get("module"),
+              "network_call": op.get("destination"), "process_spawn": op.get("command"),
+              "dynamic_code": op.get("kind")}.get(kind, "")
+    refused = f" (refused: {op['refused']})" if op.get("refused") else ""
+    return f"{kind} {detail}{refused}"
 
 
 def _shorten(text: str, limit: int) -> str:

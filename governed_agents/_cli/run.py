@@ -79,26 +79,27 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _gate_and_run(governor: Any, code: str, language: str, args: argparse.Namespace) -> int:
+    """The Governor's one gate-then-run path, as every governed executor takes it."""
     import tempfile
-
-    from governed_agents.runtime import run_code
 
     with tempfile.TemporaryDirectory(prefix="governed-run-") as tmp:
         work_dir = Path(args.work_dir) if args.work_dir else Path(tmp)
         work_dir.mkdir(parents=True, exist_ok=True)
-        gate = await governor.gate_code(
-            [(language, code)], executor=args.agent, suggester=args.suggester, work_dir=work_dir
-        )
-        where = f" (receipt {gate.receipt_id})" if gate.receipt_id else ""
-        if not gate.approved:
-            print(f"governed-agents run: {args.file}: {gate.decision.explain()}{where}", file=sys.stderr)
-            return DENIED
-        report = await run_code(
-            code, language, gate.decision.limits, work_dir=work_dir,
-            require_isolation=governor.require_isolation,
-        )
+        execution = await governor.execute([(language, code)], executor=args.agent, suggester=args.suggester,
+                                           work_dir=work_dir)
+    gate = execution.gate
+    where = f" (receipt {gate.receipt_id})" if gate.receipt_id else ""
+    if not gate.approved:
+        print(f"governed-agents run: {args.file}: {gate.decision.explain()}{where}", file=sys.stderr)
+        return DENIED
+    if not execution.reports:
+        print(f"governed-agents run: {args.file}: {execution.output}", file=sys.stderr)
+        return DENIED
+    report = execution.reports[0]
     sys.stdout.write(report.stdout)
     sys.stderr.write(report.stderr)
+    for note in execution.notes:
+        print(f"governed-agents run: {args.file}: {note}", file=sys.stderr)
     if report.limit_broken or report.exit_code != 0:
         summary = report.summary()
         if summary:

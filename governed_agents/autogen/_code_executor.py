@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -23,12 +23,9 @@ from autogen_ext.code_executors._common import CommandLineCodeResult
 
 from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._state import GovernorReference, loading_governor
-from governed_agents.governor import ApprovalHandler, GateResult, Governor
-from governed_agents.policy._decision import Decision, RuntimeLimits
+from governed_agents.governor import DENIED_EXIT_CODE, ApprovalHandler, Execution, GateResult, Governor
 
-__all__ = ["GovernedCodeExecutor", "GovernedCodeExecutorConfig"]
-
-DENIED_EXIT_CODE = 1
+__all__ = ["DENIED_EXIT_CODE", "GovernedCodeExecutor", "GovernedCodeExecutorConfig"]
 
 
 class GovernedCodeExecutorConfig(GovernorReference):
@@ -105,53 +102,27 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         suggester: str | None = None,
         context: ConversationContext | None = None,
     ) -> tuple[GateResult, CommandLineCodeResult]:
-        """``gate`` then ``run_gated``, overlapped where that is safe: an approved batch on the local
-        runtime starts its sandbox while the receipt is written, and the code inside waits for the
-        receipt (a log that cannot write withdraws the approval, and the code never runs)."""
-        decision = self.governor.decide_blocks([(b.language, b.code) for b in code_blocks],
-                                               executor=self.agent_name, suggester=suggester,
-                                               work_dir=self.work_dir)
-        runtime = self._runtime_plan() if decision.outcome != "denied" else None
-        if decision.outcome != "approved" or self.inner is not None or not code_blocks:
-            gate = await self._settle(await self.governor.record_gate(decision, context=context, runtime=runtime),
-                                      context)
-            return gate, await self.run_gated(code_blocks, gate, cancellation_token)
-        recording = asyncio.ensure_future(self.governor.record_gate(decision, context=context, runtime=runtime))
-        approval: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-        def answer(done: asyncio.Future[GateResult]) -> None:
-            if not approval.done():
-                approval.set_result(not done.cancelled() and done.exception() is None and done.result().approved)
-
-        recording.add_done_callback(answer)
-        try:
-            result = await self._run(code_blocks, decision.limits, cancellation_token, hold=approval)
-        except asyncio.CancelledError:
-            raise  # the receipt is still written: the decision was made
-        except Exception as exc:
-            result = _failed_closed(exc)
-        gate = await recording
-        self.last_gate = gate
-        return gate, (result if gate.approved else _refusal(gate.decision))
-
-    def _runtime_plan(self) -> dict[str, Any]:
-        """What the receipt says will hold the code while it runs: the governed local runtime's
-        layers on this machine, or the inner executor (which enforces what it can itself)."""
-        if self.inner is not None:
-            return {"executor": f"{type(self.inner).__module__}.{type(self.inner).__name__}"}
-        from governed_agents.runtime import available_layers
-
-        return {"executor": "governed local runtime", "layers": available_layers(),
-                "require_isolation": self.governor.require_isolation}
+        """Gate, then run — the Governor's one path (``Governor.execute``), which the CLI shares: an
+        approved batch on the local runtime starts its sandbox while the receipt is written, and
+        every run appends its execution receipt."""
+        execution = await self.governor.execute(
+            [(b.language, b.code) for b in code_blocks], executor=self.agent_name, suggester=suggester,
+            context=context, work_dir=self.work_dir, timeout=float(self.timeout),
+            cancellation=self._cancellation(cancellation_token), approval_handler=self.approval_handler,
+            **self._inner(code_blocks, cancellation_token))
+        self.last_gate = execution.gate
+        return execution.gate, _result(execution)
 
     async def run_gated(
         self, code_blocks: list[CodeBlock], gate: GateResult, cancellation_token: CancellationToken
     ) -> CommandLineCodeResult:
         """Run blocks the gate already decided on: a refusal starts no process."""
         try:
-            if not gate.approved:
-                return _refusal(gate.decision)
-            return await self._run(code_blocks, gate.decision.limits, cancellation_token)
+            execution = await self.governor.run_approved(
+                gate, [(b.language, b.code) for b in code_blocks], work_dir=self.work_dir,
+                timeout=float(self.timeout), cancellation=self._cancellation(cancellation_token),
+                **self._inner(code_blocks, cancellation_token))
+            return _result(execution)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -171,94 +142,27 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
             suggester=suggester,
             context=context,
             work_dir=self.work_dir,
+            runtime=self.governor.runtime_plan(self._inner_name()),
         )
-        return await self._settle(gate, context)
-
-    async def _settle(self, gate: GateResult, context: ConversationContext | None) -> GateResult:
-        """A "needs approval" gate answered by the approval handler (denied without one)."""
-        if gate.decision.outcome == "needs_approval":
-            if self.approval_handler is None:
-                gate = await self.governor.settle_approval(
-                    gate, approved=False, approver="governed-agents", reason="no approver is configured",
-                    context=context,
-                )
-            else:
-                approved, approver, reason = await self.approval_handler(gate.decision)
-                gate = await self.governor.settle_approval(
-                    gate, approved=approved, approver=approver, reason=reason, context=context
-                )
+        gate = await self.governor.settle(gate, self.approval_handler, context=context)
         self.last_gate = gate
         return gate
 
-    async def _run(
-        self, code_blocks: list[CodeBlock], limits: RuntimeLimits, cancellation_token: CancellationToken,
-        hold: Awaitable[bool] | None = None,
-    ) -> CommandLineCodeResult:
-        if self.inner is not None:
-            assert hold is None, "an inner executor cannot hold its code until the receipt is written"
-            return await self._run_inner(code_blocks, limits, cancellation_token)
-        from governed_agents.runtime import run_code
+    def _inner_name(self) -> str | None:
+        return f"{type(self.inner).__module__}.{type(self.inner).__name__}" if self.inner is not None else None
 
+    def _inner(self, code_blocks: list[CodeBlock], cancellation_token: CancellationToken) -> dict[str, Any]:
+        if self.inner is None:
+            return {}
+        inner = self.inner
+        return {"inner": lambda: inner.execute_code_blocks(code_blocks, cancellation_token),
+                "inner_name": type(inner).__name__}
+
+    @staticmethod
+    def _cancellation(cancellation_token: CancellationToken) -> asyncio.Event:
         cancelled = asyncio.Event()
         cancellation_token.add_callback(cancelled.set)
-        output, exit_code = "", 0
-        for block in code_blocks:
-            report = await run_code(
-                block.code,
-                block.language,
-                limits,
-                work_dir=self.work_dir,
-                require_isolation=self.governor.require_isolation,
-                timeout=self.timeout,
-                cancellation=cancelled,
-                hold=hold,
-            )
-            hold = None  # only the first block waits for the receipt
-            # a layer that did not run is named once (the runtime puts the line first in each block's
-            # stderr); with every layer active the output is the program's alone, as the stock executor's
-            weakened = report.weakened()
-            text = report.output
-            if weakened and weakened in output:
-                text = text.removeprefix(weakened + "\n")
-            output += text
-            exit_code = report.exit_code
-            if report.limit_broken or report.exit_code != 0:
-                note = report.summary()
-                if note:
-                    output += ("\n" if output and not output.endswith("\n") else "") + note
-                break
-        return CommandLineCodeResult(exit_code=exit_code, output=output, code_file=None)
-
-    async def _run_inner(
-        self, code_blocks: list[CodeBlock], limits: RuntimeLimits, cancellation_token: CancellationToken
-    ) -> CommandLineCodeResult:
-        assert self.inner is not None
-        name = type(self.inner).__name__
-        unheld = [key for key in ("max_memory", "max_cpu_time", "max_processes", "max_file_size")
-                  if getattr(limits, key) is not None]
-        if unheld and self.governor.require_isolation:
-            return CommandLineCodeResult(
-                exit_code=DENIED_EXIT_CODE,
-                output=(
-                    f"governed-agents: the policy sets {', '.join(unheld)}, which {name} cannot enforce; "
-                    "denied (require_isolation=True). Use the governed local executor, or "
-                    "Governor(require_isolation=False) to run with a wall-clock limit only."
-                ),
-                code_file=None,
-            )
-        budget = min(t for t in (limits.max_execution_time, float(self.timeout)) if t is not None)
-        try:
-            result = await asyncio.wait_for(self.inner.execute_code_blocks(code_blocks, cancellation_token), budget)
-        except TimeoutError:
-            return CommandLineCodeResult(
-                exit_code=124, output=f"governed-agents: stopped: time limit ({budget:g} s)", code_file=None
-            )
-        note = f"\n[governed-agents: ran in {name}; not enforced: {', '.join(unheld)}]" if unheld else ""
-        return CommandLineCodeResult(
-            exit_code=result.exit_code,
-            output=result.output + note,
-            code_file=getattr(result, "code_file", None),
-        )
+        return cancelled
 
     async def start(self) -> None:
         if self.inner is not None:
@@ -301,7 +205,6 @@ def _failed_closed(exc: Exception) -> CommandLineCodeResult:
     )
 
 
-def _refusal(decision: Decision) -> CommandLineCodeResult:
-    return CommandLineCodeResult(
-        exit_code=DENIED_EXIT_CODE, output=f"governed-agents: {decision.explain()}", code_file=None
-    )
+def _result(execution: Execution) -> CommandLineCodeResult:
+    code_file = getattr(execution.inner_result, "code_file", None)
+    return CommandLineCodeResult(exit_code=execution.exit_code, output=execution.output, code_file=code_file)

@@ -138,7 +138,7 @@ class ReceiptLog:
         entries = []
         for r in receipts:
             body = r.canonical()
-            denied = r.outcome != "approved"
+            denied = r.counts_as_denial
             entries.append((r.receipt_id, r.executor_agent, denied, r.conversation_context.group_chat, body,
                             leaf_hash(body)))
         try:

@@ -165,8 +165,12 @@ async def test_a_governed_conversation_across_grpc_workers_is_one_audited_conver
 
     # one log, written by both executor workers: a receipt for every decision, in the conversation
     log = ReceiptLog(receipts, create=False)
-    stored = {r.receipt_id: r for r in log.receipts(group=conversation_id)}
+    every = list(log.receipts(group=conversation_id))
+    stored = {r.receipt_id: r for r in every if not r.is_execution}
     assert set(stored) == {r["receipt_id"] for r in results if r["outcome"] != "no_code"}
+    # and an execution receipt for every approved run, linked to its decision
+    ran = {r.execution.receipt_id for r in every if r.execution is not None}
+    assert ran == {r["receipt_id"] for r in results if r["outcome"] == "approved"}
     for result in results:
         if result["outcome"] == "no_code":
             assert result["receipt_id"] is None
