@@ -193,7 +193,8 @@ async def test_a_governed_conversation_across_grpc_workers_is_one_audited_conver
     assert "Square root first:" in shown.stdout and "was sent by 'coder'" in shown.stdout
 
     verified = audit("verify", receipts)
-    assert verified.returncode == 0 and "intact — 5 receipts" in verified.stdout, verified.stdout + verified.stderr
+    # five decisions and the executions of the two approved ones
+    assert verified.returncode == 0 and "intact — 7 receipts" in verified.stdout, verified.stdout + verified.stderr
 
 
 async def test_the_host_and_executor_commands_serve_a_driver_on_another_worker(tmp_path, receipts):

@@ -76,7 +76,7 @@ async def test_an_operation_reached_through_exec_of_a_string_is_unpredicted(tmp_
 async def test_audit_conversation_shows_each_run_under_its_decision(tmp_path):
     from governed_agents._provenance import ConversationContext
 
-    gov, data = governor(tmp_path)
+    gov, _ = governor(tmp_path)
     context = ConversationContext(group_chat="team", turn_number=2, message_from_suggester="please")
     code = "exec('import json')\nprint('ok')\n"
     await gov.execute([("python", code)], executor="analyst", suggester="planner", context=context,
