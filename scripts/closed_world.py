@@ -177,6 +177,15 @@ JUDGED: dict[str, tuple[str, str]] = {
     "sunau": (UNKNOWN, """namedtuple"""),
     "aifc": (UNKNOWN, """Chunk namedtuple"""),
     "urllib.error": (UNKNOWN, ""),
+    "sys": (UNKNOWN, """abiflags api_version argv base_exec_prefix base_prefix builtin_module_names byteorder copyright
+        displayhook dont_write_bytecode exc_info excepthook exception exec_prefix executable exit flags float_info
+        float_repr_style get_asyncgen_hooks get_coroutine_origin_tracking_depth get_int_max_str_digits
+        getallocatedblocks getdefaultencoding getdlopenflags getfilesystemencodeerrors getfilesystemencoding
+        getprofile getrecursionlimit getrefcount getsizeof getswitchinterval gettrace hash_info hexversion
+        implementation int_info intern is_finalizing maxsize maxunicode orig_argv path platform platlibdir prefix
+        pycache_prefix set_int_max_str_digits setrecursionlimit setswitchinterval stderr stdin stdlib_module_names
+        stdout thread_info unraisablehook version version_info warnoptions ps1 ps2 last_type last_value
+        last_traceback tracebacklimit modules"""),  # sys.modules: read through _special
 }
 
 # Classes whose instances the catalogue tracks (``returns=``): their methods are closed too.

@@ -230,6 +230,48 @@ _DATA: dict[str, Spec] = {
     "PIL.Image.Image.save": _s("file", WRITE, kw="fp"),
     **{f"PIL.ImageFont.{f}": _s("file", READ, kw="filename") for f in ("load", "load_path")},
     "PIL.ImageFont.truetype": _s("file", READ, kw="font"),
+    # other data libraries, by their documented entry points
+    **{f"cv2.{f}": _s("file", READ, kw="filename") for f in ("imread", "imreadmulti", "VideoCapture_file")},
+    "cv2.imwrite": _s("file", WRITE, kw="filename"),
+    "cv2.VideoWriter": _s("file", WRITE, kw="filename"),
+    **{f"{m}.{f}": _s("file", READ, kw="uri") for m in ("imageio", "imageio.v2", "imageio.v3")
+       for f in ("imread", "mimread", "volread", "get_reader", "imiter", "improps", "immeta")},
+    **{f"{m}.{f}": _s("file", WRITE, kw="uri") for m in ("imageio", "imageio.v2", "imageio.v3")
+       for f in ("imwrite", "mimwrite", "volwrite", "get_writer", "mimsave", "imsave")},
+    "skimage.io.imread": _s("file", READ, kw="fname"),
+    "skimage.io.imsave": _s("file", WRITE, kw="fname"),
+    "h5py.File": _s("open", kw="name"),
+    **{f"scipy.io.{f}": _s("file", READ, kw="file_name" if f == "loadmat" else "source") for f in (
+        "loadmat", "mmread", "readsav", "netcdf_file", "FortranFile")},
+    **{f"scipy.io.{f}": _s("file", WRITE, kw="file_name" if f == "savemat" else "target") for f in (
+        "savemat", "mmwrite")},
+    "scipy.io.wavfile.read": _s("file", READ, kw="filename"),
+    "scipy.io.wavfile.write": _s("file", WRITE, kw="filename"),
+    **{f"pyarrow.parquet.{f}": _s("file", READ, kw="source") for f in ("read_table", "ParquetFile", "read_metadata",
+                                                                         "read_schema", "ParquetDataset")},
+    "pyarrow.parquet.write_table": _s("file", WRITE, arg=1, kw="where"),
+    "pyarrow.csv.read_csv": _s("file", READ, kw="input_file"),
+    "pyarrow.csv.write_csv": _s("file", WRITE, arg=1, kw="output_file"),
+    "pyarrow.feather.read_feather": _s("file", READ, kw="source"),
+    "pyarrow.feather.write_feather": _s("file", WRITE, arg=1, kw="dest"),
+    **{f"polars.{f}": _s("file", READ, kw="source") for f in (
+        "read_csv", "read_parquet", "read_json", "read_ndjson", "read_excel", "read_ipc", "read_avro",
+        "scan_csv", "scan_parquet", "scan_ndjson", "scan_ipc", "read_database_uri", "read_delta", "scan_delta")},
+    "openpyxl.load_workbook": _s("file", READ, kw="filename"),
+    "xlrd.open_workbook": _s("file", READ, kw="filename"),
+    "docx.Document": _s("file", READ, kw="docx", optional=True),
+    **{f"{m}.{c}": _s("file", READ, kw="stream") for m in ("PyPDF2", "pypdf") for c in ("PdfReader", "PdfFileReader")},
+    "fitz.open": _s("file", READ, kw="filename", optional=True),
+    "soundfile.read": _s("file", READ, kw="file"),
+    "soundfile.write": _s("file", WRITE, kw="file"),
+    "librosa.load": _s("file", READ, kw="path"),
+    "torch.save": _s("file", WRITE, arg=1, kw="f"),
+    "joblib.dump": _s("file", WRITE, arg=1, kw="filename"),
+    "tables.open_file": _s("open", kw="filename"),
+    "netCDF4.Dataset": _s("open", kw="filename"),
+    "xarray.open_dataset": _s("file", READ, kw="filename_or_obj"),
+    "xarray.open_mfdataset": _s("file", READ, kw="paths"),
+    "geopandas.read_file": _s("file", READ, kw="filename"),
     "matplotlib.pyplot.savefig": _s("file", WRITE, kw="fname"),
     "matplotlib.pyplot.imsave": _s("file", WRITE, kw="fname"),
     "matplotlib.pyplot.imread": _s("file", READ, kw="fname"),
@@ -252,6 +294,9 @@ DUCK_METHODS: dict[str, Spec] = {
     "to_pickle": _s("file", WRITE, kw="path"),  # pandas requires the path
     "tofile": _s("file", WRITE, kw="fid"),
     "dump": _s("file", WRITE, kw="file"),  # ndarray.dump(path)
+    **{m: _s("file", WRITE, kw="file", optional=True) for m in (
+        "write_csv", "write_parquet", "write_json", "write_ndjson", "write_ipc", "write_excel", "write_avro",
+        "sink_parquet", "sink_csv", "sink_ipc", "to_netcdf", "to_zarr", "to_file")},
     "save": _s("file", WRITE, kw="fp", optional=True),  # image.save(path), model.save(path), wb.save(path)
     "savefig": _s("file", WRITE, kw="fname"),
     "write_text": _s("file", WRITE, arg=None),
@@ -431,6 +476,13 @@ _DYN: dict[str, Spec] = {
     "sys.settrace": _s("dyn", "introspection", arg=None),
     "sys.setprofile": _s("dyn", "introspection", arg=None),
     "sys.addaudithook": _s("dyn", "introspection", arg=None),
+    "sys.audit": _s("dyn", "introspection", arg=None),
+    "sys.call_tracing": _s("dyn", "introspection", arg=None),
+    "sys.set_asyncgen_hooks": _s("dyn", "introspection", arg=None),
+    "sys.set_coroutine_origin_tracking_depth": _s("dyn", "introspection", arg=None),
+    "sys.breakpointhook": _s("dyn", "other", arg=None),
+    "sys.setdlopenflags": _s("dyn", "native_code", arg=None),
+    **{f"sys.{n}": _s("dyn", "dynamic_import", arg=None) for n in ("meta_path", "path_hooks", "path_importer_cache")},
     "inspect.currentframe": _s("dyn", "introspection", arg=None),
     "inspect.stack": _s("dyn", "introspection", arg=None),
     "gc.get_objects": _s("dyn", "introspection", arg=None),
@@ -785,7 +837,9 @@ def _closed_world(qualified: str) -> Spec | None:
         if target is not None:  # shutil.os is os (resolved by the walker); asyncio.events is asyncio's own
             return UNKNOWN_SPEC if target.startswith(module + ".") and i + 1 < len(parts) else None
         if i + 1 < len(parts) and first in _TABLE:
-            return None  # an attribute of a catalogued API: its result's type says what it does
+            # an attribute of a catalogued API: its result's type says what it does; an attribute of
+            # dynamic code is dynamic code (sys.meta_path.insert)
+            return _TABLE[first] if _TABLE[first].kind == "dyn" else None
         if parts[i] in _closed.PURE[module]:
             return PURE_SPEC  # and what hangs off a pure name (logging.root.info)
         if parts[i] in _closed.OPAQUE[module]:

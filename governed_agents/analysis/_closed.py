@@ -99,6 +99,7 @@ DEFAULT: dict[str, str] = {
     "sunau": "unknown",
     "aifc": "unknown",
     "urllib.error": "unknown",
+    "sys": "unknown",
 }
 
 PURE: dict[str, frozenset[str]] = {
@@ -136,8 +137,8 @@ PURE: dict[str, frozenset[str]] = {
     ),
     "io": _n(
         "BlockingIOError BufferedIOBase BufferedRWPair BufferedRandom BufferedReader BufferedWriter "
-        "BytesIO DEFAULT_BUFFER_SIZE IOBase IncrementalNewlineDecoder RawIOBase SEEK_CUR SEEK_END "
-        "SEEK_SET StringIO TextIOBase TextIOWrapper UnsupportedOperation text_encoding "
+        "DEFAULT_BUFFER_SIZE IOBase IncrementalNewlineDecoder RawIOBase SEEK_CUR SEEK_END SEEK_SET "
+        "TextIOBase TextIOWrapper UnsupportedOperation text_encoding "
     ),
     "pathlib": _n(
         "EBADF ELOOP ENOENT ENOTDIR S_ISBLK S_ISCHR S_ISDIR S_ISFIFO S_ISLNK S_ISREG S_ISSOCK Sequence "
@@ -680,6 +681,17 @@ PURE: dict[str, frozenset[str]] = {
     "urllib.error": _n(
         "ContentTooShortError HTTPError URLError "
     ),
+    "sys": _n(
+        "abiflags api_version argv base_exec_prefix base_prefix builtin_module_names byteorder copyright "
+        "displayhook dont_write_bytecode exc_info excepthook exception exec_prefix executable exit flags "
+        "float_info float_repr_style get_asyncgen_hooks get_coroutine_origin_tracking_depth "
+        "get_int_max_str_digits getallocatedblocks getdefaultencoding getdlopenflags "
+        "getfilesystemencodeerrors getfilesystemencoding getprofile getrecursionlimit getrefcount "
+        "getsizeof getswitchinterval gettrace hash_info hexversion implementation int_info intern "
+        "is_finalizing maxsize maxunicode modules orig_argv path platform platlibdir prefix "
+        "pycache_prefix set_int_max_str_digits setrecursionlimit setswitchinterval stderr stdin "
+        "stdlib_module_names stdout thread_info unraisablehook version version_info warnoptions "
+    ),
 }
 
 OPAQUE: dict[str, frozenset[str]] = {
@@ -900,6 +912,7 @@ OPAQUE: dict[str, frozenset[str]] = {
     "sunau": _n(""),
     "aifc": _n(""),
     "urllib.error": _n(""),
+    "sys": _n(""),
 }
 
 CLASS_PURE: dict[str, frozenset[str]] = {

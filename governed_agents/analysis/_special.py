@@ -68,6 +68,23 @@ def _sys_modules(w: Walker, node: cst.Subscript, api: str) -> None:
         w.emit(node, DynamicCode, kind="introspection", detail="sys.modules with a computed name", api=api)
 
 
+@_register(CALL_HOOKS, "sys.modules.get", "sys.modules.__getitem__", "sys.modules.pop", "sys.modules.setdefault")
+def _sys_modules_get(w: Walker, call: cst.Call, api: str) -> None:
+    positional, _, _ = w.args(call)
+    key = w.value(positional[0]) if positional else UNKNOWN
+    if isinstance(key, Const) and isinstance(key.value, str):
+        w.emit(call, ModuleImport, module=key.value, api=api)
+    else:
+        w.emit(call, DynamicCode, kind="introspection", detail="sys.modules with a computed name", api=api)
+
+
+@_register(RESULT_HOOKS, "sys.modules.get", "sys.modules.__getitem__", "sys.modules.pop", "sys.modules.setdefault")
+def _sys_modules_get_value(w: Walker, call: cst.Call, receiver: Any) -> Any:
+    positional, _, _ = w.args(call)
+    key = w.value(positional[0]) if positional else UNKNOWN
+    return Mod(key.value) if isinstance(key, Const) and isinstance(key.value, str) else UNKNOWN
+
+
 @_register(SUBSCRIPT_VALUES, "sys.modules")
 def _sys_modules_value(w: Walker, node: cst.Subscript) -> Any:
     key = w.subscript_key(node)

@@ -169,6 +169,13 @@ DATA = [  # data-library I/O, and the same entries reached by another name
     ("import seaborn as sns\nsns.load_dataset('titanic')", NET),
     ("from tensorflow.keras.datasets import mnist\nmnist.load_data()", NET),
     ("import nltk\nnltk.download('punkt')", NET),
+    ("import polars as pl\npl.read_csv('/etc/passwd')", PATHS),
+    ("import cv2\ncv2.imwrite('/data/analysis/a.png', img)", FILES),
+    ("import imageio.v3 as iio\niio.imread('/etc/passwd')", PATHS),
+    ("import scipy.io\nscipy.io.loadmat('/etc/x.mat')", PATHS),
+    ("import h5py\nh5py.File('/data/analysis/a.h5', 'w')", FILES),
+    ("import pyarrow.parquet as pq\npq.write_table(t, '/data/analysis/a.parquet')", FILES),
+    ("df.write_parquet('/data/analysis/out.parquet')", FILES),
 ]
 
 RESOLVERS = [  # names turned into callables are dynamic code
@@ -191,6 +198,11 @@ RESOLVERS = [  # names turned into callables are dynamic code
     ("import zipimport\nzipimport.zipimporter('/tmp/x.zip')", DYN),
     ("import ctypes\nctypes.pythonapi.PyRun_SimpleString(b'1')", DYN),
     ("names = ['__globals__']\nfor n in names:\n    getattr(f, n)", DYN),
+    ("import sys\nsys.modules.get('os').system('id')", PROC),
+    ("import sys\nsys.meta_path.insert(0, Finder())", DYN),
+    ("import sys\nsys.call_tracing(f, ())", DYN),
+    ("import sys\nsys.setdlopenflags(2)", DYN),
+    ("import sys\nsys.a_name_from_a_later_python()", SYS),
 ]
 
 PATHLIB = [  # paths as pathlib computes them
