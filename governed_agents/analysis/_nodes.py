@@ -94,7 +94,11 @@ def _on_statement(w: Walker, node: cst.SimpleStatementLine, stack: list[Any]) ->
 
 def _on_call(w: Walker, node: cst.Call, stack: list[Any]) -> None:
     func = node.func
-    w.consumed.add(id(func))  # the callee itself is not a bare use (os.environ.get, …)
+    consumed = w.consumed
+    consumed.add(id(func))  # the callee itself is not a bare use (os.environ.get, …)
+    for arg in node.args:
+        if arg.keyword is not None:  # f(open=1), sns.pairplot(vars=[…]): a name, not the builtin handed on
+            consumed.add(id(arg.keyword))
     if isinstance(func, cst.Attribute):
         w.consumed.add(id(func.value))
     w.on_call(node)
@@ -288,10 +292,6 @@ def _on_comprehension(w: Walker, node: Any, stack: list[Any]) -> None:
         comp = comp.inner_for_in
 
 
-def _on_arg(w: Walker, node: cst.Arg, stack: list[Any]) -> None:
-    if node.keyword is not None:  # f(open=1), sns.pairplot(vars=[…]): a name, not the builtin handed on
-        w.consumed.add(id(node.keyword))
-
 
 def _on_except(w: Walker, node: cst.ExceptHandler, stack: list[Any]) -> None:
     if node.name is not None:
@@ -327,7 +327,6 @@ _HANDLERS: dict[type, Any] = {
     cst.Global: _on_global,
     cst.Nonlocal: _on_global,
     cst.Annotation: _on_annotation,
-    cst.Arg: _on_arg,
     cst.ListComp: _on_comprehension,
     cst.SetComp: _on_comprehension,
     cst.DictComp: _on_comprehension,

@@ -125,12 +125,21 @@ def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
         module = cst.parse_module(code)
     except cst.ParserSyntaxError as exc:
         return SovereignIR(language="python", code_signature=_raw(code), unresolved=(_syntax_error(code, exc),))
+    except cst.CSTValidationError as exc:  # libcst builds a node Python would not (a name that is no identifier)
+        problem = _refused_by_python(code) or Unresolved(reason=f"code the analyser cannot read: {exc}",
+                                                         kind="parse_error")
+        return SovereignIR(language="python", code_signature=_raw(code), unresolved=(problem,))
     except (RecursionError, MemoryError, ValueError) as exc:
         problem = Unresolved(reason=f"code the analyser cannot read ({type(exc).__name__})",
                              kind="limit" if not isinstance(exc, ValueError) else "parse_error")
         return SovereignIR(language="python", code_signature=_raw(code), unresolved=(problem,))
     if _needs_nfkc(code):
-        module = module.visit(_Nfkc())
+        try:
+            module = module.visit(_Nfkc())
+        except cst.CSTValidationError as exc:  # a name whose normal form is no identifier: Python refuses it
+            problem = _refused_by_python(code) or Unresolved(reason=f"a name Python would not read: {exc}",
+                                                             kind="parse_error")
+            return SovereignIR(language="python", code_signature=_raw(code), unresolved=(problem,))
         code = module.code
     walker = Walker(module, code, str(work_dir) if work_dir is not None else None)
     try:

@@ -51,6 +51,7 @@ class Walker:
         self.consumed: set[int] = set()  # nodes already accounted for (assignment targets, call funcs)
         self.no_escape: set[int] = set()  # API references that go nowhere: plain local aliases, annotations
         self.aliases: dict[str, Any] = {}  # name → the value node of its alias binding (f = os.remove)
+        self._args: dict[int, tuple[list[Any], dict[str, Any], bool]] = {}
         self.bind = self.scopes.bind  # bound once: the walk calls them for every name
         self.lookup_name = self.scopes.lookup
 
@@ -203,8 +204,11 @@ class Walker:
 
     # -- calls -----------------------------------------------------------------------------
 
-    @staticmethod
-    def args(call: cst.Call) -> tuple[list[Any], dict[str, Any], bool]:
+    def args(self, call: cst.Call) -> tuple[list[Any], dict[str, Any], bool]:
+        """(positional argument nodes, keyword argument nodes, whether any is starred), once per call."""
+        known = self._args.get(id(call))
+        if known is not None:
+            return known
         positional: list[Any] = []
         keywords: dict[str, Any] = {}
         starred = False
@@ -216,7 +220,8 @@ class Walker:
                 keywords[arg.keyword.value] = arg.value
             else:
                 positional.append(arg.value)
-        return positional, keywords, starred
+        known = self._args[id(call)] = (positional, keywords, starred)
+        return known
 
     def arg(self, call: cst.Call, spec: Spec) -> Any:
         """The value of the argument a spec names (a node's value, or UNKNOWN)."""
