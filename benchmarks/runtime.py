@@ -1,5 +1,6 @@
 """Per-execution cost of the governed local runtime against AutoGen's stock
-LocalCommandLineCodeExecutor on the same snippet, same run, with each layer's share.
+LocalCommandLineCodeExecutor on the same snippet, same run, with each layer's share and the cost of
+the filesystem view (built from the policy) reported separately.
 
     python benchmarks/runtime.py [--runs N]
 """
@@ -15,7 +16,7 @@ import warnings
 from pathlib import Path
 
 from governed_agents.policy import RuntimeLimits
-from governed_agents.runtime import _layers, _run, run_code
+from governed_agents.runtime import _layers, _run, _view, run_code
 
 SNIPPET = "print(1)\n"
 
@@ -47,20 +48,37 @@ async def main(runs: int) -> None:
             result = await stock.execute_code_blocks([CodeBlock(code=SNIPPET, language="python")], token)
             assert result.exit_code == 0
 
-        limits = RuntimeLimits(max_execution_time=30, max_memory=1_000_000_000)
+        data = work / "data"
+        data.mkdir()
+        # a policy with allowed_file_paths: the run builds the view from it (the seed's agent_analysis shape)
+        limits = RuntimeLimits(max_execution_time=30, max_memory=1_000_000_000, readable_paths=(str(data),))
 
         async def run_governed():
             report = await run_code(SNIPPET, "python", limits, work_dir=work / "gov")
             assert report.exit_code == 0, report.output
 
+        whole_root = limits.model_copy(update={"readable_paths": ("/",)})
+
+        async def run_whole_root():
+            report = await run_code(SNIPPET, "python", whole_root, work_dir=work / "gov")
+            assert report.exit_code == 0, report.output
+
         baseline = await timed(run_stock, runs)
         full = await timed(run_governed, runs)
+        root = await timed(run_whole_root, runs)
         print(f"stock LocalCommandLineCodeExecutor: {baseline * 1e3:.1f} ms per run (median of {runs})")
         print(f"governed runtime, all layers:        {full * 1e3:.1f} ms per run: {full / baseline:.2f}x (goal <= 1.2x)")
+        interpreter = _view.interpreter_roots(_run._LAUNCHER_DIRECTORY)
+        start = time.perf_counter()
+        for _ in range(1000):
+            _view.build_view(limits, work / "gov", interpreter=interpreter)
+        build = (time.perf_counter() - start) / 1000
+        print(f"  the filesystem view: built in {build * 1e3:.3f} ms per run (in the parent); mounting it costs "
+              f"{(full - root) * 1e3:+.1f} ms against a read-only root ({root * 1e3:.1f} ms per run)")
 
         # each layer's share: switch layers off one at a time
         original_layers, original_bwrap = _layers.available_layers, _run.bwrap_path
-        for layer in ("seccomp", "cgroup", "bubblewrap"):
+        for layer in ("seccomp", "cgroup", "memory_cgroup", "bubblewrap"):
             def without(layer=layer):
                 layers = dict(original_layers())
                 layers[layer] = "off: benchmark"
@@ -76,7 +94,7 @@ async def main(runs: int) -> None:
                 cost = await timed(run_without, runs)
             finally:
                 _run.available_layers, _run.bwrap_path = original_layers, original_bwrap
-            note = "  (without seccomp the code may fork, so the cgroup join waits)" if layer == "seccomp" else ""
+            note = ""
             print(f"  without {layer:<10}: {cost * 1e3:.1f} ms -> the layer costs {(full - cost) * 1e3:+.1f} ms{note}")
 
 
