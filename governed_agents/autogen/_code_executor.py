@@ -148,6 +148,20 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         self.last_gate = gate
         return gate
 
+    async def setup_functions(self, stock: Any, cancellation_token: CancellationToken) -> None:
+        """The stock local executor's ``functions=`` module, written into the work dir the way the
+        stock one does — but never through a symlink, FIFO or hard link a sandboxed run left there
+        (the stock ``Path.write_text`` follows them, as root, on the host)."""
+        from autogen_ext.code_executors._common import build_python_functions_file
+
+        from governed_agents.runtime._host_write import write_new_file
+
+        write_new_file(Path(stock.work_dir) / f"{stock._functions_module}.py",
+                       build_python_functions_file(stock._functions))
+        if any(getattr(f, "python_packages", None) for f in stock._functions):
+            await stock._setup_functions(cancellation_token)  # the stock pip install of their requirements
+        stock._setup_functions_complete = True
+
     def _inner_name(self) -> str | None:
         return f"{type(self.inner).__module__}.{type(self.inner).__name__}" if self.inner is not None else None
 

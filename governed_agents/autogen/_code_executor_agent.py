@@ -120,7 +120,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
         try:
             source: Any = self._functions_source
             if source is not None and not source._setup_functions_complete:
-                await source._setup_functions(cancellation_token)
+                await self._governed_executor.setup_functions(source, cancellation_token)
             authors = self._authors(code_blocks)
             result: CodeResult
             if len(authors) == 1:

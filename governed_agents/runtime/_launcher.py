@@ -260,8 +260,7 @@ def _run_python(config):
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != CODE_NAME:
             tb = tb.tb_next
-        tb = tb if tb is not None else exc.__traceback__
-        last = tb
+        last = tb  # None for a SyntaxError: plain python prints no frames for it either
         while last is not None and last.tb_next is not None:  # a refusal raised in the audit hook: no hook frames
             if last.tb_next.tb_frame.f_code.co_filename == __file__:
                 last.tb_next = None

@@ -235,3 +235,40 @@ async def test_6_a_write_outside_the_writable_paths_fails_naming_the_constraint(
         assert not target.exists()
     finally:
         target.unlink(missing_ok=True)
+
+
+def add_two(a: int, b: int) -> int:
+    return a + b
+
+
+async def test_1_the_stock_functions_module_is_never_written_through_a_planted_symlink(tmp_path):
+    """The same class as escape 1, on the other host-side write into the work dir: the stock
+    executor's functions= module (Path.write_text follows a link a previous run left there)."""
+    import warnings
+
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+    from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
+
+    from governed_agents import GovernedCodeExecutorAgent, Governor
+
+    target = Path("/var/tmp") / f"governed-escape-{uuid.uuid4().hex[:8]}"
+    work = tmp_path / "w"
+    work.mkdir()
+    report = await run_code(f"import os\nos.symlink({str(target)!r}, 'functions.py')\n", "python", DYNAMIC,
+                            work_dir=work)  # a run before this agent started, in the same work dir
+    assert (work / "functions.py").is_symlink(), report.output
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "ex" { can "code_execution" with constraints { allowed_imports: ["functions"] } }')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stock = LocalCommandLineCodeExecutor(work_dir=work, functions=[add_two])
+    agent = GovernedCodeExecutorAgent("ex", stock, governor=Governor(policy, tmp_path / "r.db"))
+    code = [TextMessage(content="```python\nfrom functions import add_two\nprint(add_two(2, 3))\n```", source="u")]
+    try:
+        reply = await agent.on_messages(code, CancellationToken())
+        assert reply.chat_message.to_text() == "5\n"
+        assert not target.exists(), "the host wrote the functions module through the planted symlink"
+        assert not (work / "functions.py").is_symlink()
+    finally:
+        target.unlink(missing_ok=True)
