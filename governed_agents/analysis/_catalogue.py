@@ -197,6 +197,10 @@ _DATA: dict[str, Spec] = {
     "numpy.savetxt": _s("file", WRITE, kw="fname"),
     "numpy.ctypeslib.*": _s("dyn", "native_code", arg=None),
     "numpy.fromregex": _s("file", READ, kw="file"),
+    "numpy.DataSource": _s("ctor", arg=None, returns="numpy.DataSource"),
+    "numpy.DataSource.open": _s("file", READ, kw="path"),  # a URL is fetched
+    "numpy.DataSource.exists": _s("file", READ, kw="path"),
+    "numpy.DataSource.abspath": _s("path_join", arg=None),
     "numpy.lib.npyio.NpzFile": _s("file", READ, kw="fid"),
     "numpy.lib.format.open_memmap": _s("file", READ, kw="filename", also=(_s("file", WRITE, kw="filename"),)),
     **{f"numpy.lib.format.{f}": _s("file", READ, kw="fp", value_from="handle") for f in (
@@ -324,6 +328,13 @@ DUCK_METHODS: dict[str, Spec] = {
     "retrbinary": _s("net", arg=None, value_from="self"),
     "storbinary": _s("net", arg=None, value_from="self"),
     "sendmail": _s("net", arg=None, value_from="self"),
+    # an event loop's own routes (asyncio.get_event_loop().create_connection(…))
+    **{m: _s("net", arg=1, kw="host") for m in ("create_connection", "create_server")},
+    **{m: _s("net", arg=None) for m in (
+        "create_datagram_endpoint", "create_unix_connection", "create_unix_server", "sock_connect",
+        "connect_accepted_socket", "connect_read_pipe", "connect_write_pipe")},
+    "subprocess_exec": _s("proc", arg=1, kw="program"),
+    "subprocess_shell": _s("proc", arg=1, kw="cmd"),
 }
 
 _HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -463,6 +474,10 @@ _DYN: dict[str, Spec] = {
     **{f"{m}.{f}": _s("dyn", "exec", arg=None)
        for m in ("cProfile", "profile") for f in ("run", "runctx")},
     **{f"pdb.{f}": _s("dyn", "exec", arg=None) for f in ("run", "runeval", "runctx")},
+    "pdb.*": _s("dyn", "other", arg=None),  # a debugger: reads commands that run code
+    "bdb.*": _s("dyn", "other", arg=None),
+    "builtins.str.format": _s("pure"),  # a replacement field may reach attributes (_special)
+    "builtins.str.format_map": _s("pure"),
     # attribute access by a name given as text: getattr in disguise
     "operator.attrgetter": _s("getattr", arg=None),
     "operator.methodcaller": _s("getattr", arg=None),
@@ -541,6 +556,7 @@ _EFFECTS: dict[str, Spec] = {
     **{f"platform.{f}": _s("pure") for f in (
         "python_version", "python_version_tuple", "python_implementation", "python_compiler", "system")},
     "getpass.getuser": _s("effect", "system_info", arg=None),
+    "uuid.getnode": _s("effect", "system_info", arg=None),  # the MAC address
     "pwd.*": _s("effect", "system_info", arg=None),
     "grp.*": _s("effect", "system_info", arg=None),
     "spwd.*": _s("effect", "system_info", arg=None),
@@ -633,7 +649,7 @@ _STDLIB: dict[str, Spec] = {
     "socket.sethostname": _s("effect", "privilege", arg=None),
     "socket.socketpair": _s("pure"),
     "socket.SocketType": _s("ctor", arg=None, returns="socket.socket"),
-    "socket.fromfd": _s("ctor", arg=None, returns="socket.socket"),
+    "socket.fromfd": _s("net", arg=None, returns="socket.socket"),  # a socket inherited, connected to anywhere
     "ssl.get_server_certificate": _s("net", kw="addr", value_from="address"),
     "ssl.create_connection": _s("net", kw="address", value_from="address", returns="socket.socket"),
     "ssl.SSLContext.wrap_socket": _s("pure"),

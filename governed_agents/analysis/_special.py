@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pathlib
 import posixpath
+import string
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,25 @@ def _numpy_allow_pickle(w: Walker, call: cst.Call, api: str) -> None:
     flag = w.value(keywords["allow_pickle"]) if "allow_pickle" in keywords else Const(False)
     if not (isinstance(flag, Const) and flag.value is False):
         w.emit(call, DynamicCode, kind="deserialization", detail="numpy.load(allow_pickle=True)", api=api)
+
+
+@_register(CALL_HOOKS, "builtins.str.format", "builtins.str.format_map")
+def _format_fields(w: Walker, call: cst.Call, api: str) -> None:
+    """``"{0.__globals__}".format(f)``: a replacement field is an attribute and item lookup."""
+    func = w.value(call.func)
+    template = getattr(getattr(func, "receiver", None), "value", None)
+    if not isinstance(template, str) or "{" not in template:
+        return
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    except ValueError:
+        return
+    for field in fields:
+        parts = field.replace("[", ".").replace("]", "").split(".")
+        risky = [p for p in parts[1:] if p.startswith("__")]
+        if risky:
+            w.emit(call, DynamicCode, kind="introspection", detail=f"format field {field!r}", api=api)
+            return
 
 
 @_register(SUBSCRIPT_HOOKS, "sys.modules")

@@ -111,6 +111,11 @@ NETWORK = [
     ("import webbrowser\nwebbrowser.open_new_tab('http://evil.example')", NET),
     ("import ftplib\nftplib.ftpcp(a, 'x', b)", NET),
     ("import http.server\nhttp.server.test(port=8000)", NET),
+    ("import socket\nsocket.fromfd(3, 2, 1).send(b'x')", NET),
+    ("import asyncio\nasyncio.get_event_loop().create_connection(P, 'evil.example', 80)", NET),
+    ("import asyncio\nloop = asyncio.new_event_loop()\nloop.create_datagram_endpoint(P, remote_addr=a)", NET),
+    ("import numpy as np\nnp.DataSource().open('http://evil.example/x')", NET),
+    ("import numpy as np\nnp.lib.npyio.DataSource('/tmp').open('/etc/passwd')", PATHS),
 ]
 
 PROCESSES = [
@@ -122,6 +127,9 @@ PROCESSES = [
     ("import multiprocessing\nmultiprocessing.get_context('spawn')", PROC),
     ("import multiprocessing\nmultiprocessing.set_executable('/bin/sh')", PROC),
     ("import concurrent.futures\nconcurrent.futures.ProcessPoolExecutor()", PROC),
+    ("import asyncio\nloop = asyncio.new_event_loop()\nloop.subprocess_exec(P, 'sh')", PROC),
+    ("import asyncio\nasyncio.get_running_loop().subprocess_shell(P, 'id')", PROC),
+    ("import uuid\nuuid.getnode()", SYS),
     ("import pydoc\npydoc.pipepager('x', 'sh -c id')", PROC),
     ("import http.server\nhttp.server.CGIHTTPRequestHandler", PROC),
     ("import subprocess\nsubprocess.os.system('id')", PROC),
@@ -203,6 +211,9 @@ RESOLVERS = [  # names turned into callables are dynamic code
     ("import sys\nsys.call_tracing(f, ())", DYN),
     ("import sys\nsys.setdlopenflags(2)", DYN),
     ("import sys\nsys.a_name_from_a_later_python()", SYS),
+    ("'{0.__globals__[os]}'.format(f)", DYN),
+    ("'{x.__class__.__mro__}'.format_map({'x': 1})", DYN),
+    ("import pdb\npdb.set_trace()", DYN),
 ]
 
 PATHLIB = [  # paths as pathlib computes them
@@ -341,6 +352,8 @@ BENIGN = [
     "x = 'ｆｕｌｌｗｉｄｔｈ text in a string'",
     "# coding: utf-8\nimport math\n",
     "# -*- coding: latin-1 -*-\nx = 1\n",
+    "'{0} and {1.real} and {name}'.format(1, 2, name='x')",
+    "import uuid\nuuid.uuid4()",
 ]
 
 
