@@ -89,7 +89,11 @@ def test_the_same_receipts_give_the_same_root_in_sqlite_and_postgresql(postgres_
         pg.append_many(receipts[10:])  # large batches go in through COPY
         lite.append_many(receipts[10:])
         assert pg.root() == lite.root() and pg.size == lite.size == 100
-        assert pg.prove(63) == lite.prove(63)
+        for size in (1, 2, 3, 7, 8, 13, 64, 65, 99, 100):
+            assert pg.root(size) == lite.root(size)
+            assert pg.consistency(size) == lite.consistency(size)
+            for index in {0, size // 2, size - 1}:
+                assert pg.prove(index, size) == lite.prove(index, size)
 
 
 def test_four_processes_250_concurrent_appends_each_get_1000_consecutive_indices(postgres_log_url, key_env):
