@@ -1,4 +1,4 @@
-"""Authority Receipts in an RFC 9162 Merkle log: SQLite store, Ed25519 checkpoints, proofs."""
+"""Authority Receipts in an RFC 9162 Merkle log: SQLite or PostgreSQL store, Ed25519 checkpoints, proofs."""
 
 from __future__ import annotations
 

@@ -77,18 +77,17 @@ class PostgresStore:
         self._lock = threading.RLock()
         self._conn: Any = None
         conn = self._live()
-        if create:
+        present = conn.execute("SELECT " + ", ".join(f"to_regclass('{SCHEMA}.{t}') IS NOT NULL"
+                                                     for t in _TABLES)).fetchone()
+        missing = [t for t, ok in zip(_TABLES, present, strict=True) if not ok]
+        if missing and create:  # a role that may only write to a log its DBA made needs no CREATE right
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 conn.execute(_DDL)
-        else:
-            present = conn.execute("SELECT " + ", ".join(f"to_regclass('{SCHEMA}.{t}') IS NOT NULL"
-                                                         for t in _TABLES)).fetchone()
-            missing = [t for t, ok in zip(_TABLES, present, strict=True) if not ok]
-            if missing:
-                self.close()
-                raise NotAReceiptLog(f"{self.location}: no receipt log in this database (no "
-                                     f"{', '.join(f'{SCHEMA}.{t}' for t in missing)} table)")
+        elif missing:
+            self.close()
+            raise NotAReceiptLog(f"{self.location}: no receipt log in this database (no "
+                                 f"{', '.join(f'{SCHEMA}.{t}' for t in missing)} table)")
 
     # -- the connection -----------------------------------------------------------------------
 
@@ -122,7 +121,7 @@ class PostgresStore:
             conn = self._live()
             try:
                 return conn.execute(query, params).fetchall()
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:  # the server went away, or refused (e.g. no SELECT right)
                 raise ReceiptStoreError(f"{self.location}: {_first_line(exc)}") from exc
 
     def close(self) -> None:

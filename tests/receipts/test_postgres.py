@@ -355,3 +355,30 @@ def test_messages_never_show_the_password(url, shown):
     from governed_agents.receipts._store import describe
 
     assert describe(url) == shown and "s3c" not in describe(url)
+
+
+async def test_a_database_refusing_the_write_denies_and_a_role_may_use_a_log_it_did_not_create(
+        postgres_log_url, key_env):
+    """The DBA makes the log; an application role that may only read it is refused the write (the
+    gate denies, naming the store), and a role granted writing appends without any CREATE right."""
+    from governed_agents import Governor
+
+    with ReceiptLog(postgres_log_url) as log:
+        log.append(receipt(0))
+    database = postgres_log_url.rsplit("/", 1)[1]
+    for role, rights in (("reader_" + database, "SELECT"), ("writer_" + database, "SELECT, INSERT, UPDATE, DELETE")):
+        sql(postgres_log_url, f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        sql(postgres_log_url, f"GRANT USAGE ON SCHEMA {SCHEMA} TO {role}")
+        sql(postgres_log_url, f"GRANT {rights} ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}")
+    host = postgres_log_url.split("@")[1]
+    reader = Governor(ROOT / "policies" / "seed.policy", f"postgresql://reader_{database}:pw@{host}")
+    result = await reader.gate_code([("python", "import math\nprint(math.pi)\n")], executor="agent_sandbox")
+    assert not result.approved and result.receipt is None
+    message = result.decision.violations[-1].message
+    assert f"postgresql://reader_{database}@{host}" in message and "permission denied" in message, message
+    assert ":pw@" not in message
+    writer = Governor(ROOT / "policies" / "seed.policy", f"postgresql://writer_{database}:pw@{host}")
+    result = await writer.gate_code([("python", "import math\nprint(math.pi)\n")], executor="agent_sandbox")
+    assert result.approved and result.receipt is not None and result.receipt.merkle_index == 1
+    done = cli("audit", "show", f"postgresql://nobody:pw@{host}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr and ":pw@" not in done.stderr, done.stderr
