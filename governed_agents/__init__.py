@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from governed_agents._provenance import ConversationContext, Provenance, provenance
+    from governed_agents._tracing import configure_tracing
     from governed_agents.analysis import analyze
     from governed_agents.autogen import (
         GovernedAssistantAgent,
@@ -68,6 +69,7 @@ _LAZY = {
     "GovernedSwarm": "governed_agents.autogen",
     "GovernedUserProxyAgent": "governed_agents.autogen",
     "add_governed_message_types": "governed_agents.autogen",
+    "configure_tracing": "governed_agents._tracing",
 }
 
 __all__ = [
@@ -100,6 +102,7 @@ __all__ = [
     "__version__",
     "add_governed_message_types",
     "analyze",
+    "configure_tracing",
     "load_policy",
     "provenance",
     "run_code",

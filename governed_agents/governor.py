@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from governed_agents._provenance import ConversationContext, current_provenance
+from governed_agents._tracing import traced_gate
 from governed_agents.analysis import analyze
 from governed_agents.ir import SovereignIR, Unresolved
 from governed_agents.policy._decision import Decision, Outcome, Violation
@@ -272,6 +273,7 @@ class Governor:
         decision = pending.decision.model_copy(update={"outcome": outcome, "violations": violations})
         return await self._recorded(decision, context=context, approver=approver)
 
+    @traced_gate  # every gate is recorded here: one OpenTelemetry span each (_tracing)
     async def _recorded(
         self,
         decision: Decision,

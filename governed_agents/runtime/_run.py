@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Any
 
+from governed_agents._tracing import traced_run
 from governed_agents.policy._decision import RuntimeLimits
 from governed_agents.runtime import _launcher  # noqa: F401  (importing it here writes the .pyc the child loads)
 from governed_agents.runtime._cgroup import RunCgroup
@@ -167,6 +168,7 @@ def _refusal(message: str, layers: dict[str, str]) -> RunReport:
     return RunReport(exit_code=1, stderr=f"governed-agents: not run: {message}\n", layers=layers)
 
 
+@traced_run  # one OpenTelemetry span per run, with its layers and the limit broken (_tracing)
 async def run_code(
     code: str,
     language: str,
