@@ -18,10 +18,11 @@ Framework-free: nothing here imports AutoGen.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec
 
 if TYPE_CHECKING:
@@ -77,14 +78,14 @@ def traced_gate(record: Callable[_P, Coroutine[Any, Any, GateResult]]
     Without a tracer the wrapped method's own coroutine is returned: no extra frame."""
 
     async def traced(tracer: Any, args: Any, kwargs: Any) -> GateResult:
-        with tracer.start_as_current_span(GATE_SPAN) as span:
+        with _span(tracer, GATE_SPAN) as span:
             result = await record(*args, **kwargs)
             _safely(_gate_attributes, span, result)
             return result
 
     @functools.wraps(record)
     def gate(*args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, GateResult]:
-        tracer = _tracer()
+        tracer = _tracer_or_none()
         return record(*args, **kwargs) if tracer is None else traced(tracer, args, kwargs)
 
     return gate
@@ -94,28 +95,57 @@ def traced_run(run: Callable[_P, Coroutine[Any, Any, RunReport]]) -> Callable[_P
     """Wraps ``run_code`` in a run span."""
 
     async def traced(tracer: Any, args: Any, kwargs: Any) -> RunReport:
-        with tracer.start_as_current_span(RUN_SPAN) as span:
+        with _span(tracer, RUN_SPAN) as span:
             language = args[1] if len(args) > 1 else kwargs.get("language")
-            if isinstance(language, str):
-                span.set_attribute("governed_agents.run.language", language)
+            _safely(lambda s, v: s.set_attribute("governed_agents.run.language", v), span, str(language))
             report = await run(*args, **kwargs)
             _safely(_run_attributes, span, report)
             return report
 
     @functools.wraps(run)
     def run_traced(*args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, RunReport]:
-        tracer = _tracer()
+        tracer = _tracer_or_none()
         return run(*args, **kwargs) if tracer is None else traced(tracer, args, kwargs)
 
     return run_traced
 
 
+def _tracer_or_none() -> Any:
+    try:
+        return _tracer()
+    except Exception:  # a provider that fails is no reason to fail a gate: it goes untraced
+        return None
+
+
+@contextlib.contextmanager
+def _span(tracer: Any, name: str) -> Iterator[Any]:
+    """The span, current while the body runs. A tracer or span processor that raises never reaches
+    the gate or the run: the body then runs with no span (``None``), or the span is left unended."""
+    from opentelemetry import trace
+
+    try:
+        span = tracer.start_span(name)
+    except Exception:
+        span = None
+    if span is None:
+        yield None
+        return
+    try:
+        with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            yield span
+    finally:
+        _safely(lambda s, _: s.end(), span, None)
+
+
 def _safely(describe: Callable[[Any, Any], None], span: Any, value: Any) -> None:
-    """Tracing never changes a decision or a run: an attribute that cannot be set is left out."""
+    """Tracing never changes a decision or a run: what cannot be recorded is left out."""
+    if span is None:
+        return
     try:
         describe(span, value)
     except Exception:
-        span.set_attribute("governed_agents.tracing_error", True)
+        with contextlib.suppress(Exception):
+            span.set_attribute("governed_agents.tracing_error", True)
 
 
 def _gate_attributes(span: Any, result: GateResult) -> None:

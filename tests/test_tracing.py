@@ -190,3 +190,29 @@ print("ok")
 '''
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+
+
+async def test_a_span_processor_that_raises_never_reaches_the_gate_or_the_run(tmp_path):
+    """A user's span processor that fails (on start, on end) leaves the decision and the run as they were."""
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    class Failing(SpanProcessor):
+        def on_start(self, span, parent_context=None):
+            raise RuntimeError("exporter down")
+
+        def on_end(self, span):
+            raise RuntimeError("exporter down")
+
+    provider = TracerProvider()
+    provider.add_span_processor(Failing())
+    _tracing.configure_tracing(provider)
+    try:
+        governor = Governor(SEED, tmp_path / "r.db")
+        denied = await governor.gate_code([("python", "import os")], executor="agent_analysis")
+        approved = await governor.gate_code([("python", "import math")], executor="agent_sandbox")
+        report = await run_code("print(7)", "python", RuntimeLimits(max_execution_time=10), work_dir=tmp_path)
+    finally:
+        _tracing.configure_tracing(None)
+    assert not denied.approved and denied.receipt_id
+    assert approved.approved and approved.receipt_id
+    assert (report.exit_code, report.stdout) == (0, "7\n")
