@@ -113,3 +113,20 @@ def test_speak_rules_resolve_globs():
     policy = parse_policy('agent "critic_*" { can "speak" with constraints { after: ["writer"] } }')
     assert policy.may_speak_after("critic_1", "writer")[0]
     assert not policy.may_speak_after("critic_1", "critic_2")[0]
+
+
+def test_the_defaults_example_means_what_its_comments_say():
+    from pathlib import Path
+
+    from governed_agents.policy import load_policy
+
+    policy = load_policy(Path(__file__).resolve().parents[2] / "policies" / "examples" / "defaults.policy")
+    assert decide(policy, "summariser", "import statistics").approved  # "*"
+    assert not decide(policy, "summariser", "import pandas").approved
+    assert decide(policy, "analyst_eu", "import pandas as pd\npd.read_csv('/data/analysis/q1.csv')").approved
+    assert not decide(policy, "analyst_eu", "open('/data/analysis/q1.csv', 'w')").approved
+    assert policy.evaluate_tool("lookup_customer", {}, executor="analyst_eu").approved
+    reporting = "import pandas as pd\npd.read_csv('/data/analysis/q1.csv').to_csv('/data/reports/q1.csv')"
+    assert decide(policy, "analyst_reporting", reporting).approved  # the exact block
+    assert not decide(policy, "analyst_eu", reporting).approved
+    assert not policy.evaluate_tool("lookup_customer", {}, executor="analyst_reporting").approved  # not merged
