@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     executor.add_argument("--policy", required=True, help="the policy file")
     executor.add_argument("--receipts", help="the receipt log (default: $GOVERNED_AGENTS_RECEIPTS or "
                                              "./governed-receipts.db)")
+    executor.add_argument("--key", help="the log's Ed25519 signing key (every writer of one log needs the same "
+                                        "one; default: $GOVERNED_AGENTS_KEY, or beside an SQLite log)")
     executor.add_argument("--timeout", type=int, default=60, help="wall-clock limit per execution, seconds")
     args = parser.parse_args(argv)
     try:
@@ -43,13 +45,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_executor(args))
     except KeyboardInterrupt:
         pass
+    except _StartupError as exc:
+        print(f"governed-agents: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+class _StartupError(Exception):
+    """A worker that cannot start says why in one line (exit 2), never a traceback."""
 
 
 async def _host(address: str) -> None:
     from autogen_ext.runtimes.grpc import GrpcWorkerAgentRuntimeHost
 
-    host = GrpcWorkerAgentRuntimeHost(address)
+    try:
+        host = GrpcWorkerAgentRuntimeHost(address)
+    except RuntimeError as exc:  # the port is taken, or not an address
+        raise _StartupError(f"the gRPC host cannot listen on {address}: {exc}") from exc
     host.start()
     print(f"ready host {address}", flush=True)
     await host.stop_when_signal()
@@ -61,15 +73,28 @@ async def _executor(args: argparse.Namespace) -> None:
     from governed_agents.autogen._distributed import GovernedExecutorAgent
     from governed_agents.governor import Governor
 
-    governor = Governor(args.policy, args.receipts)
+    try:
+        governor = Governor(args.policy, args.receipts, key_path=args.key)
+    except Exception as exc:  # a policy that does not load, a receipt log that does not open
+        raise _StartupError(str(exc)) from exc
+    missing = [name for name in args.agent if governor.policy.agent(name) is None]
+    if missing:  # it would deny everything: say so now rather than at the first request
+        raise _StartupError(f"{args.policy}: no rules for {', '.join(missing)}")
     worker = GrpcWorkerAgentRuntime(args.host)
-    await worker.start()
+    try:
+        await worker.start()
+    except Exception as exc:
+        raise _StartupError(f"cannot reach the gRPC host at {args.host}: {_reason(exc)}") from exc
 
     def factory(name: str) -> Callable[[], GovernedExecutorAgent]:
         return lambda: GovernedExecutorAgent(governor, name=name, timeout=args.timeout)
 
     for name in args.agent:
-        await GovernedExecutorAgent.register(worker, name, factory(name))
+        try:
+            await GovernedExecutorAgent.register(worker, name, factory(name))
+        except Exception as exc:  # e.g. another worker already serves this agent type
+            await worker.stop()
+            raise _StartupError(f"cannot serve {name}: {_reason(exc)}") from exc
     print(f"ready executor {' '.join(args.agent)} via {args.host}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -79,6 +104,12 @@ async def _executor(args: argparse.Namespace) -> None:
     await worker.stop()
     if governor.receipts is not None:
         governor.receipts.close()
+
+
+def _reason(exc: Exception) -> str:
+    """A gRPC error's one-line details (its str() is a multi-line dump)."""
+    details = getattr(exc, "details", None)
+    return str(details() if callable(details) else exc)
 
 
 if __name__ == "__main__":

@@ -235,3 +235,24 @@ def test_agentchat_teams_cannot_cross_grpc_workers_in_0_7_so_the_executor_is_a_c
     payload = serializer.serialize(GroupChatStart(messages=[TextMessage(content="task", source="user")]))
     with pytest.raises(TypeError, match="Can't instantiate abstract class BaseChatMessage"):
         serializer.deserialize(payload)
+
+
+async def test_a_second_worker_cannot_take_over_an_executor_that_is_already_served(grpc_host, receipts):
+    """Agent types are first come, first served at the host: a second worker claiming the governed
+    executor's type (to receive its code) is refused, and the command says so in one line."""
+    first = await executor_worker(grpc_host, receipts, "agent_sandbox")
+    try:
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "governed_agents.autogen.distributed", "executor", "--host", grpc_host,
+            "--policy", str(SEED), "--receipts", receipts, "--agent", "agent_sandbox", cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = await asyncio.wait_for(second.communicate(), RUN_WITHIN)
+        assert second.returncode == 2 and b"ready" not in out
+        assert "cannot serve agent_sandbox: Agent type agent_sandbox already registered" in err.decode()
+        assert "Traceback" not in err.decode()
+        # the first worker still answers
+        results = await drive(grpc_host, {"conversation_id": "c-3", "task": "t", "steps": [
+            {"executor": "agent_sandbox", "says": "```python\nprint(6 * 7)\n```"}]})
+        assert [(r["outcome"], r["output"].strip()) for r in results] == [("approved", "42")]
+    finally:
+        await first.stop()
