@@ -31,6 +31,7 @@ class Conversation(BaseModel):
     conversation_id: str
     task: str
     steps: list[Step]
+    first_turn: int = 1  # a later run of the driver continues the conversation
 
 
 class Transcript(BaseModel):
@@ -47,7 +48,7 @@ class Coder(RoutedAgent):
         model = ReplayChatCompletionClient([step.says for step in message.steps])
         history: list[LLMMessage] = [UserMessage(content=message.task, source="user")]
         results = []
-        for turn, step in enumerate(message.steps, 1):
+        for turn, step in enumerate(message.steps, message.first_turn):
             said = await model.create(history)
             assert isinstance(said.content, str)
             history.append(AssistantMessage(content=said.content, source=self.id.type))

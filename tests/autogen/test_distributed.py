@@ -132,9 +132,21 @@ def audit(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=RUN_WITHIN)
 
 
-@pytest.fixture
-def receipts(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def receipts(request, tmp_path: Path, monkeypatch) -> str:
+    """The one log every worker writes to: an SQLite file (processes on one host) or a fresh
+    PostgreSQL database on the session's throwaway server (any host). Every writer of a log needs
+    its signing key: the workers and the audit commands find it through $GOVERNED_AGENTS_KEY."""
+    monkeypatch.setenv("GOVERNED_AGENTS_KEY", str(tmp_path / "shared-log.key"))
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_log_url"))
     return str(tmp_path / "shared-receipts.db")
+
+
+@pytest.fixture
+def postgres_receipts(postgres_log_url: str, tmp_path: Path, monkeypatch) -> str:
+    monkeypatch.setenv("GOVERNED_AGENTS_KEY", str(tmp_path / "shared-log.key"))
+    return postgres_log_url
 
 
 async def test_a_governed_conversation_across_grpc_workers_is_one_audited_conversation(grpc_host, receipts):
@@ -197,13 +209,13 @@ async def test_a_governed_conversation_across_grpc_workers_is_one_audited_conver
     assert verified.returncode == 0 and "intact — 7 receipts" in verified.stdout, verified.stdout + verified.stderr
 
 
-async def test_the_host_and_executor_commands_serve_a_driver_on_another_worker(tmp_path, receipts):
+async def test_the_host_and_executor_commands_serve_a_driver_on_another_worker(postgres_receipts):
     """The two commands the README gives, as a user runs them (the host in its own process too)."""
     address = f"127.0.0.1:{_free_port()}"
     host = await Worker.start("host", "governed_agents.autogen.distributed", "host", "--address", address)
     # (a port taken between the probe and the host's bind fails here, loudly: rare, never silent)
     try:
-        executor = await executor_worker(address, receipts, "agent_sandbox", "user_proxy")
+        executor = await executor_worker(address, postgres_receipts, "agent_sandbox", "user_proxy")
         try:
             results = await drive(address, {"conversation_id": "c-2", "task": "t", "steps": [
                 {"executor": "user_proxy", "says": "```python\nprint('hi from', 'user_proxy')\n```"},
@@ -217,7 +229,7 @@ async def test_the_host_and_executor_commands_serve_a_driver_on_another_worker(t
     assert [(r["executor"], r["outcome"]) for r in results] == [("user_proxy", "approved"),
                                                                   ("agent_sandbox", "denied")]
     assert results[0]["output"].strip() == "hi from user_proxy"
-    shown = audit("conversation", receipts, "--group", "c-2")
+    shown = audit("conversation", postgres_receipts, "--group", "c-2")
     assert "turn 1: coder → user_proxy: APPROVED" in shown.stdout
     assert "turn 2: coder → agent_sandbox: DENIED" in shown.stdout
 
@@ -237,9 +249,10 @@ def test_agentchat_teams_cannot_cross_grpc_workers_in_0_7_so_the_executor_is_a_c
         serializer.deserialize(payload)
 
 
-async def test_a_second_worker_cannot_take_over_an_executor_that_is_already_served(grpc_host, receipts):
+async def test_a_second_worker_cannot_take_over_an_executor_that_is_already_served(grpc_host, tmp_path):
     """Agent types are first come, first served at the host: a second worker claiming the governed
     executor's type (to receive its code) is refused, and the command says so in one line."""
+    receipts = str(tmp_path / "receipts.db")
     first = await executor_worker(grpc_host, receipts, "agent_sandbox")
     try:
         second = await asyncio.create_subprocess_exec(
@@ -256,3 +269,39 @@ async def test_a_second_worker_cannot_take_over_an_executor_that_is_already_serv
         assert [(r["outcome"], r["output"].strip()) for r in results] == [("approved", "42")]
     finally:
         await first.stop()
+
+
+async def test_a_postgresql_server_that_goes_away_turns_the_workers_answers_into_denials_until_it_is_back(
+        grpc_host, postgres_cluster, postgres_receipts):
+    """Fail closed over the network: with the log's server stopped mid-conversation, a remote
+    executor denies (naming the store) and runs nothing; once the server is back it approves again,
+    and the conversation's receipts are whole."""
+    conversation_id = "c-outage"
+    sandbox = await executor_worker(grpc_host, postgres_receipts, "agent_sandbox")
+    marker = "ran-without-a-receipt"
+    try:
+        before = await drive(grpc_host, {"conversation_id": conversation_id, "task": "t", "steps": [
+            {"executor": "agent_sandbox", "says": "```python\nprint(2 ** 5)\n```"}]})
+        postgres_cluster.stop()
+        try:
+            during = await drive(grpc_host, {"conversation_id": conversation_id, "task": "t", "first_turn": 2,
+                                             "steps": [{"executor": "agent_sandbox",
+                                                        "says": f"```python\nprint({marker!r})\n```"}]})
+        finally:
+            postgres_cluster.start()
+        after = await drive(grpc_host, {"conversation_id": conversation_id, "task": "t", "first_turn": 3, "steps": [
+            {"executor": "agent_sandbox", "says": "```python\nprint(3 ** 3)\n```"}]})
+    finally:
+        await sandbox.stop()
+    assert (before[0]["outcome"], before[0]["output"].strip()) == ("approved", "32")
+    denied = during[0]
+    assert denied["outcome"] == "denied" and denied["receipt_id"] is None
+    assert marker not in denied["output"].replace(f"print({marker!r})", "")
+    assert any("receipt log could not record" in v and "127.0.0.1" in v for v in denied["violations"]), denied
+    assert (after[0]["outcome"], after[0]["output"].strip()) == ("approved", "27")
+
+    shown = audit("conversation", postgres_receipts, "--group", conversation_id)
+    assert [line.split("  [")[0] for line in shown.stdout.splitlines() if line.startswith("turn ")] == [
+        "turn 1: coder → agent_sandbox: APPROVED", "turn 3: coder → agent_sandbox: APPROVED"]
+    verified = audit("verify", postgres_receipts)
+    assert verified.returncode == 0 and "intact — 2 receipts" in verified.stdout, verified.stdout + verified.stderr
