@@ -304,4 +304,5 @@ async def test_a_postgresql_server_that_goes_away_turns_the_workers_answers_into
     assert [line.split("  [")[0] for line in shown.stdout.splitlines() if line.startswith("turn ")] == [
         "turn 1: coder → agent_sandbox: APPROVED", "turn 3: coder → agent_sandbox: APPROVED"]
     verified = audit("verify", postgres_receipts)
-    assert verified.returncode == 0 and "intact — 2 receipts" in verified.stdout, verified.stdout + verified.stderr
+    # two decisions and their two executions; the refused turn left neither
+    assert verified.returncode == 0 and "intact — 4 receipts" in verified.stdout, verified.stdout + verified.stderr
