@@ -3,15 +3,15 @@
 The suggester is the source of the message the code came from (AutoGen's ``CodeBlock`` has no
 source, so it is recorded while the blocks are extracted). A denial comes back as the stock
 failure result with the reasons, so the model and the group see why. Approved code runs through
-the governed runtime. ``requires_approval`` decisions go to ``approval_func`` (recorded as the
-approver); without one they are denied.
+the governed runtime. ``approval_func`` is asked as stock asks it, before every execution, once
+the policy has approved (a policy denial never reaches it); its answer is recorded in the receipt.
+``requires_approval`` decisions are answered by it too; without one they are denied.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncGenerator, Sequence
-from inspect import iscoroutinefunction
 from typing import Any, Self
 
 from autogen_agentchat.agents import ApprovalRequest, CodeExecutorAgent
@@ -123,7 +123,9 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
                 await self._governed_executor.setup_functions(source, cancellation_token)
             authors = self._authors(code_blocks)
             result: CodeResult
-            if len(authors) == 1:
+            if self._approval_func is not None:
+                gate, result = await self._gate_then_ask(authors, cancellation_token)
+            elif len(authors) == 1:
                 suggester, message, _ = authors[0]
                 gate, result = await self._governed_executor.gate_and_run(code_blocks, cancellation_token,
                                                                            suggester=suggester,
@@ -167,14 +169,66 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
                 break
         return gates[-1][0], CodeResult(exit_code=result.exit_code, output="".join(outputs))
 
-    async def _ask_approval_func(self, decision: Decision) -> tuple[bool, str, str]:
-        reasons = "\n".join(f"# needs approval: {r}" for r in decision.approval_reasons)
-        request = ApprovalRequest(code=f"{reasons}\n{self._current_code}",
-                                  context=await self._model_context.get_messages())
+    async def _gate_then_ask(
+        self, authors: list[tuple[str | None, str | None, list[CodeBlock]]], cancellation_token: CancellationToken,
+    ) -> tuple[GateResult, CodeResult]:
+        """With an ``approval_func``, as stock, it is asked once before every execution — after the
+        policy: a batch the policy denies is refused with its receipt and never reaches it. Its
+        answer settles each author's decision (one receipt each, its approver ``approval_func:NAME``
+        and, when it refuses, its reason); a ``requires_approval`` decision is recorded as pending
+        first and answered by the same call, whose request then names why. Nothing runs unless it
+        approves; then each author's blocks run under their own decision's limits, in order."""
+        executor, governor = self._governed_executor, self.governor
+        decided = [(governor.decide_blocks([(b.language, b.code) for b in blocks], executor=self.name,
+                                           suggester=suggester, work_dir=executor.work_dir), message, blocks)
+                   for suggester, message, blocks in authors]
+        for decision, message, blocks in decided:
+            if decision.outcome == "denied":
+                gate = await governor.record_gate(decision, context=self._context(message))
+                executor.last_gate = gate
+                return gate, await executor.run_gated(blocks, gate, cancellation_token)
+        reasons = [r for decision, _, _ in decided for r in decision.approval_reasons
+                   if decision.outcome == "needs_approval"]
+        approved, approver, reason = await self._ask_approval_func_for(reasons)
+        gates: list[tuple[GateResult, list[CodeBlock]]] = []
+        for decision, message, blocks in decided:
+            context = self._context(message)
+            if decision.outcome == "needs_approval":
+                pending = await governor.record_gate(decision, context=context)
+            else:  # the policy approved: approval_func is asked as stock asks it, before every execution
+                asked = decision.model_copy(update={"outcome": "needs_approval"})
+                pending = GateResult(asked, None)
+            gate = await governor.settle_approval(pending, approved=approved, approver=approver,
+                                                  reason=reason, context=context)
+            executor.last_gate = gate
+            if not gate.approved:
+                if approved:  # approved, but the receipt could not be written: the gate's own refusal
+                    return gate, await executor.run_gated(blocks, gate, cancellation_token)
+                return gate, CodeResult(exit_code=1, output=f"Code execution was not approved. Reason: {reason}")
+            gates.append((gate, blocks))
+        outputs: list[str] = []
+        result = CodeResult(exit_code=0, output="")
+        for gate, blocks in gates:
+            result = await executor.run_gated(blocks, gate, cancellation_token)
+            outputs.append(result.output)
+            if result.exit_code != 0:
+                break
+        return gates[-1][0], CodeResult(exit_code=result.exit_code, output="".join(outputs))
+
+    async def _ask_approval_func_for(self, reasons: Sequence[str]) -> tuple[bool, str, str]:
+        """The stock request (the batch's code, the model context); the policy's reasons for needing
+        approval, if any, as comment lines before the code."""
+        notes = "".join(f"# needs approval: {r}\n" for r in reasons)
+        request = ApprovalRequest(code=f"{notes}{self._current_code}", context=await self._model_context.get_messages())
         func: Any = self._approval_func
-        response = await func(request) if iscoroutinefunction(func) else func(request)
-        name = getattr(func, "__name__", "approval_func")
-        return bool(response.approved), f"approval_func:{name}", str(response.reason)
+        response = await func(request) if self._approval_func_is_async else func(request)
+        approved, reason = bool(response.approved), str(response.reason)
+        approver = f"approval_func:{getattr(func, '__name__', 'approval_func')}"
+        # a refusal's reason is recorded among the receipt's violations; an approval's, with the approver
+        return approved, f"{approver} ({reason})" if approved and reason else approver, reason
+
+    async def _ask_approval_func(self, decision: Decision) -> tuple[bool, str, str]:
+        return await self._ask_approval_func_for(decision.approval_reasons)
 
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
@@ -202,12 +256,7 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
     # -- serialisation -------------------------------------------------------------------------
 
     def _to_config(self) -> GovernedCodeExecutorAgentConfig:
-        approval = self._approval_func
-        self._approval_func = None  # the stock check refuses to serialise it; it is dropped, as stock does
-        try:
-            config = super()._to_config()
-        finally:
-            self._approval_func = approval
+        config = super()._to_config()  # raises ValueError, as stock, when an approval_func is set
         return GovernedCodeExecutorAgentConfig(**config.model_dump())
 
     @classmethod

@@ -346,7 +346,7 @@ async def test_requires_approval_uses_approval_func_and_records_the_approver(tmp
     assert reply.chat_message.content.strip() == "ok" and asked
     receipts = [r for r in governor.receipts.receipts() if not r.is_execution]
     assert [r.outcome for r in receipts] == ["needs_approval", "approved"]
-    assert receipts[1].approver == "approval_func:reviewer"
+    assert receipts[1].approver == "approval_func:reviewer (looks fine)"
 
 
 async def test_a_receipt_store_that_cannot_write_denies(tmp_path, governor):
