@@ -11,6 +11,7 @@ from governed_agents.autogen._distributed import (
     GovernedExecutorAgent,
     add_governed_message_types,
 )
+from governed_agents.autogen._local_warning import install as _hold_the_local_executor_warning
 from governed_agents.autogen._manager import GovernedGroupChatManager
 from governed_agents.autogen._teams import (
     GovernedRoundRobinGroupChat,
@@ -18,6 +19,8 @@ from governed_agents.autogen._teams import (
     GovernedSwarm,
 )
 from governed_agents.autogen._user_proxy import GovernedUserProxyAgent
+
+_hold_the_local_executor_warning()
 
 __all__ = [
     "GovernedAssistantAgent",

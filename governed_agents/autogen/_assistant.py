@@ -1,6 +1,7 @@
 """GovernedAssistantAgent: every tool call gated before it runs, with the agent's identity.
 
-Function tools and MCP tools are gated in the agent's (wrapped) workbenches; a
+Function tools and MCP tools are gated where AutoGen calls the agent's workbenches (the user's
+objects, unchanged: see ``_workbench``); a
 ``PythonCodeExecutionTool``'s executor is made governed, so its code is analysed as code under the
 agent's ``code_execution`` rule; handoffs are gated where the handoff message is produced (whom
 the agent may hand off to is ``allowed_tools: ["transfer_to_…"]``).
@@ -8,6 +9,7 @@ the agent may hand off to is ``allowed_tools: ["transfer_to_…"]``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Self
 
@@ -21,21 +23,24 @@ from autogen_agentchat.messages import (
     TextMessage,
     ToolCallRequestEvent,
 )
-from autogen_core import CancellationToken
-from autogen_core.tools import StaticStreamWorkbench, StaticWorkbench, Workbench
+from autogen_core import CancellationToken, FunctionCall
+from autogen_core.models import FunctionExecutionResult
+from autogen_core.tools import BaseTool, StaticWorkbench, Workbench
 
 from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
 from governed_agents.autogen._code_executor_agent import govern_executor
+from governed_agents.autogen._loading import GovernedLoading
 from governed_agents.autogen._state import (
     GovernanceState,
     GovernorReference,
     Turns,
+    TurnsInState,
     loading_governor,
     provenance_metadata,
     resolve_governor,
 )
-from governed_agents.autogen._workbench import GovernedStreamWorkbench, GovernedWorkbench
+from governed_agents.autogen._workbench import GatedWorkbenches, execute_gated_tool_call
 from governed_agents.governor import GateResult, Governor
 
 __all__ = ["GovernedAssistantAgent", "GovernedAssistantAgentConfig"]
@@ -45,10 +50,10 @@ class GovernedAssistantAgentConfig(AssistantAgentConfig, GovernorReference):
     """The stock configuration and the governor's reference."""
 
 
-class GovernedAssistantAgent(AssistantAgent):
+class GovernedAssistantAgent(GovernedLoading, TurnsInState, AssistantAgent):
     """Takes every argument of ``AssistantAgent`` plus ``governor``."""
 
-    component_config_schema = GovernedAssistantAgentConfig  # type: ignore[assignment]
+    component_config_schema = GovernedAssistantAgentConfig
     component_provider_override = "governed_agents.autogen.GovernedAssistantAgent"
 
     def __init__(self, name: str, model_client: Any, *args: Any, governor: Governor | None = None,
@@ -56,7 +61,9 @@ class GovernedAssistantAgent(AssistantAgent):
         self.governor = resolve_governor(governor)
         super().__init__(name, model_client, *args, **kwargs)
         self._code_tools: list[GovernedCodeExecutor] = []  # the executors of its PythonCodeExecutionTools
-        self._workbench = [self._govern_workbench(wb) for wb in self._workbench]
+        for workbench in self._workbench:
+            self._govern_code_tools(workbench)
+        self._workbench = GatedWorkbenches(self._workbench, self._gate_tool)  # the same objects, gated
         self._governance = GovernanceState()
         self._turns = Turns()
         self._suggester: str | None = None
@@ -64,7 +71,7 @@ class GovernedAssistantAgent(AssistantAgent):
         self._request: str | None = None  # this agent's model message asking for the tool calls
         self.last_gates: list[GateResult] = []
 
-    def _govern_workbench(self, workbench: Workbench) -> Workbench:
+    def _govern_code_tools(self, workbench: Workbench) -> None:
         from autogen_ext.tools.code_execution import PythonCodeExecutionTool
 
         if isinstance(workbench, StaticWorkbench):  # tools=[…] and workbench=StaticWorkbench([…]) alike
@@ -73,9 +80,19 @@ class GovernedAssistantAgent(AssistantAgent):
                     tool._executor = govern_executor(tool._executor, self.governor, self.name)
                     tool._executor.provenance = lambda: (self._suggester, self._context())
                     self._code_tools.append(tool._executor)
-        if isinstance(workbench, StaticStreamWorkbench):
-            return GovernedStreamWorkbench(workbench, self._gate_tool)
-        return GovernedWorkbench(workbench, self._gate_tool)
+
+    @staticmethod
+    async def _execute_tool_call(
+        tool_call: FunctionCall,
+        workbench: Sequence[Workbench],
+        handoff_tools: list[BaseTool[Any, Any]],
+        agent_name: str,
+        cancellation_token: CancellationToken,
+        stream: asyncio.Queue[BaseAgentEvent | BaseChatMessage | None],
+    ) -> tuple[FunctionCall, FunctionExecutionResult]:
+        """The gate (the agent's, carried by its workbench list), then the stock call."""
+        return await execute_gated_tool_call(AssistantAgent._execute_tool_call, tool_call, workbench, handoff_tools,
+                                             agent_name, cancellation_token, stream)
 
     def _context(self) -> ConversationContext:
         state = self._governance
@@ -137,7 +154,7 @@ class GovernedAssistantAgent(AssistantAgent):
     @classmethod
     def _from_config(cls, config: AssistantAgentConfig) -> Self:
         if not isinstance(config, GovernedAssistantAgentConfig):
-            raise ValueError("a GovernedAssistantAgent configuration needs its policy reference")
+            config = GovernedAssistantAgentConfig(**config.model_dump())
         token = loading_governor.set(config.governor())
         try:
             return super()._from_config(config)

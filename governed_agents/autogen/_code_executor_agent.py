@@ -23,7 +23,14 @@ from autogen_core.code_executor import CodeBlock, CodeExecutor, CodeResult
 
 from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
-from governed_agents.autogen._state import GovernanceState, Turns, provenance_metadata, resolve_governor
+from governed_agents.autogen._loading import GovernedLoading
+from governed_agents.autogen._state import (
+    GovernanceState,
+    Turns,
+    TurnsInState,
+    provenance_metadata,
+    resolve_governor,
+)
 from governed_agents.governor import GateResult, Governor
 from governed_agents.policy._decision import Decision
 
@@ -49,7 +56,7 @@ def govern_executor(executor: CodeExecutor | None, governor: Governor, agent_nam
     return GovernedCodeExecutor(governor, agent_name=agent_name, inner=executor)
 
 
-class GovernedCodeExecutorAgent(CodeExecutorAgent):
+class GovernedCodeExecutorAgent(GovernedLoading, TurnsInState, CodeExecutorAgent):
     """Takes every argument of ``CodeExecutorAgent`` plus ``governor``."""
 
     component_config_schema = GovernedCodeExecutorAgentConfig
@@ -261,16 +268,20 @@ class GovernedCodeExecutorAgent(CodeExecutorAgent):
 
     @classmethod
     def _from_config(cls, config: CodeExecutorAgentConfig) -> Self:
-        executor = GovernedCodeExecutor.load_component(config.code_executor)
-        if not isinstance(executor, GovernedCodeExecutor):
-            raise ValueError("a GovernedCodeExecutorAgent configuration must hold a GovernedCodeExecutor")
+        """A governed executor's configuration carries its governor; a stock executor's (a stock
+        agent's configuration) is governed with the governor being loaded or the environment's."""
+        with warnings.catch_warnings():  # a stock local executor is replaced by the governed runtime, never run
+            warnings.filterwarnings("ignore", message="Using LocalCommandLineCodeExecutor may execute code")
+            inner = CodeExecutor.load_component(config.code_executor)
+        governor = inner.governor if isinstance(inner, GovernedCodeExecutor) else resolve_governor(None)
+        executor = govern_executor(inner, governor, config.name)
         from autogen_core.model_context import ChatCompletionContext
         from autogen_core.models import ChatCompletionClient
 
         return cls(
             name=config.name,
             code_executor=executor,
-            governor=executor.governor,
+            governor=governor,
             model_client=(ChatCompletionClient.load_component(config.model_client)
                           if config.model_client is not None else None),
             description=config.description,

@@ -8,6 +8,7 @@ contract: ``governed.executor``, ``governed.suggester``, ``governed.approved``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "GovernanceState",
     "GovernorReference",
     "Turns",
+    "TurnsInState",
     "loading_governor",
     "provenance_metadata",
     "resolve_governor",
@@ -34,6 +36,15 @@ class GovernanceState:
     last_speaker: str | None = None
     speakers: list[str] = field(default_factory=list)
 
+    def snapshot(self) -> dict[str, Any]:
+        return {"turn": self.turn, "last_speaker": self.last_speaker, "speakers": list(self.speakers)}
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """In place: the team's manager and participants share this object."""
+        self.turn = int(saved.get("turn", 0))
+        self.last_speaker = saved.get("last_speaker")
+        self.speakers = [str(s) for s in saved.get("speakers", [])]
+
 
 @dataclass
 class Turns:
@@ -43,8 +54,31 @@ class Turns:
 
     seen: int = 0
 
+    def snapshot(self) -> dict[str, Any]:
+        return {"seen": self.seen}
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        self.seen = int(saved.get("seen", 0))
+
     def now(self, state: GovernanceState) -> int:
         return state.turn if state.group else self.seen
+
+
+class TurnsInState:
+    """A governed agent's ``save_state``/``load_state``: the stock state plus its turn count
+    (``governance``), so a restored agent goes on numbering its receipts where it stopped."""
+
+    _turns: Turns
+
+    async def save_state(self) -> Mapping[str, Any]:
+        state = dict(await super().save_state())  # type: ignore[misc]
+        state["governance"] = self._turns.snapshot()
+        return state
+
+    async def load_state(self, state: Mapping[str, Any]) -> None:
+        await super().load_state(state)  # type: ignore[misc]
+        if "governance" in state:
+            self._turns.restore(state["governance"])
 
 
 def provenance_metadata(gate: GateResult, turn: int | None) -> dict[str, str]:
@@ -66,14 +100,41 @@ def resolve_governor(governor: Governor | None) -> Governor:
     """The governor passed in, or the one ``$GOVERNED_AGENTS_POLICY`` configures; never none."""
     if governor is not None:
         return governor
-    return loading_governor.get() or Governor.from_env()
+    return loading_governor.get() or _environment_governor()
+
+
+_from_env: dict[tuple[Any, ...], Governor] = {}
+
+
+def _environment_governor() -> Governor:
+    """One governor per application, as if the script had built it once: every agent configured by
+    the environment shares it while the variables and the policy file stay the same."""
+    import os
+
+    from governed_agents.governor import ENV_POLICY, ENV_RECEIPTS
+
+    policy, receipts = os.environ.get(ENV_POLICY), os.environ.get(ENV_RECEIPTS)
+    try:
+        stat = os.stat(policy) if policy else None
+    except OSError:
+        stat = None  # from_env reports the missing file
+    key = (policy, receipts, os.getcwd(), stat and (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    governor = _from_env.get(key) if stat is not None else None
+    if governor is None:
+        governor = Governor.from_env()
+        if stat is not None:
+            _from_env.clear()
+            _from_env[key] = governor
+    return governor
 
 
 class GovernorReference(BaseModel):
     """What a governed component's configuration adds to the stock one: where its governor's policy,
-    receipt log and signing key are, so ``load_component`` builds the same governor again."""
+    receipt log and signing key are, so ``load_component`` builds the same governor again. A stock
+    configuration has none (``policy`` is None): it loads with the governor being loaded or the
+    environment's."""
 
-    policy: str
+    policy: str | None = None
     receipts: str | None = None
     receipts_key: str | None = None  # only when not the default beside the log (LOG.key)
     require_isolation: bool = True
@@ -95,5 +156,7 @@ class GovernorReference(BaseModel):
                 "require_isolation": governor.require_isolation}
 
     def governor(self) -> Governor:
+        if self.policy is None:  # a stock configuration: the enclosing load's governor, or the environment's
+            return resolve_governor(None)
         return Governor(self.policy, self.receipts if self.receipts is not None else False,
                         require_isolation=self.require_isolation, key_path=self.receipts_key)

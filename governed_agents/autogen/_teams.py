@@ -4,10 +4,12 @@ with their governed participants. They take every stock argument plus an optiona
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat, Swarm
 
+from governed_agents.autogen._loading import GovernedLoading
 from governed_agents.autogen._manager import governed_manager_class
 from governed_agents.autogen._state import GovernanceState
 from governed_agents.governor import Governor
@@ -15,7 +17,7 @@ from governed_agents.governor import Governor
 __all__ = ["GovernedRoundRobinGroupChat", "GovernedSelectorGroupChat", "GovernedSwarm"]
 
 
-class _GovernedTeam:
+class _GovernedTeam(GovernedLoading):
     _participants: list[Any]
     _name: str
 
@@ -25,6 +27,18 @@ class _GovernedTeam:
         self._governance = GovernanceState(group=self._name)
         for participant in members:
             participant._governance = self._governance
+
+    async def save_state(self) -> Mapping[str, Any]:
+        """The stock team state plus the governance counter (``governance``), so a restored team goes on
+        numbering receipts where it stopped instead of from turn 0."""
+        state = dict(await super().save_state())  # type: ignore[misc]
+        state["governance"] = self._governance.snapshot()
+        return state
+
+    async def load_state(self, state: Mapping[str, Any]) -> None:
+        await super().load_state(state)  # type: ignore[misc]
+        if "governance" in state:  # a stock team's state has none: the counter is kept
+            self._governance.restore(state["governance"])
 
     def _create_group_chat_manager_factory(self, *args: Any, **kwargs: Any) -> Any:
         stock_factory = super()._create_group_chat_manager_factory(*args, **kwargs)  # type: ignore[misc]

@@ -18,10 +18,12 @@ from autogen_core.code_executor import CodeBlock, CodeExecutor
 from governed_agents._provenance import ConversationContext
 from governed_agents.autogen._code_executor import GovernedCodeExecutor
 from governed_agents.autogen._code_executor_agent import govern_executor
+from governed_agents.autogen._loading import GovernedLoading
 from governed_agents.autogen._state import (
     GovernanceState,
     GovernorReference,
     Turns,
+    TurnsInState,
     loading_governor,
     provenance_metadata,
     resolve_governor,
@@ -41,10 +43,10 @@ class GovernedUserProxyAgentConfig(UserProxyAgentConfig, GovernorReference):
     code_executor: ComponentModel | None = None
 
 
-class GovernedUserProxyAgent(UserProxyAgent):
+class GovernedUserProxyAgent(GovernedLoading, TurnsInState, UserProxyAgent):
     """Takes every argument of ``UserProxyAgent`` plus ``governor`` and ``code_executor``."""
 
-    component_config_schema = GovernedUserProxyAgentConfig  # type: ignore[assignment]
+    component_config_schema = GovernedUserProxyAgentConfig
     component_provider_override = "governed_agents.autogen.GovernedUserProxyAgent"
 
     def __init__(self, name: str, *, description: str = "A human user", input_func: Any = None,
@@ -100,7 +102,7 @@ class GovernedUserProxyAgent(UserProxyAgent):
     @classmethod
     def _from_config(cls, config: UserProxyAgentConfig) -> Self:
         if not isinstance(config, GovernedUserProxyAgentConfig):
-            raise ValueError("a GovernedUserProxyAgent configuration needs its policy reference")
+            config = GovernedUserProxyAgentConfig(**config.model_dump())
         governor = config.governor()
         token = loading_governor.set(governor)
         try:

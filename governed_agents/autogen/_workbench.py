@@ -1,96 +1,74 @@
-"""Tool calls are gated at a seam that knows the agent: its workbenches and handoff tools.
+"""Tool calls are gated where AutoGen runs them, without touching the user's workbenches.
 
-``AssistantAgent._execute_tool_call`` is a static method that only knows the agent's name, so the
-governed assistant wraps each of its workbenches per instance. A denied call returns an error
-result with the reason to the model; nothing runs. (Handoffs bypass workbenches: the governed
-assistant gates them where the handoff message is produced.)
+``AssistantAgent._execute_tool_call`` is a static method that knows only the agent's name, but it
+is handed the agent's own ``_workbench`` list. The governed assistant keeps that list's items —
+the very ``StaticWorkbench``/``McpWorkbench`` objects the user passed (``agent._workbench[0] is
+workbench``) — in a list that also carries the agent's gate (:class:`GatedWorkbenches`), and
+overrides ``_execute_tool_call``: each call is gated by tool name and arguments first; a denied
+call returns an error result with the reason and nothing runs; an approved call goes on through
+the stock method, so the workbench is called exactly as stock calls it (keywords, the same
+cancellation token, ``call_tool_stream`` for stream workbenches, concurrent calls concurrent).
+A wrapper was the alternative: it replaced the user's object (``isinstance(…, McpWorkbench)``
+failed) and had to re-implement every workbench method. Handoffs are not workbench calls: the
+governed assistant gates them where the handoff message is produced.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping
+import json
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from autogen_core import CancellationToken
-from autogen_core.tools import StaticStreamWorkbench, TextResultContent, ToolResult, Workbench
+from autogen_core import CancellationToken, FunctionCall
+from autogen_core.models import FunctionExecutionResult
+from autogen_core.tools import BaseTool, Workbench
 
 from governed_agents.governor import GateResult
 
-__all__ = ["GovernedStreamWorkbench", "GovernedWorkbench", "denied_result"]
+__all__ = ["Gate", "GatedWorkbenches", "execute_gated_tool_call"]
 
-Gate = Callable[[str, Mapping[str, Any]], Any]  # async (tool name, arguments) -> GateResult
-
-
-def denied_result(name: str, gate: GateResult) -> ToolResult:
-    text = f"governed-agents: tool call {name} {gate.decision.explain()}"
-    return ToolResult(name=name, result=[TextResultContent(content=text)], is_error=True)
+Gate = Callable[[str, Mapping[str, Any]], Awaitable[GateResult]]  # (tool name, arguments) -> GateResult
 
 
-class GovernedStreamWorkbench(StaticStreamWorkbench):
-    """A StaticStreamWorkbench (AutoGen's default for ``tools=[…]``) that gates each call."""
+class GatedWorkbenches(list[Workbench]):
+    """The agent's workbenches, unchanged, and the gate every call through them passes first."""
 
-    def __init__(self, inner: StaticStreamWorkbench, gate: Gate) -> None:
-        super().__init__(inner._tools)
-        self.inner = inner
-        self._gate = gate
+    def __init__(self, workbenches: Iterable[Workbench], gate: Gate) -> None:
+        super().__init__(workbenches)
+        self.gate = gate
 
-    async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None,
-                        cancellation_token: CancellationToken | None = None, call_id: str | None = None) -> ToolResult:
-        gate = await self._gate(name, arguments or {})
+
+async def execute_gated_tool_call(
+    stock: Callable[..., Awaitable[tuple[FunctionCall, FunctionExecutionResult]]],
+    tool_call: FunctionCall,
+    workbench: Any,
+    handoff_tools: list[BaseTool[Any, Any]],
+    agent_name: str,
+    cancellation_token: CancellationToken,
+    stream: Any,
+) -> tuple[FunctionCall, FunctionExecutionResult]:
+    """The gate, then AutoGen's own ``_execute_tool_call`` (``stock``)."""
+    if any(tool_call.name == tool.name for tool in handoff_tools):
+        return await stock(tool_call=tool_call, workbench=workbench, handoff_tools=handoff_tools,
+                           agent_name=agent_name, cancellation_token=cancellation_token, stream=stream)
+    if not isinstance(workbench, GatedWorkbenches):  # the agent's list was replaced after construction
+        text = (f"governed-agents: tool call {tool_call.name} denied: {agent_name}'s workbenches are not the "
+                "gated list it was built with (was _workbench reassigned?), so the call cannot be gated")
+        return tool_call, FunctionExecutionResult(content=text, call_id=tool_call.id, is_error=True,
+                                                  name=tool_call.name)
+    try:
+        arguments = json.loads(tool_call.arguments)
+    except json.JSONDecodeError:
+        arguments = None  # the stock method answers with the parse error and runs nothing
+    if isinstance(arguments, dict):
+        gate = await workbench.gate(tool_call.name, arguments)
         if not gate.approved:
-            return denied_result(name, gate)
-        return await super().call_tool(name, arguments, cancellation_token, call_id)
-
-    async def call_tool_stream(self, name: str, arguments: Mapping[str, Any] | None = None,
-                               cancellation_token: CancellationToken | None = None,
-                               call_id: str | None = None) -> AsyncGenerator[Any, None]:
-        gate = await self._gate(name, arguments or {})
-        if not gate.approved:
-            yield denied_result(name, gate)
-            return
-        async for event in super().call_tool_stream(name, arguments, cancellation_token, call_id):
-            yield event
-
-    def _to_config(self) -> Any:
-        return self.inner._to_config()
-
-
-class GovernedWorkbench(Workbench):
-    """Any other workbench (MCP, custom): list its tools, gate each call, then delegate."""
-
-    component_type = "workbench"
-
-    def __init__(self, inner: Workbench, gate: Gate) -> None:
-        self.inner = inner
-        self._gate = gate
-
-    async def list_tools(self) -> Any:
-        return await self.inner.list_tools()
-
-    async def call_tool(self, name: str, arguments: Mapping[str, Any] | None = None,
-                        cancellation_token: CancellationToken | None = None, call_id: str | None = None) -> ToolResult:
-        gate = await self._gate(name, arguments or {})
-        if not gate.approved:
-            return denied_result(name, gate)
-        return await self.inner.call_tool(name, arguments, cancellation_token, call_id)
-
-    async def start(self) -> None:
-        await self.inner.start()
-
-    async def stop(self) -> None:
-        await self.inner.stop()
-
-    async def reset(self) -> None:
-        await self.inner.reset()
-
-    async def save_state(self) -> Mapping[str, Any]:
-        return await self.inner.save_state()
-
-    async def load_state(self, state: Mapping[str, Any]) -> None:
-        await self.inner.load_state(state)
-
-    def dump_component(self) -> Any:
-        return self.inner.dump_component()
-
-    def _to_config(self) -> Any:
-        return self.inner._to_config()
+            text = f"governed-agents: tool call {tool_call.name} {gate.decision.explain()}"
+            return tool_call, FunctionExecutionResult(content=text, call_id=tool_call.id, is_error=True,
+                                                      name=tool_call.name)
+    elif arguments is not None:  # valid JSON but no object of arguments: nothing to gate by, so refused
+        text = f"governed-agents: tool call {tool_call.name} denied: its arguments are not a JSON object"
+        return tool_call, FunctionExecutionResult(content=text, call_id=tool_call.id, is_error=True,
+                                                  name=tool_call.name)
+    return await stock(tool_call=tool_call, workbench=workbench, handoff_tools=handoff_tools,
+                       agent_name=agent_name, cancellation_token=cancellation_token, stream=stream)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ SEED = ROOT / "policies" / "seed.policy"
 MODEL_INFO = {"function_calling": True, "vision": False, "json_output": False, "family": "unknown",
               "structured_output": False}
 
-warnings.filterwarnings("ignore", message="Using LocalCommandLineCodeExecutor")
 
 
 def replay(*outputs: object) -> ReplayChatCompletionClient:
