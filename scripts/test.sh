@@ -23,9 +23,16 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl 
 fi
 
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,conformance]'
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
 .venv/bin/ruff check governed_agents tests benchmarks
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"
+
+# Drop-in conformance: AutoGen AgentChat's own tests (../shared/autogen-agentchat-tests) stock and
+# governed; fails on any test that passes stock and not governed beyond the documented differences.
+# A run of chosen tests (arguments given) skips it.
+if [ "$#" -eq 0 ]; then
+    .venv/bin/python tests/conformance/run.py
+fi
