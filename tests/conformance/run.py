@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -94,9 +93,6 @@ ALLOW_EVERYTHING = """    can "code_execution" with constraints {
     can "tool_use" with constraints { allowed_tools: ["*"] }
 """
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def swap_source(text: str) -> str:
     """The test module with each import of a swapped class followed by its governed rebinding."""
     tree = ast.parse(text)
@@ -116,19 +112,9 @@ def swap_source(text: str) -> str:
     return swapped
 
 
-def agent_names(tests: Path) -> list[str]:
-    """Every string literal in the tests that could be an agent's name (AutoGen names are identifiers)."""
-    names: set[str] = set()
-    for path in tests.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _IDENTIFIER.fullmatch(node.value):
-                names.add(node.value)
-    return sorted(names)
-
-
-def allow_everything_policy(names: list[str]) -> str:
-    """One block per name (until the language has a rule for every agent)."""
-    return "".join(f'agent "{name}" {{\n{ALLOW_EVERYTHING}}}\n\n' for name in names)
+def allow_everything_policy() -> str:
+    """One default rule for every agent the tests build."""
+    return f'agent "*" {{\n{ALLOW_EVERYTHING}}}\n'
 
 
 def prepare(upstream: Path, into: Path, *, governed: bool) -> Path:
@@ -141,7 +127,7 @@ def prepare(upstream: Path, into: Path, *, governed: bool) -> Path:
         for path in tests.glob("*.py"):
             path.write_text(swap_source(path.read_text()))
         policy = into / "allow-everything.policy"
-        policy.write_text(allow_everything_policy(agent_names(tests)))
+        policy.write_text(allow_everything_policy())
         (into / "conftest.py").write_text(GOVERNED_CONFTEST.format(policy=str(policy)))
     return into
 

@@ -26,9 +26,12 @@ def test_the_allow_everything_policy_loads():
     import pathlib
     import tempfile
 
+    from governed_agents.analysis import analyze
     from governed_agents.policy import load_policy
 
     with tempfile.TemporaryDirectory() as tmp:
         path = pathlib.Path(tmp) / "p.policy"
-        path.write_text(allow_everything_policy(["a", "b"]))
-        assert set(load_policy(path).agents) >= {"a", "b"}
+        path.write_text(allow_everything_policy())
+        policy = load_policy(path)
+    ir = analyze("import subprocess\nsubprocess.run(['rm', '-rf', 'build'])")
+    assert policy.evaluate(ir, executor="anyone_at_all").approved
