@@ -201,7 +201,8 @@ class GovernedCodeExecutorAgent(GovernedLoading, TurnsInState, CodeExecutorAgent
         for decision, message, blocks in decided:
             context = self._context(message)
             if decision.outcome == "needs_approval":
-                pending = await governor.record_gate(decision, context=context)
+                pending = await governor.record_gate(decision, context=context,
+                                                     runtime=governor.runtime_plan(executor._inner_name()))
             else:  # the policy approved: approval_func is asked as stock asks it, before every execution
                 asked = decision.model_copy(update={"outcome": "needs_approval"})
                 pending = GateResult(asked, None)
