@@ -48,7 +48,7 @@ async def test_a_refusing_approval_func_stops_code_the_policy_allows(tmp_path, g
     assert result.exit_code == 1 and result.output == "Code execution was not approved. Reason: not on a Friday"
     assert not (tmp_path / "made.txt").exists()
     assert len(asked) == 1 and asked[0].code.startswith("```python\nimport pathlib")  # the stock request
-    [receipt] = list(governor.receipts.receipts())
+    [receipt] = [r for r in governor.receipts.receipts() if not r.is_execution]
     assert receipt.outcome == "denied" and receipt.approver == "approval_func:reviewer"
     assert any("not on a Friday" in v["message"] for v in receipt.violations)
 
@@ -63,9 +63,11 @@ async def test_an_approving_approval_func_lets_the_code_run_and_is_the_receipts_
     reply = await agent.on_messages([TextMessage(content=code, source="planner")], CancellationToken())
 
     assert reply.chat_message.content.strip() == "wrote" and (tmp_path / "made.txt").exists()
-    [receipt] = list(governor.receipts.receipts())
+    [receipt] = [r for r in governor.receipts.receipts() if not r.is_execution]
     assert receipt.outcome == "approved" and receipt.approver == "approval_func:reviewer (reviewed)"
     assert reply.chat_message.metadata["governed.receipt_id"] == receipt.receipt_id
+    [run] = [r for r in governor.receipts.receipts() if r.is_execution]
+    assert run.execution is not None and run.execution.receipt_id == receipt.receipt_id
 
 
 async def test_a_policy_denial_never_reaches_the_approval_func(tmp_path, governor):
@@ -82,7 +84,7 @@ async def test_a_policy_denial_never_reaches_the_approval_func(tmp_path, governo
 
     assert result.exit_code == 1 and "disallowed_imports" in result.output
     assert asked == [] and (tmp_path / "receipts.db").exists()
-    [receipt] = list(governor.receipts.receipts())
+    [receipt] = [r for r in governor.receipts.receipts() if not r.is_execution]
     assert receipt.outcome == "denied" and receipt.approver is None
 
 

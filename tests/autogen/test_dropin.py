@@ -73,7 +73,7 @@ async def test_a_stock_team_config_loads_governed_with_the_environments_governor
     assert analyst.governor is executor.governor and analyst.governor.policy.source == str(SEED)
     result = await team.run(task="tidy up")
     assert result.messages[-1].metadata["governed.approved"] == "false"  # the seed's user_proxy: no os
-    receipts = list(executor.governor.receipts.receipts())
+    receipts = [r for r in executor.governor.receipts.receipts() if not r.is_execution]
     assert [(r.executor_agent, r.suggester_agent, r.outcome) for r in receipts] == [
         ("user_proxy", "agent_analysis", "denied")]
 
@@ -120,7 +120,7 @@ async def test_the_users_workbench_is_kept_and_called_as_stock_calls_it(tools_go
 
     assert "5" in first.messages[-1].to_text() and first.messages[-1].metadata["governed.approved"] == "true"
     assert "denied" in second.messages[-1].to_text() and ran == ["add"]  # wipe never ran
-    outcomes = [(r.action, r.outcome) for r in tools_governor.receipts.receipts()]
+    outcomes = [(r.action, r.outcome) for r in tools_governor.receipts.receipts() if not r.is_execution]
     assert outcomes == [("tool_use", "approved"), ("tool_use", "denied")]
 
 
@@ -171,7 +171,7 @@ async def test_a_restored_team_goes_on_numbering_turns(tmp_path, governor):
     await restored.load_state(saved)
     await restored.run(task="two")
 
-    turns = [r.conversation_context.turn_number for r in governor.receipts.receipts()]
+    turns = [r.conversation_context.turn_number for r in governor.receipts.receipts() if not r.is_execution]
     assert turns == [2, 4]  # the restored team's first execution is turn 4, not turn 2 again
 
 
@@ -185,7 +185,7 @@ async def test_a_governed_agent_alone_keeps_its_turn_count_across_save_and_load(
     restored = agent()
     await restored.load_state(await first.save_state())
     await restored.run(task="```python\nprint(2)\n```")
-    turns = [r.conversation_context.turn_number for r in governor.receipts.receipts()]
+    turns = [r.conversation_context.turn_number for r in governor.receipts.receipts() if not r.is_execution]
     assert turns[1] > turns[0]
 
 
