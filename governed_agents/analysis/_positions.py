@@ -2,8 +2,13 @@
 
 libcst's PositionProvider costs a second pass over the whole tree; instead a node's own text is
 searched in the source at or after the previous operation's position (operations come in source
-order). A name or dotted name is searched as written; only when that fails is the node's code
-written out. Text that stands more than once is anchored on the enclosing simple statement.
+order). A name, a dotted name, ``callee(`` or ``value[`` is searched as written, never inside a
+string literal or a comment (one regular-expression pass over the source finds those, when an
+operation is first located) and never as the tail of a longer name or attribute (``myopen(``,
+``x.os.system(``). Only a node with no such plain form has its code written out with libcst's
+``code_for_node``. A bare name that stands more than once is anchored on its enclosing statement,
+written out (a name is usually bound before it is used); dotted names and calls no longer are:
+writing out each statement to tell repeated text apart was a third of the analysis of dense code.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ import libcst as cst
 __all__ = ["Locator", "dotted", "plain_text"]
 
 _IMPORT_KEYWORD = re.compile(r"\bimport\b")
+# String literals (any prefix, triple-quoted or not, escapes) and comments, as Python 3.11's
+# tokenizer reads them; the text is known to parse, so every literal is terminated.
+_STRING_OR_COMMENT = re.compile(
+    r"""#[^\r\n]*|[rRbBuUfF]{0,2}(?:'''(?:[^\\]|\\.)*?'''|\"\"\"(?:[^\\]|\\.)*?\"\"\"|'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*")""",
+    re.DOTALL)
 
 
 def dotted(node: Any) -> str:
@@ -43,6 +53,12 @@ def plain_text(node: Any) -> str | None:
             return None
         callee = plain_text(node.func)
         return callee + "(" if callee else None
+    if node_type is cst.Subscript:
+        if node.lpar or type(node.whitespace_after_value) is not cst.SimpleWhitespace \
+                or node.whitespace_after_value.value:
+            return None
+        value = plain_text(node.value)
+        return value + "[" if value else None
     return None  # an import alias is not here: `from socket import socket` names it twice
 
 
@@ -57,22 +73,14 @@ class Locator:
         self._cursor = 0
         self._positions: dict[int, tuple[int, int]] = {}
         self._last: tuple[str | None, int] = (None, -1)  # the text and index of the last node located
+        self._literal_starts: list[int] | None = None  # string literals and comments: where each starts
+        self._literal_ends: list[int] = []  # … and ends
 
     def position(self, node: Any) -> tuple[int, int]:
         known = self._positions.get(id(node))
         if known is None:
             known = self._positions[id(node)] = self._locate(node)
         return known
-
-    def _find(self, node: Any) -> int:
-        try:
-            text = self.module.code_for_node(node).strip()
-        except Exception:
-            return -1
-        if not text:
-            return -1
-        index = self.source.find(text, self._cursor)
-        return index if index >= 0 else self.source.find(text)
 
     def _text(self, node: Any) -> str:
         """The text to look for: a call starts where its callee does, and ``callee(`` is far shorter
@@ -100,21 +108,51 @@ class Locator:
         index = self._search(text, self._cursor)
         if index < 0:
             index = self._search(text, 0)
-        if index >= 0 and statement is not None and self._search(text, index + 1) >= 0:
-            # the same text stands more than once: anchor on the enclosing statement first
+        if index >= 0 and statement is not None and text.isidentifier() and self._search(text, index + 1) >= 0:
+            # a bare name also stands where it is bound (``info = p.info`` before ``info['pid']``):
+            # anchor on the enclosing statement, written out. Dotted names and calls are searched
+            # without this; only names bound plainly are usually written before their use.
             anchor = self._find(statement)
             if anchor >= 0:
                 self._cursor = anchor
                 index = self._search(text, anchor)
         return index
 
+    def _find(self, node: Any) -> int:
+        try:
+            text = self.module.code_for_node(node).strip()
+        except Exception:
+            return -1
+        if not text:
+            return -1
+        index = self.source.find(text, self._cursor)
+        return index if index >= 0 else self.source.find(text)
+
+    def _in_literal(self, index: int) -> bool:
+        """True when ``index`` falls inside a string literal or a comment (not at its first character:
+        a node whose text is a string literal starts there)."""
+        if self._literal_starts is None:
+            starts: list[int] = []
+            ends: list[int] = []
+            for match in _STRING_OR_COMMENT.finditer(self.source):
+                starts.append(match.start())
+                ends.append(match.end())
+            self._literal_starts, self._literal_ends = starts, ends
+        k = bisect.bisect_right(self._literal_starts, index) - 1
+        return k >= 0 and self._literal_starts[k] < index < self._literal_ends[k]
+
     def _search(self, text: str, start: int) -> int:
-        """``text`` in the source from ``start``, not as the tail of a longer name (``myopen(``)."""
+        """``text`` in the source from ``start``: code, not the inside of a string or a comment, and not
+        the tail of a longer name or attribute (``myopen(``, ``x.os.system(``)."""
         source = self.source
         index = source.find(text, start)
-        if text[:1].isidentifier():
-            while index > 0 and (source[index - 1].isalnum() or source[index - 1] == "_"):
-                index = source.find(text, index + 1)
+        name_like = text[:1].isidentifier()
+        while index >= 0:
+            before = source[index - 1] if index > 0 else ""
+            if not (name_like and (before.isalnum() or before == "_" or before == ".")) \
+                    and not self._in_literal(index):
+                return index
+            index = source.find(text, index + 1)
         return index
 
     def _locate(self, node: Any) -> tuple[int, int]:
