@@ -114,6 +114,10 @@ class _Nfkc(cst.CSTTransformer):
 
 
 def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
+    if "\x00" in code:  # libcst reads a NUL in a comment; Python refuses the whole file
+        problem = Unresolved(reason="Python cannot read this text: source code cannot contain null bytes",
+                             kind="parse_error", line=code.count("\n", 0, code.index("\x00")) + 1)
+        return SovereignIR(language="python", code_signature=_raw(code), unresolved=(problem,))
     misread = _as_python_reads(code)
     if misread is not None:
         return SovereignIR(language="python", code_signature=_raw(code), unresolved=(misread,))

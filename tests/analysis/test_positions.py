@@ -1,4 +1,4 @@
-"""Where an operation is reported: the line and column a user is pointed at."""
+"""Where an operation is reported (the line and column a user is pointed at), and text Python refuses."""
 
 import pytest
 
@@ -43,3 +43,8 @@ def test_dense_code_reports_every_line():
     code = "import os\n" + "\n".join(lines) + "\n"
     ops = [op for op in analyze(code).operations if op.type != "module_import"]
     assert [op.line for op in ops] == list(range(2, 152))
+
+
+def test_a_null_byte_python_refuses_is_unresolved_even_in_a_comment():
+    ir = analyze("import os\nos.system('ls')  #\x00\n")
+    assert ir.unresolved and ir.unresolved[0].kind == "parse_error" and ir.unresolved[0].line == 2
