@@ -22,7 +22,7 @@ from governed_agents.receipts._checkpoint import (
 )
 from governed_agents.receipts._hashing import leaf_hash
 from governed_agents.receipts._proof import consistency_path, inclusion_path, verify_inclusion
-from governed_agents.receipts._receipt import Receipt
+from governed_agents.receipts._receipt import Receipt, part_ref
 from governed_agents.receipts._store import NotAReceiptLog, ReceiptStoreError, describe, is_url, open_store
 from governed_agents.receipts._verify import VerifyReport, verify_store
 
@@ -46,6 +46,10 @@ class InclusionProof(BaseModel):
                                 [bytes.fromhex(p) for p in self.path], bytes.fromhex(self.root))
 
 
+# meta keys of the analyses and rules a receipt references by hash (see _receipt)
+PART_PREFIX = "part:"
+
+
 class ReceiptLog:
     """An append-only, tamper-evident log of receipts: an SQLite file, or a ``postgresql://`` URL
     that any number of processes on any number of hosts append to.
@@ -54,7 +58,8 @@ class ReceiptLog:
     ``<path>.key`` beside an SQLite file, or for a URL a file per database under the user's
     config directory (:func:`default_key_path`). The public half is ``<key>.pub``, and the log
     records the public key it is signed with (the ``meta`` table): a writer holding another key is
-    refused. Every writer of one PostgreSQL log needs the same private key file; an auditor needs
+    refused. Each distinct analysis and rule that receipts reference by hash is kept once, in the
+    same table under ``part:sha256:<hex>``, written before the first receipt that names it. Every writer of one PostgreSQL log needs the same private key file; an auditor needs
     only the public one. A checkpoint is signed in the same transaction as every append.
 
     The signing key is loaded on the first append or checkpoint, never to read or verify — an
@@ -85,6 +90,7 @@ class ReceiptLog:
             raise ReceiptStoreError(f"cannot open the receipt log {self.location}: {exc}") from exc
         self._pending: list[tuple[Receipt, asyncio.Future[Receipt]]] = []
         self._flushing = False
+        self._parts: dict[str, bytes] = {}  # analyses and rules known to be in the log, by hash
 
     @property
     def public_key_path(self) -> Path:
@@ -136,13 +142,19 @@ class ReceiptLog:
         if not receipts:
             return []
         entries = []
+        parts: dict[str, bytes] = {}
         for r in receipts:
-            body = r.canonical()
+            body, referenced = r._leaf()
+            parts.update(referenced)
             denied = r.counts_as_denial
             entries.append((r.receipt_id, r.executor_agent, denied, r.conversation_context.group_chat, body,
                             leaf_hash(body)))
         try:
             key = self._key
+            for ref, part in parts.items():  # each analysis and rule once per log, before any leaf names it
+                if ref not in self._parts:
+                    self._store.set_meta(PART_PREFIX + ref, part.decode())
+                    self._parts[ref] = part
             first = self._store.append(
                 entries, checkpoint=lambda size, root: SignedCheckpoint.sign(key, size, root).model_dump_json())
         except ReceiptStoreError:
@@ -189,12 +201,24 @@ class ReceiptLog:
 
     def get(self, index: int) -> Receipt | None:
         body = self._store.get(index)
-        return Receipt.from_canonical(body, index) if body is not None else None
+        return Receipt.from_canonical(body, index, self._part) if body is not None else None
 
     def receipts(self, agent: str | None = None, denied: bool | None = None,
                  group: str | None = None) -> Iterator[Receipt]:
         for index, body in self._store.select(agent, denied, group):
-            yield Receipt.from_canonical(body, index)
+            yield Receipt.from_canonical(body, index, self._part)
+
+    def _part(self, ref: str) -> bytes | None:
+        """A stored analysis or rule by its hash (read once, then kept)."""
+        part = self._parts.get(ref)
+        if part is None:
+            text = self._store.meta(PART_PREFIX + ref)
+            if text is None:
+                return None
+            part = text.encode()
+            if part_ref(part) == ref:  # an edited one is not kept: every read reports it
+                self._parts[ref] = part
+        return part
 
     def prove(self, index: int, tree_size: int | None = None) -> InclusionProof:
         size = self.size if tree_size is None else tree_size

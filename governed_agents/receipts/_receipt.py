@@ -1,12 +1,21 @@
 """The Authority Receipt: what was decided, for whom, on whose suggestion, in which conversation.
 
 The seed's fields are a contract. The Merkle leaf is the RFC 8785 canonical JSON of the receipt
-without ``merkle_index`` (the index is bound by the leaf's position in the tree).
+without ``merkle_index`` (the index is bound by the leaf's position in the tree), in which the two
+parts that repeat from receipt to receipt — ``policy_evaluation.analysis`` (the SovereignIR, the same
+for every decision on the same code) and ``policy_evaluation.constraints`` (the agent's rule, the
+same for every decision under one policy) — stand as ``{"$ref": "sha256:<hex>"}``: the SHA-256 of
+their own canonical JSON, stored once per log beside the receipts (see ``ReceiptLog``). The leaf
+commits to that hash, so a stored analysis cannot be edited unseen; a receipt read back has both
+parts in full again. A receipt stored with them inline (older logs) reads and verifies as stored.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +27,14 @@ from governed_agents._provenance import ConversationContext
 if TYPE_CHECKING:
     from governed_agents.policy._decision import Decision
 
-__all__ = ["ExecutionRecord", "PolicyEvaluation", "Receipt"]
+__all__ = ["EXTERNAL_PARTS", "ExecutionRecord", "PolicyEvaluation", "Receipt", "part_ref"]
+
+# Parts of policy_evaluation stored once per content and referenced from the leaf by hash.
+EXTERNAL_PARTS = ("analysis", "constraints")
+
+
+def part_ref(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
 class PolicyEvaluation(BaseModel):
@@ -125,10 +141,43 @@ class Receipt(BaseModel):
         )
 
     def canonical(self) -> bytes:
-        """RFC 8785 canonical JSON of everything but ``merkle_index``: the Merkle leaf entry."""
+        """The Merkle leaf entry: RFC 8785 canonical JSON of everything but ``merkle_index``, with the
+        analysis and the constraints as references to :meth:`parts`."""
+        return self._leaf()[0]
+
+    def parts(self) -> dict[str, bytes]:
+        """The referenced parts of :meth:`canonical`: ``{"sha256:<hex>": canonical JSON}``."""
+        return self._leaf()[1]
+
+    def _leaf(self) -> tuple[bytes, dict[str, bytes]]:
         exclude = {"merkle_index"} if self.execution is not None else {"merkle_index", "execution"}
-        return rfc8785.dumps(self.model_dump(mode="json", exclude=exclude))
+        data = self.model_dump(mode="json", exclude=exclude)
+        evaluation = data["policy_evaluation"]
+        parts: dict[str, bytes] = {}
+        for name in EXTERNAL_PARTS:
+            if evaluation.get(name):
+                body = rfc8785.dumps(evaluation[name])
+                ref = part_ref(body)
+                parts[ref] = body
+                evaluation[name] = {"$ref": ref}
+        return rfc8785.dumps(data), parts
 
     @classmethod
-    def from_canonical(cls, body: bytes, index: int) -> Receipt:
-        return cls.model_validate_json(body).model_copy(update={"merkle_index": index})
+    def from_canonical(cls, body: bytes, index: int,
+                       resolve: Callable[[str], bytes | str | None] | None = None) -> Receipt:
+        """The receipt stored as ``body`` at ``index``, its referenced parts read through ``resolve``.
+        Raises ``ValueError`` when a part is missing or no longer matches its hash."""
+        data = json.loads(body)
+        evaluation = data.get("policy_evaluation")
+        for name in EXTERNAL_PARTS if isinstance(evaluation, dict) else ():
+            value = evaluation.get(name)
+            if isinstance(value, dict) and set(value) == {"$ref"}:
+                ref = str(value["$ref"])
+                part = resolve(ref) if resolve is not None else None
+                if part is None:
+                    raise ValueError(f"receipt {index}: its {name} ({ref}) is not in the log")
+                raw = part.encode() if isinstance(part, str) else part
+                if part_ref(raw) != ref:
+                    raise ValueError(f"receipt {index}: its stored {name} ({ref}) was edited")
+                evaluation[name] = json.loads(raw)
+        return cls.model_validate(data).model_copy(update={"merkle_index": index})

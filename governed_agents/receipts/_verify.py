@@ -8,6 +8,7 @@ or the checkpoint that covered them was removed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from governed_agents.receipts._checkpoint import SignedCheckpoint, public_key_hex
 from governed_agents.receipts._hashing import EMPTY_ROOT, leaf_hash
+from governed_agents.receipts._receipt import EXTERNAL_PARTS, part_ref
 from governed_agents.receipts._store import Store
 from governed_agents.receipts._tree import CompactRange
 
@@ -48,6 +50,7 @@ def verify_store(
     wanted = {c.size for c in in_log} | ({saved.size} if saved else set())
     roots: dict[int, bytes] = {0: EMPTY_ROOT}  # a checkpoint signed while the log was empty
     compact = CompactRange()
+    parts_seen: dict[str, str | None] = {}  # ref -> None when it checked out, else the problem
     recomputed: dict[tuple[int, int], bytes] = {}
     total = store.size()
     expected = 0
@@ -58,6 +61,8 @@ def verify_store(
             expected = index
         if leaf_hash(body) != stored_leaf:
             problems.append(f"index {index}: receipt edited (its content no longer matches its leaf hash)")
+        if b'"$ref"' in body:
+            problems.extend(_check_parts(store, index, body, parts_seen))
         for level, node_index, value in compact.append(leaf_hash(body)):
             recomputed[(level, node_index)] = value
         expected += 1
@@ -95,6 +100,27 @@ def verify_store(
         problems.append("the log's signing key is not the given public key (key swapped)")
     return VerifyReport(ok=not problems, size=size, root=roots[size].hex(), problems=problems,
                         checkpoints_checked=checked)
+
+
+def _check_parts(store: Store, index: int, body: bytes, seen: dict[str, str | None]) -> list[str]:
+    """The analysis and rule a receipt references by hash: in the log, and matching the hash."""
+    try:
+        evaluation = json.loads(body).get("policy_evaluation") or {}
+    except (ValueError, AttributeError):
+        return [f"index {index}: receipt is not readable JSON"]
+    problems = []
+    for name in EXTERNAL_PARTS:
+        value = evaluation.get(name) if isinstance(evaluation, dict) else None
+        if not (isinstance(value, dict) and set(value) == {"$ref"}):
+            continue
+        ref = str(value["$ref"])
+        if ref not in seen:
+            text = store.meta("part:" + ref)
+            seen[ref] = ("is missing from the log" if text is None else
+                         None if part_ref(text.encode()) == ref else "was edited (it no longer matches its hash)")
+        if seen[ref] is not None:
+            problems.append(f"index {index}: its {name} ({ref[:19]}…) {seen[ref]}")
+    return problems
 
 
 def _uncovered(first: int, end: int) -> str:
