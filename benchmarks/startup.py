@@ -3,7 +3,9 @@
 1. start-up: one-file ``governed-agents check`` against ``bandit`` on the same file (goal <= 1.0x);
 2. throughput: the 405 RedCode-Exec development snippets as files in one directory, one process
    each side, ``analyze --json`` and ``check --json`` against ``bandit -r -f json`` (goal >= 1.2x);
-3. where ``check``'s start-up goes: a bare interpreter and the imports that dominate.
+3. where ``check``'s start-up goes: a bare interpreter and the imports that dominate;
+4. ``governed-agents run`` of a one-line file as a whole process against a process that runs the
+   same code through AutoGen's stock ``LocalCommandLineCodeExecutor`` (goal <= 1.3x).
 
 Both sides run as ``python -m …`` from this interpreter (same virtualenv, same ``site``), interleaved
 so that load on the machine falls on both; each figure is the minimum of ``--repeat`` runs (wall
@@ -62,6 +64,25 @@ def measure(commands: dict[str, list[str]], repeat: int) -> dict[str, tuple[floa
     return best
 
 
+STOCK = """
+import asyncio, sys, warnings
+from autogen_core import CancellationToken
+from autogen_core.code_executor import CodeBlock
+from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor
+
+async def main():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        executor = LocalCommandLineCodeExecutor(work_dir=sys.argv[2])
+    code = open(sys.argv[1]).read()
+    result = await executor.execute_code_blocks([CodeBlock(code=code, language="python")], CancellationToken())
+    sys.stdout.write(result.output)
+    return result.exit_code
+
+sys.exit(asyncio.run(main()))
+"""
+
+
 def _check(*paths: str) -> list[str]:
     return [PY, "-m", "governed_agents.cli", "check", "--policy", str(POLICY), "--agent", "broad", *paths]
 
@@ -115,6 +136,24 @@ def main() -> None:
             wall, cpu = throughput[name]
             print(f"{name} throughput: {base_wall / wall:.2f}x bandit's wall, {base_cpu / cpu:.2f}x cpu "
                   "(goal >= 1.2x)")
+
+        snippet = Path(tmp) / "one_line.py"
+        snippet.write_text("import math\nprint(math.factorial(6))\n")
+        (Path(tmp) / "stock").mkdir()
+        print(f"\nrun, one file as a whole process (best of {repeat})")
+        run = measure({
+            "stock LocalCommandLineCodeExecutor": [PY, "-c", STOCK, str(snippet), str(Path(tmp) / "stock")],
+            "governed-agents run": [PY, "-m", "governed_agents.cli", "run", "--policy", str(ROOT / "policies" /
+                                    "seed.policy"), "--agent", "agent_sandbox", str(snippet)],
+            "check of the same file": [*_check(str(snippet))],
+        }, repeat)
+        base_wall, base_cpu = run["stock LocalCommandLineCodeExecutor"]
+        for name, (wall, cpu) in run.items():
+            print(f"  {name:<36} {wall * 1e3:7.1f} ms wall ({wall / base_wall:4.2f}x)  "
+                  f"{cpu * 1e3:7.1f} ms cpu ({cpu / base_cpu:4.2f}x)")
+        wall, cpu = run["governed-agents run"]
+        print(f"governed-agents run whole process: {wall / base_wall:.2f}x the stock executor's wall, "
+              f"{cpu / base_cpu:.2f}x cpu (goal <= 1.3x)")
 
 
 if __name__ == "__main__":
