@@ -32,6 +32,21 @@ async def timed(fn, runs: int) -> float:
     return statistics.median(samples)
 
 
+async def interleaved(first, second, runs: int) -> tuple[float, float]:
+    """Medians of ``first`` and ``second`` timed in alternation, so that drift in the machine's load
+    falls on both sides of the ratio alike."""
+    for _ in range(3):
+        await first()
+        await second()
+    a, b = [], []
+    for _ in range(runs):
+        for fn, samples in ((first, a), (second, b)):
+            start = time.perf_counter()
+            await fn()
+            samples.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
+
+
 async def main(runs: int) -> None:
     from autogen_core import CancellationToken
     from autogen_core.code_executor import CodeBlock
@@ -63,8 +78,7 @@ async def main(runs: int) -> None:
             report = await run_code(SNIPPET, "python", whole_root, work_dir=work / "gov")
             assert report.exit_code == 0, report.output
 
-        baseline = await timed(run_stock, runs)
-        full = await timed(run_governed, runs)
+        baseline, full = await interleaved(run_stock, run_governed, runs)
         root = await timed(run_whole_root, runs)
         print(f"stock LocalCommandLineCodeExecutor: {baseline * 1e3:.1f} ms per run (median of {runs})")
         print(f"governed runtime, all layers:        {full * 1e3:.1f} ms per run: {full / baseline:.2f}x (goal <= 1.2x)")
