@@ -146,6 +146,21 @@ JUDGED: dict[str, tuple[str, str]] = {
         list_public_methods loads partial signature BaseHTTPRequestHandler SimpleXMLRPCRequestHandler
         DocXMLRPCRequestHandler"""),
     "wave": (UNKNOWN, """namedtuple"""),
+    # ElementTree (the class: write/parse by path) and canonicalize(from_file=) stay unknown operations
+    "xml.etree.ElementTree": (UNKNOWN, """C14NWriterTarget Comment Element ElementPath HTML_EMPTY PI
+        ProcessingInstruction QName SubElement TreeBuilder XML XMLID XMLParser XMLPullParser dump fromstring
+        fromstringlist indent iselement register_namespace tostring tostringlist"""),
+    "xml.dom.minidom": (UNKNOWN, """Attr AttributeList CDATASection CharacterData Childless Comment
+        DOMImplementation DOMImplementationLS Document DocumentFragment DocumentLS DocumentType Element ElementInfo
+        EmptyNodeList Entity Identified NamedNodeMap Node NodeList Notation ProcessingInstruction
+        ReadOnlySequentialNamedNodeMap StringTypes Text TypeInfo defproperty getDOMImplementation parseString"""),
+    "xml.dom.pulldom": (UNKNOWN, """DOMEventStream ErrorHandler PullDOM SAX2DOM parseString"""),
+    # make_parser's reader parses a path or URL unseen: it stays an unknown operation
+    "xml.sax": (UNKNOWN, """ContentHandler ErrorHandler InputSource SAXReaderNotAvailable default_parser_list
+        parseString"""),
+    # MimeTypes(filenames) and init(files) read files: unknown operations
+    "mimetypes": (UNKNOWN, """add_type common_types encodings_map guess_all_extensions guess_extension guess_type
+        inited knownfiles suffix_map types_map"""),
     "py_compile": (UNKNOWN, """PycInvalidationMode"""),
     "compileall": (UNKNOWN, """partial"""),
     "filecmp": (UNKNOWN, """DEFAULT_IGNORES GenericAlias clear_cache filterfalse"""),

@@ -71,6 +71,11 @@ DEFAULT: dict[str, str] = {
     "xmlrpc.client": "net",
     "xmlrpc.server": "net",
     "wave": "unknown",
+    "xml.etree.ElementTree": "unknown",
+    "xml.dom.minidom": "unknown",
+    "xml.dom.pulldom": "unknown",
+    "xml.sax": "unknown",
+    "mimetypes": "unknown",
     "py_compile": "unknown",
     "compileall": "unknown",
     "filecmp": "unknown",
@@ -540,6 +545,30 @@ PURE: dict[str, frozenset[str]] = {
     "wave": _n(
         "Error WAVE_FORMAT_PCM namedtuple "
     ),
+    "xml.etree.ElementTree": _n(
+        "C14NWriterTarget Comment Element HTML_EMPTY PI ParseError ProcessingInstruction QName SubElement "
+        "TreeBuilder VERSION XML XMLID XMLParser XMLPullParser dump fromstring fromstringlist indent "
+        "iselement register_namespace tostring tostringlist "
+    ),
+    "xml.dom.minidom": _n(
+        "Attr AttributeList CDATASection CharacterData Childless Comment DOMImplementation "
+        "DOMImplementationLS Document DocumentFragment DocumentLS DocumentType EMPTY_NAMESPACE "
+        "EMPTY_PREFIX Element ElementInfo EmptyNodeList Entity Identified NamedNodeMap Node NodeList "
+        "Notation ProcessingInstruction ReadOnlySequentialNamedNodeMap StringTypes Text TypeInfo "
+        "XMLNS_NAMESPACE defproperty getDOMImplementation parseString "
+    ),
+    "xml.dom.pulldom": _n(
+        "CHARACTERS COMMENT DOMEventStream END_DOCUMENT END_ELEMENT ErrorHandler IGNORABLE_WHITESPACE "
+        "PROCESSING_INSTRUCTION PullDOM SAX2DOM START_DOCUMENT START_ELEMENT default_bufsize parseString "
+    ),
+    "xml.sax": _n(
+        "ContentHandler ErrorHandler InputSource SAXException SAXNotRecognizedException "
+        "SAXNotSupportedException SAXParseException SAXReaderNotAvailable default_parser_list parseString "
+    ),
+    "mimetypes": _n(
+        "add_type common_types encodings_map guess_all_extensions guess_extension guess_type inited "
+        "knownfiles suffix_map types_map "
+    ),
     "py_compile": _n(
         "PyCompileError PycInvalidationMode "
     ),
@@ -831,6 +860,17 @@ OPAQUE: dict[str, frozenset[str]] = {
         "resolve_dotted_attribute "
     ),
     "wave": _n(""),
+    "xml.etree.ElementTree": _n(
+        "ElementTree canonicalize "
+    ),
+    "xml.dom.minidom": _n(""),
+    "xml.dom.pulldom": _n(""),
+    "xml.sax": _n(
+        "make_parser "
+    ),
+    "mimetypes": _n(
+        "MimeTypes init "
+    ),
     "py_compile": _n(
         "main "
     ),
@@ -1167,6 +1207,10 @@ MODULE_ATTRS: dict[str, str] = {
     "mailbox.socket": "socket",
     "mailbox.time": "time",
     "mailbox.warnings": "warnings",
+    "mimetypes.os": "os",
+    "mimetypes.posixpath": "posixpath",
+    "mimetypes.sys": "sys",
+    "mimetypes.urllib": "urllib",
     "multiprocessing.context": "multiprocessing.context",
     "multiprocessing.process": "multiprocessing.process",
     "multiprocessing.reducer": "multiprocessing.reduction",
@@ -1379,6 +1423,19 @@ MODULE_ATTRS: dict[str, str] = {
     "webbrowser.warnings": "warnings",
     "wsgiref.simple_server.sys": "sys",
     "wsgiref.simple_server.urllib": "urllib",
+    "xml.dom.minidom.domreg": "xml.dom.domreg",
+    "xml.dom.minidom.io": "io",
+    "xml.dom.minidom.xml": "xml",
+    "xml.dom.pulldom.xml": "xml",
+    "xml.etree.ElementTree.ElementPath": "xml.etree.ElementPath",
+    "xml.etree.ElementTree.collections": "collections",
+    "xml.etree.ElementTree.contextlib": "contextlib",
+    "xml.etree.ElementTree.io": "io",
+    "xml.etree.ElementTree.re": "re",
+    "xml.etree.ElementTree.sys": "sys",
+    "xml.etree.ElementTree.warnings": "warnings",
+    "xml.sax.handler": "xml.sax.handler",
+    "xml.sax.xmlreader": "xml.sax.xmlreader",
     "xmlrpc.client.base64": "base64",
     "xmlrpc.client.errno": "errno",
     "xmlrpc.client.expat": "xml.parsers.expat",

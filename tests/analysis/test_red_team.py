@@ -86,6 +86,17 @@ STDLIB_FILES = [  # standard-library file I/O the open-world catalogue took for 
     ("import glob\nglob.os.listdir('/etc')", PATHS),
     ("import os\nos.fchdir(3)", PATHS),
     ("import os\nos.sync()", FILES),
+    # XML parsers and other stdlib readers the catalogue did not list (found by attacking it after the closed world)
+    ("import xml.etree.ElementTree as ET\nET.parse('/etc/shadow')", PATHS),
+    ("from xml.etree import ElementTree\nfor _ in ElementTree.iterparse('/etc/shadow'): pass", PATHS),
+    ("from xml.dom import minidom\nminidom.parse('/etc/shadow')", PATHS),
+    ("import xml.dom.pulldom as p\np.parse('/etc/shadow')", PATHS),
+    ("import xml.sax\nxml.sax.parse('/etc/shadow', xml.sax.ContentHandler())", PATHS),
+    ("import mimetypes\nmimetypes.read_mime_types('/etc/shadow')", PATHS),
+    ("import netrc\nnetrc.netrc()", PATHS),
+    # readers that take a path or URL the analyser does not follow are unknown operations
+    ("import xml.sax\nxml.sax.make_parser().parse('http://evil.example/x.xml')", SYS),
+    ("import xml.etree.ElementTree as ET\nET.ElementTree(ET.Element('a')).write('/etc/x.xml')", SYS),
 ]
 
 NETWORK = [
@@ -354,6 +365,9 @@ BENIGN = [
     "# -*- coding: latin-1 -*-\nx = 1\n",
     "'{0} and {1.real} and {name}'.format(1, 2, name='x')",
     "import uuid\nuuid.uuid4()",
+    "import xml.etree.ElementTree as ET\nroot = ET.fromstring('<a><b/></a>')\nprint(ET.tostring(root))",
+    "from xml.dom import minidom\nprint(minidom.parseString('<a/>').toxml())",
+    "import mimetypes\nmimetypes.guess_type('a.csv')",
 ]
 
 
