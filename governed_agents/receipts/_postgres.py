@@ -34,7 +34,7 @@ from governed_agents.receipts._store import (
     StoredLeaf,
     describe,
 )
-from governed_agents.receipts._tree import CompactRange
+from governed_agents.receipts._tree import CompactRange, frontier
 
 try:
     import psycopg
@@ -244,12 +244,7 @@ class PostgresStore:
         return int(self._rows(f"SELECT COALESCE(MAX(idx) + 1, 0) FROM {SCHEMA}.leaves")[0][0])
 
     def _frontier(self, size: int) -> list[bytes]:
-        out, start = [], 0
-        for level in range(size.bit_length() - 1, -1, -1):
-            if size >> level & 1:
-                out.append(self.subtree_hash(level, start >> level))
-                start += 1 << level
-        return out
+        return frontier(size, self.subtree_hash)
 
     def subtree_hash(self, level: int, index: int) -> bytes:
         if level == 0:

@@ -22,7 +22,7 @@ from typing import Any
 
 from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
 from governed_agents.receipts._store import Entry, NotAReceiptLog, Row, StoredLeaf
-from governed_agents.receipts._tree import CompactRange
+from governed_agents.receipts._tree import CompactRange, frontier
 
 __all__ = ["NotAReceiptLog", "SQLiteStore", "StoredLeaf"]
 
@@ -196,13 +196,7 @@ class SQLiteStore:
             return int(self._db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves").fetchone()[0])
 
     def _frontier(self, size: int) -> list[bytes]:
-        """Hashes of the perfect subtrees covering [0, size), largest first."""
-        out, start = [], 0
-        for level in range(size.bit_length() - 1, -1, -1):
-            if size >> level & 1:
-                out.append(self.subtree_hash(level, start >> level))
-                start += 1 << level
-        return out
+        return frontier(size, self.subtree_hash)
 
     def subtree_hash(self, level: int, index: int) -> bytes:
         if level == 0:

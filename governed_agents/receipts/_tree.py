@@ -3,11 +3,11 @@ tree is checked against during a full verify — and the compact range that appe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
 
-__all__ = ["CompactRange", "root_of"]
+__all__ = ["CompactRange", "frontier", "root_of"]
 
 
 def root_of(leaves: Sequence[bytes]) -> bytes:
@@ -16,6 +16,17 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
     for leaf in leaves:
         compact.append(leaf)
     return compact.root()
+
+
+def frontier(size: int, subtree_hash: Callable[[int, int], bytes]) -> list[bytes]:
+    """Hashes of the perfect subtrees covering leaves ``[0, size)``, largest first, read through a
+    store's ``subtree_hash(level, index)``: what a :class:`CompactRange` of that size holds."""
+    out, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            out.append(subtree_hash(level, start >> level))
+            start += 1 << level
+    return out
 
 
 class CompactRange:
