@@ -20,9 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
 from governed_agents.receipts._store import Entry, NotAReceiptLog, Row, StoredLeaf
-from governed_agents.receipts._tree import CompactRange, frontier
+from governed_agents.receipts._tree import CompactRange, frontier, range_hash
 
 __all__ = ["NotAReceiptLog", "SQLiteStore", "StoredLeaf"]
 
@@ -210,16 +209,7 @@ class SQLiteStore:
     def range_hash(self, start: int, end: int) -> bytes:
         """MTH of leaves [start, end) from stored complete subtrees (O(log n) lookups)."""
         with self._lock:
-            return self._range(start, end)
-
-    def _range(self, start: int, end: int) -> bytes:
-        n = end - start
-        if n <= 0:
-            return EMPTY_ROOT
-        if n & (n - 1) == 0 and start % n == 0:
-            return self.subtree_hash(n.bit_length() - 1, start // n)
-        k = 1 << ((n - 1).bit_length() - 1)
-        return node_hash(self._range(start, start + k), self._range(start + k, end))
+            return range_hash(start, end, self.subtree_hash)
 
     def root(self, size: int | None = None) -> bytes:
         with self._lock:

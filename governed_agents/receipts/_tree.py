@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from governed_agents.receipts._hashing import EMPTY_ROOT, node_hash
 
-__all__ = ["CompactRange", "frontier", "root_of"]
+__all__ = ["CompactRange", "frontier", "range_hash", "root_of"]
 
 
 def root_of(leaves: Sequence[bytes]) -> bytes:
@@ -27,6 +27,18 @@ def frontier(size: int, subtree_hash: Callable[[int, int], bytes]) -> list[bytes
             out.append(subtree_hash(level, start >> level))
             start += 1 << level
     return out
+
+
+def range_hash(start: int, end: int, subtree_hash: Callable[[int, int], bytes]) -> bytes:
+    """MTH of leaves ``[start, end)`` from a store's complete subtrees (RFC 9162 §2.1.1's split at the
+    largest power of two below the size): O(log n) lookups of ``subtree_hash(level, index)``."""
+    n = end - start
+    if n <= 0:
+        return EMPTY_ROOT
+    if n & (n - 1) == 0 and start % n == 0:
+        return subtree_hash(n.bit_length() - 1, start // n)
+    k = 1 << ((n - 1).bit_length() - 1)
+    return node_hash(range_hash(start, start + k, subtree_hash), range_hash(start + k, end, subtree_hash))
 
 
 class CompactRange:
