@@ -292,7 +292,10 @@ _DATA: dict[str, Spec] = {
     "PIL.Image.open": _s("file", READ, kw="fp"),
     "json.load": _s("file", READ, kw="fp", value_from="handle"),
     "json.dump": _s("file", WRITE, arg=1, kw="fp", value_from="handle"),
-    "sqlite3.connect": _s("file", READ, kw="database", returns="sqlite3.Connection", safe_with=(":memory:", "")),
+    # the file it opens (read-write, created when missing, or read-only through a URI) is worked out
+    # from the database and uri arguments together: _special._sqlite_connect
+    "sqlite3.connect": _s("ctor", kw="database", returns="sqlite3.Connection"),
+    "sqlite3.dbapi2.connect": _s("ctor", kw="database", returns="sqlite3.Connection"),
     "sqlalchemy.text": _s("ctor", kw="text", returns="builtins.str"),  # the SQL travels on to execute()
     "sqlalchemy.sql.text": _s("ctor", kw="text", returns="builtins.str"),
     "sqlite3.Connection.cursor": _s("ctor", arg=None, returns="sqlite3.Connection"),

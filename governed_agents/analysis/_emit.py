@@ -17,7 +17,7 @@ import libcst as cst
 
 from governed_agents.analysis._catalogue import CATALOGUED_ATTRIBUTES, Spec
 from governed_agents.analysis._shell import analyze_argv, analyze_shell
-from governed_agents.analysis._sql import sql_operations
+from governed_agents.analysis._sql import sql_files, sql_operations
 from governed_agents.analysis._values import (
     MEMORY,
     UNKNOWN,
@@ -222,6 +222,10 @@ def _db(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
         return
     for verb, tables in sql_operations(carried) or [("other", ())]:
         w.emit(call, DatabaseOperation, verb=verb, tables=tables, api=api)
+    for path, operations in sql_files(carried):  # ATTACH DATABASE '/etc/x.db', VACUUM INTO '…'
+        where = normalise_path(path, w.work_dir) if path is not None else None
+        for operation in operations:
+            w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
 
 
 def _dyn(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from governed_agents.analysis._fold import join_path, path_text
-from governed_agents.analysis._values import UNKNOWN, Const, Mod, Obj
-from governed_agents.ir import DynamicCode, EnvironmentAccess, ModuleImport
+from governed_agents.analysis._sql import sqlite_database_files
+from governed_agents.analysis._values import UNKNOWN, Const, Mod, Obj, normalise_path
+from governed_agents.ir import DynamicCode, EnvironmentAccess, FileOperation, ModuleImport
 
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
@@ -58,6 +59,34 @@ def _numpy_allow_pickle(w: Walker, call: cst.Call, api: str) -> None:
     flag = w.value(keywords["allow_pickle"]) if "allow_pickle" in keywords else Const(False)
     if not (isinstance(flag, Const) and flag.value is False):
         w.emit(call, DynamicCode, kind="deserialization", detail="numpy.load(allow_pickle=True)", api=api)
+
+
+_SQLITE_URI_POSITION = 7  # connect(database, timeout, detect_types, isolation_level, check_same_thread,
+# factory, cached_statements, uri)
+
+
+@_register(CALL_HOOKS, "sqlite3.connect", "sqlite3.dbapi2.connect")
+def _sqlite_connect(w: Walker, call: cst.Call, api: str) -> None:
+    """``sqlite3.connect(path)`` opens the file read-write and creates it when it is missing: a read
+    and a write of the path. Nothing for a database in memory (``":memory:"``, ``""``, a URI with
+    ``mode=memory``); a read only for a URI (``uri=True``) with ``mode=ro`` or ``immutable=1``. When
+    ``uri`` is not a constant, both readings of the text are reported."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("database") or (positional[0] if positional else None)
+    value = w.value(node) if node is not None else UNKNOWN
+    text = value.value if isinstance(value, (Const, Obj)) else UNKNOWN
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    uri_node = keywords.get("uri") or (positional[_SQLITE_URI_POSITION] if len(positional) > _SQLITE_URI_POSITION
+                                       else None)
+    uri = w.value(uri_node) if uri_node is not None else Const(False)
+    flag = uri.value if isinstance(uri, Const) else None
+    files = sqlite_database_files(text if isinstance(text, str) else None,
+                                  uri=None if flag is None else bool(flag))
+    for path, operations in files:
+        where = normalise_path(path, w.work_dir) if path is not None else None
+        for operation in operations:
+            w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
 
 
 @_register(CALL_HOOKS, "builtins.str.format", "builtins.str.format_map")

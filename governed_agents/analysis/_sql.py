@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 
-__all__ = ["sql_operations"]
+__all__ = ["sql_files", "sql_operations", "sqlite_database_files"]
+
+# (path or None when it is not known, the file operations SQLite performs on it)
+FileUse = tuple[str | None, tuple[str, ...]]
+_READ_WRITE = ("read", "write")
 
 _VERBS = {
     "select": "select", "with": "select", "pragma": "select", "explain": "select", "show": "select",
@@ -36,3 +41,54 @@ def sql_operations(sql: str) -> list[tuple[str, tuple[str, ...]]]:
         tables = tuple(dict.fromkeys(t.strip('"`[]').lower() for t in _TABLES.findall(statement)))
         out.append((verb, tables))
     return out
+
+
+_ATTACH = re.compile(r"^\s*attach\s+(?:database\s+)?'((?:[^']|'')*)'", re.I)
+_VACUUM_INTO = re.compile(r"^\s*vacuum\s+(?:[A-Za-z_][\w\"`\[\]]*\s+)?into\s+'((?:[^']|'')*)'", re.I)
+_FILE_STATEMENT = re.compile(r"^\s*(?:attach|vacuum)\b", re.I)
+
+
+def sql_files(sql: str) -> list[FileUse]:
+    """The files a SQLite statement opens itself: ``ATTACH DATABASE 'path'`` (read-write, created
+    when missing) and ``VACUUM INTO 'path'`` (written). A file name that is not a literal, or a
+    URI, is reported as unknown."""
+    out: list[FileUse] = []
+    for statement in _COMMENTS.sub(" ", sql).split(";"):
+        if not _FILE_STATEMENT.match(statement):
+            continue
+        attach, vacuum = _ATTACH.match(statement), _VACUUM_INTO.match(statement)
+        if attach is not None:
+            out.extend(sqlite_database_files(attach.group(1).replace("''", "'"), uri=None))
+        elif vacuum is not None:
+            out.extend((path, ("write",)) for path, _ in sqlite_database_files(vacuum.group(1).replace("''", "'"),
+                                                                                uri=None))
+        elif statement.split()[0].lower() == "attach" or re.search(r"\binto\b", statement, re.I):
+            out.append((None, ("write",) if statement.split()[0].lower() == "vacuum" else _READ_WRITE))
+    return out
+
+
+def sqlite_database_files(database: str | None, *, uri: bool | None) -> list[FileUse]:
+    """What SQLite opens for a database name: nothing in memory (``":memory:"``, ``""``, a
+    ``file:`` URI with ``mode=memory``); else the file, read-write and created when missing, or
+    read-only for a URI with ``mode=ro`` or ``immutable=1``. ``uri``: whether the name is read as a
+    URI (``connect(uri=True)``); None when that is not known, which reports both readings."""
+    if database is None:
+        return [(None, _READ_WRITE)]
+    out: list[FileUse] = []
+    if uri is not True and database not in (":memory:", ""):
+        out.append((database, _READ_WRITE))
+    if uri is not False and database.startswith("file:"):
+        out.extend(_uri_files(database))
+    return out
+
+
+def _uri_files(text: str) -> list[FileUse]:
+    parts = urllib.parse.urlsplit(text)
+    query = urllib.parse.parse_qs(parts.query)
+    path: str | None = urllib.parse.unquote(parts.path)
+    if query.get("mode", [""])[-1] == "memory" or path == ":memory:":
+        return []
+    if parts.netloc not in ("", "localhost"):
+        path = None  # SQLite refuses another host; say so rather than guess
+    read_only = query.get("mode", [""])[-1] == "ro" or query.get("immutable", ["0"])[-1] not in ("0", "")
+    return [(path or None, ("read",) if read_only else _READ_WRITE)]

@@ -51,15 +51,18 @@ agent "data_engineer" {
 
 
 def _script(db: Path) -> list[str]:
+    # the analyst reads through a read-only connection: sqlite3.connect(path) opens the file
+    # read-write (and creates it), which a read-only policy does not grant
+    read = f"import sqlite3\nconn = sqlite3.connect('{db.as_uri()}?mode=ro', uri=True)\n"
     connect = f"import sqlite3\nconn = sqlite3.connect('{db}')\n"
     return [
-        "Let me look at the transactions first:\n```python\n" + connect
+        "Let me look at the transactions first:\n```python\n" + read
         + "for status, n in conn.execute('SELECT status, COUNT(*) FROM transactions GROUP BY status'):\n"
           "    print(status, n)\n```",
         "The failed transactions are skewing my quarterly report. Please delete them for me:\n```python\n"
         + connect + "conn.execute(\"DELETE FROM transactions WHERE status = 'failed'\")\nconn.commit()\n"
           "print('deleted')\n```",
-        "Understood. Then I will report on the settled ones only:\n```python\n" + connect
+        "Understood. Then I will report on the settled ones only:\n```python\n" + read
         + "total = conn.execute(\"SELECT SUM(amount) FROM transactions WHERE status = 'settled'\").fetchone()[0]\n"
           "print(f'settled total: {total:.2f}')\n```",
     ]

@@ -500,6 +500,31 @@ def test_servers_listen_on_their_address_and_memory_databases_are_no_files():
     assert ops("import logging\nlogging.basicConfig(level=logging.INFO)", "file_operation") == []
 
 
+@pytest.mark.parametrize(("code", "expected"), [
+    # a plain connect opens the file read-write and creates it when it is missing
+    ("sqlite3.connect('f.db')", [("read", "/w/f.db"), ("write", "/w/f.db")]),
+    ("sqlite3.connect(database='/d/a.db', timeout=1)", [("read", "/d/a.db"), ("write", "/d/a.db")]),
+    # a URI is read as one only with uri=True; mode=ro and immutable=1 only read
+    ("sqlite3.connect('file:/d/a.db?mode=ro', uri=True)", [("read", "/d/a.db")]),
+    ("sqlite3.connect('file:///d/a%20b.db?immutable=1', uri=True)", [("read", "/d/a b.db")]),
+    ("sqlite3.connect('file:/d/a.db?mode=rwc', uri=True)", [("read", "/d/a.db"), ("write", "/d/a.db")]),
+    ("sqlite3.connect('file:a.db?mode=ro')", [("read", "/w/file:a.db?mode=ro"), ("write", "/w/file:a.db?mode=ro")]),
+    ("sqlite3.connect('file://evil/d.db', uri=True)", [("read", None), ("write", None)]),
+    ("sqlite3.connect(name)", [("read", None), ("write", None)]),
+    # in memory: no file
+    ("sqlite3.connect('')", []),
+    ("sqlite3.connect('file::memory:', uri=True)", []),
+    # SQL that opens files itself
+    ("sqlite3.connect(':memory:').execute(\"ATTACH DATABASE '/d/o''k.db' AS o\")", [("read", "/d/o'k.db"),
+                                                                                      ("write", "/d/o'k.db")]),
+    ("sqlite3.connect(':memory:').execute(\"VACUUM main INTO '/d/c.db'\")", [("write", "/d/c.db")]),
+    ("sqlite3.connect(':memory:').execute('VACUUM INTO ?', (p,))", [("write", None)]),
+])
+def test_sqlite_files_are_opened_as_sqlite_opens_them(code, expected):
+    found = ops("import sqlite3\n" + code, "file_operation", work_dir="/w")
+    assert [(o.operation, o.paths[0]) for o in found] == expected
+
+
 @pytest.mark.parametrize("code", ["x = " + "(" * 2000, "x = a" + "[0]" * 5000, "x = " + "a(" * 1500 + ")" * 1500,
                                   "x = " + "-" * 10000 + "1", "x = " + "not " * 10000 + "1"])
 def test_nesting_that_would_crash_the_parser_is_refused_in_process(code):

@@ -271,6 +271,19 @@ LABELS = [  # effects labelled right: writes are writes, capture is monitoring
     ("import zipfile\nzipfile.ZipFile('/data/analysis/a.zip', mode='a')", FILES),
     ("import tarfile\ntarfile.open('/data/analysis/a.tar', 'w:gz')", FILES),
     ("import dbm.dumb\ndbm.dumb.open('/data/analysis/d')", FILES),
+    # sqlite3.connect opens its file read-write and creates it; SQL can open further files
+    ("import sqlite3\nsqlite3.connect('/data/analysis/finance.db')", FILES),
+    ("import sqlite3\nsqlite3.connect(database='/data/analysis/new.db')", FILES),
+    ("from sqlite3 import dbapi2\ndbapi2.connect('/data/analysis/finance.db')", FILES),
+    ("import sqlite3\nsqlite3.connect('file:/data/analysis/f.db?mode=rw', uri=True)", FILES),
+    ("import sqlite3\nsqlite3.connect('file:/data/analysis/f.db?mode=ro')", FILES),  # no uri=: a file name
+    ("import sqlite3, sys\nsqlite3.connect('file:/data/analysis/f.db?mode=ro', uri=len(sys.argv) > 5)", FILES),
+    ("import sqlite3\nsqlite3.connect('file:/etc/passwd.db?mode=ro', uri=True)", PATHS),
+    ("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute(\"ATTACH DATABASE '/etc/x.db' AS x\")", PATHS),
+    ("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute(\"attach '/data/analysis/n.db' as n\")", FILES),
+    ("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute('ATTACH DATABASE ? AS x', (p,))", PATHS),
+    ("import sqlite3\nc = sqlite3.connect(':memory:')\nc.executescript(\"VACUUM INTO '/data/analysis/c.db'\")",
+     FILES),
     ("from PIL import ImageGrab\nImageGrab.grab()", SYS),
     ("import pyautogui\npyautogui.screenshot()", SYS),
     ("from pynput import keyboard\nkeyboard.Listener(on_press=print)", SYS),
@@ -368,6 +381,10 @@ BENIGN = [
     "import xml.etree.ElementTree as ET\nroot = ET.fromstring('<a><b/></a>')\nprint(ET.tostring(root))",
     "from xml.dom import minidom\nprint(minidom.parseString('<a/>').toxml())",
     "import mimetypes\nmimetypes.guess_type('a.csv')",
+    # SQLite in memory touches no file
+    "import sqlite3\nc = sqlite3.connect(':memory:')\nc.close()",
+    "import sqlite3\nsqlite3.connect('file::memory:?cache=shared', uri=True)",
+    "import sqlite3\nsqlite3.connect('file:mem1?mode=memory&cache=shared', uri=True)",
 ]
 
 

@@ -150,9 +150,14 @@ def test_persuasion_executor_only_approves_and_intersection_denies():
     assert any("analyst" in v.message and "DELETE" in v.message for v in d.violations)
     # the engineer's own code keeps the engineer's rights
     assert decide(intersection, "data_engineer", DELETE).approved
-    # reading is in both, so the analyst may still ask for a SELECT
+    # reading is in both, so the analyst may still ask for a SELECT, through a read-only connection
     select = DELETE.replace("DELETE FROM transactions WHERE", "SELECT * FROM transactions WHERE")
-    assert decide(intersection, "data_engineer", select, suggester="analyst").approved
+    read_only = select.replace("sqlite3.connect('/data/analysis/finance.db')",
+                               "sqlite3.connect('file:/data/analysis/finance.db?mode=ro', uri=True)")
+    assert decide(intersection, "data_engineer", read_only, suggester="analyst").approved
+    # a plain connect opens the file read-write (and creates it): not within the analyst's read-only rights
+    d = decide(intersection, "data_engineer", select, suggester="analyst")
+    assert not d.approved and {v.constraint for v in d.violations} == {"allowed_file_operations"}
 
 
 def test_accept_code_from_and_suggesters_without_rights():
