@@ -10,6 +10,7 @@ name below that prefix.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -472,6 +473,13 @@ _DYN: dict[str, Spec] = {
     "eval": _s("dyn", "eval", arg=None),
     "compile": _s("dyn", "compile", arg=None),
     "breakpoint": _s("dyn", "other", arg=None),
+    "help": _s("dyn", "dynamic_import", arg=None),  # help('os') imports os; help('modules') imports them all
+    # a directory put on the import path: code is read from it (and run) by the next import
+    "sys.path.append": _s("file", READ, kw="object"),
+    "sys.path.insert": _s("file", READ, arg=1, kw="object"),
+    "sys.path.extend": _s("file", READ, kw="iterable"),
+    "sys.path.__setitem__": _s("file", READ, arg=1),
+    "sys.path.__iadd__": _s("file", READ),
     "__import__": _s("import", kw="name"),
     "importlib.import_module": _s("import", kw="name"),
     "importlib.__import__": _s("import", kw="name"),
@@ -848,8 +856,32 @@ def _data_alias(head: str, qualified: str) -> Spec | None:
     return None
 
 
+# The builtins judged pure; the others are catalogued (open, exec, getattr, print, help, …). An
+# exception class is pure too. Any other name the running interpreter's builtins hold — one a later
+# Python adds — is an unknown operation until judged (tests/analysis/test_closed_world.py).
+_PURE_BUILTIN_NAMES = (
+    "Ellipsis False None NotImplemented True __build_class__ __debug__ __doc__ __loader__ __name__ __package__ "
+    "__spec__ abs aiter all anext any ascii bin bool bytearray bytes callable chr classmethod complex copyright "
+    "credits dict dir divmod enumerate exit filter float format frozenset hasattr hash hex id input int isinstance "
+    "issubclass iter len license list map max memoryview min next object oct ord pow property quit range repr "
+    "reversed round set slice sorted staticmethod str sum super tuple type zip"
+)
+PURE_BUILTINS = frozenset(_PURE_BUILTIN_NAMES.split())
+
+
+def _builtin(name: str) -> Spec | None:
+    if name in PURE_BUILTINS or not hasattr(builtins, name):
+        return None  # a pure builtin, or a name of the code's own (df, load_model)
+    value = getattr(builtins, name)
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return None
+    return UNKNOWN_SPEC
+
+
 def _closed_world(qualified: str) -> Spec | None:
     owner, _, name = qualified.rpartition(".")
+    if not owner:
+        return _builtin(qualified)
     pure_methods = _closed.CLASS_PURE.get(owner)
     if pure_methods is not None:  # a method of a class the catalogue tracks (Path, ZipFile, socket, …)
         return PURE_SPEC if name in pure_methods else DUCK_METHODS.get(name, UNKNOWN_SPEC)

@@ -99,8 +99,8 @@ def _on_call(w: Walker, node: cst.Call, stack: list[Any]) -> None:
     for arg in node.args:
         if arg.keyword is not None:  # f(open=1), sns.pairplot(vars=[…]): a name, not the builtin handed on
             consumed.add(id(arg.keyword))
-    if isinstance(func, cst.Attribute):
-        w.consumed.add(id(func.value))
+    if isinstance(func, cst.Attribute) and not (type(func.value) is cst.Name and func.value.value in DUNDER_ESCAPES):
+        w.consumed.add(id(func.value))  # but __loader__.load_module(…) is a use of __loader__
     w.on_call(node)
 
 
@@ -118,7 +118,8 @@ def _on_attribute(w: Walker, node: cst.Attribute, stack: list[Any]) -> None:
         base = w.value(node.value)
         if type(base) is Mod and lookup(base.name) is not None:  # subprocess.run.__get__(…): the API escapes
             w.escape(node.value, base)
-    w.consumed.add(id(node.value))
+    if not (type(node.value) is cst.Name and node.value.value in DUNDER_ESCAPES):
+        w.consumed.add(id(node.value))  # __loader__.load_module(…), __builtins__.open(…): the name is reported too
     if attr in DUNDER_ESCAPES:
         w.emit(node, DynamicCode, kind="introspection", detail=attr, api=attr)
         return
@@ -159,6 +160,12 @@ def bind_target(w: Walker, target: Any, value: Any) -> None:
             hook = STORE_HOOKS.get(base.name)
             if hook is not None:
                 hook(w, target, base.name)
+    elif isinstance(target, cst.Attribute):  # sys.path = […], sys.path += […]
+        whole = w.value(target)
+        if type(whole) is Mod:
+            hook = STORE_HOOKS.get(whole.name)
+            if hook is not None:
+                hook(w, target, whole.name)
 
 
 def _assign_targets(w: Walker, targets: list[Any], value_node: Any) -> None:

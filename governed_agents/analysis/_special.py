@@ -164,6 +164,15 @@ def _environ_whole(w: Walker, node: Any, api: str) -> None:
         w.emit(node, EnvironmentAccess, names=(None,), access="read", api=api)
 
 
+@_register(STORE_HOOKS, "sys.path")
+def _import_path_store(w: Walker, target: Any, api: str) -> None:
+    """``sys.path = […]``, ``sys.path += […]``, ``sys.path[0:0] = […]``: directories put on the import
+    path, from which the next import reads (and runs) code. Which ones is not followed here: a read
+    of an unknown path (``sys.path.append(p)`` names its path: the catalogue)."""
+    w.consumed.add(id(target))
+    w.emit(target, FileOperation, operation="read", paths=(None,), api=api)
+
+
 # -- pathlib, as pathlib computes it ---------------------------------------------------------
 
 _PATH = "pathlib.Path"

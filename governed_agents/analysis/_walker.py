@@ -32,7 +32,8 @@ from governed_agents.ir import DynamicCode, ModuleImport, Unresolved
 
 __all__ = ["Walker"]
 
-_CONSTANT_NAMES = {"True": Const(True), "False": Const(False), "None": Const(None)}
+_CONSTANT_NAMES = {"True": Const(True), "False": Const(False), "None": Const(None),
+                   "__builtins__": Mod("builtins")}  # __builtins__.open is open
 # The value nodes an alias can hold an API through (f = os.remove, getattr(…), a if c else b, …).
 _ALIAS_VALUES = frozenset({cst.Name, cst.Attribute, cst.IfExp, cst.BooleanOperation, cst.Call, cst.NamedExpr,
                            cst.Subscript})

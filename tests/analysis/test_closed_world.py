@@ -80,3 +80,35 @@ def test_opaque_names_are_operations_and_pure_names_are_not(module):
     for name in _closed.PURE[module]:  # pure, unless a whole-module entry (ctypes.*) says otherwise
         spec = lookup(f"{module}.{name}")
         assert spec is PURE_SPEC or (spec is not None and spec is not UNKNOWN_SPEC), f"{module}.{name}"
+
+
+def test_every_builtin_is_an_operation_or_judged_pure():
+    import builtins
+
+    from governed_agents.analysis._catalogue import PURE_BUILTINS
+
+    missing = []
+    for name in dir(builtins):
+        value = getattr(builtins, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            continue
+        if name not in PURE_BUILTINS and lookup(name) in (None, UNKNOWN_SPEC):
+            missing.append(name)
+    assert not missing, f"builtins: neither an operation nor judged pure: {missing}"
+
+
+def test_a_builtin_nobody_judged_is_an_unknown_operation(monkeypatch):
+    """A name a later Python adds to builtins is outside every allow-list until it is judged."""
+    import builtins
+
+    from governed_agents.policy import parse_policy
+
+    monkeypatch.setattr(builtins, "spawn_shell", print, raising=False)
+    everything = parse_policy('agent "a" { can "code_execution" with constraints { allowed_imports: ["*"] } }')
+    ir = analyze("spawn_shell('/bin/sh')")
+    op = next(o for o in ir.operations if o.type == "function_call")
+    assert op.effect == "unknown" and op.api == "spawn_shell"
+    assert not everything.evaluate(ir, executor="a").approved
+    # the code's own function of that name is its own
+    assert not [o for o in analyze("def spawn_shell(x):\n    return x\nspawn_shell(1)").operations
+                if o.type == "function_call"]

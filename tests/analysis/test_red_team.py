@@ -312,7 +312,19 @@ SHELL = [
     ("cat /data/analysis/a > /data/analysis/b", FILES),
 ]
 
-ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS]
+BUILTINS = [  # the builtins and the module's own namespace reached by other names
+    ("__builtins__.open('/etc/passwd').read()", PATHS),
+    ("__loader__.load_module('os').system('id')", DYN),
+    ("help('modules')", DYN),
+    ("import sys\nsys.path.append('/tmp/planted')\nimport evil", PATHS),
+    ("import sys\nsys.path.insert(0, '/home/user/lib')\nimport mod", PATHS),
+    ("from sys import path\npath.extend(['/tmp/x'])", PATHS),
+    ("import sys\nsys.path += ['/tmp/x']", PATHS),
+    ("import sys\nsys.path[0:0] = ['/tmp/x']", PATHS),
+    ("import sys\nsys.path = ['/tmp/x'] + sys.path", PATHS),
+]
+
+ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS]
 
 
 def _denial(code: str, language: str = "python"):
@@ -381,6 +393,8 @@ BENIGN = [
     "import xml.etree.ElementTree as ET\nroot = ET.fromstring('<a><b/></a>')\nprint(ET.tostring(root))",
     "from xml.dom import minidom\nprint(minidom.parseString('<a/>').toxml())",
     "import mimetypes\nmimetypes.guess_type('a.csv')",
+    # the import path read
+    "import sys\nprint(sys.path[0], len(sys.path))",
     # SQLite in memory touches no file
     "import sqlite3\nc = sqlite3.connect(':memory:')\nc.close()",
     "import sqlite3\nsqlite3.connect('file::memory:?cache=shared', uri=True)",
