@@ -179,6 +179,7 @@ JUDGED: dict[str, tuple[str, str]] = {
     "mailbox": (UNKNOWN, """BabylMessage GenericAlias MHMessage MMDFMessage Message MaildirMessage mboxMessage"""),
     "netrc": (UNKNOWN, ""),
     "zipimport": (DYN, ""),
+    "doctest": (DYN, """DocTestFailure UnexpectedException"""),  # testmod() and friends run docstring examples
     "faulthandler": (UNKNOWN, """is_enabled"""),
     "termios": (UNKNOWN, ""),
     "tty": (UNKNOWN, ""),

@@ -13,6 +13,9 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import functools
+import importlib.machinery
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -286,6 +289,10 @@ _DATA: dict[str, Spec] = {
     "xarray.open_mfdataset": _s("file", READ, kw="paths"),
     "geopandas.read_file": _s("file", READ, kw="filename"),
     "matplotlib.pyplot.savefig": _s("file", WRITE, kw="fname"),
+    **{f"matplotlib.backends.backend_{b}.PdfPages": _s("file", WRITE, kw="filename") for b in ("pdf", "pgf")},
+    # a style named by path or URL is read from there: _special._style_files
+    **{f"{m}.{f}": _s("pure") for m in ("matplotlib.style", "matplotlib.pyplot.style", "matplotlib.style.core")
+       for f in ("use", "context")},
     "matplotlib.pyplot.imsave": _s("file", WRITE, kw="fname"),
     "matplotlib.pyplot.imread": _s("file", READ, kw="fname"),
     "matplotlib.image.imread": _s("file", READ, kw="fname"),
@@ -878,6 +885,58 @@ def _builtin(name: str) -> Spec | None:
     return UNKNOWN_SPEC
 
 
+# Standard-library modules judged to reach nothing outside but through the catalogue's entries:
+# their other names are pure. A standard-library module in neither this list nor the closed world
+# (``_closed``) is unjudged: importing it and every name of it are unknown operations, outside every
+# allow-list (doctest runs docstrings, readline writes history files, _posixsubprocess forks, …).
+_PURE_STDLIB_NAMES = (
+    "__future__ abc argparse array ast atexit audioop base64 binascii bisect builtins calendar cmath codecs "
+    "collections colorsys configparser contextlib contextvars copy copyreg csv dataclasses datetime decimal "
+    "difflib dis email encodings enum errno fnmatch fractions functools gc getopt graphlib grp hashlib heapq hmac "
+    "html http inspect ipaddress itertools json keyword locale marshal math numbers nturl2path opcode operator "
+    "optparse pickle pickletools platform plistlib pprint pwd pydoc_data pyexpat queue random re reprlib sched "
+    "secrets shlex spwd sre_compile sre_constants sre_parse stat statistics string stringprep struct symtable "
+    "sysconfig textwrap threading time timeit token tomllib traceback types typing unicodedata unittest uuid "
+    "warnings weakref xdrlib zlib zoneinfo xml urllib concurrent importlib wsgiref xmlrpc posix nt posixpath "
+    "ntpath genericpath bdb pdb imp _io _pickle _ctypes _posixsubprocess _winapi"
+)
+PURE_STDLIB = frozenset(_PURE_STDLIB_NAMES.split())
+
+
+_STDLIB_DIRECTORY = os.path.dirname(os.path.realpath(os.__file__)) + os.sep  # lib-dynload lies within
+
+
+@functools.cache
+def _standard_library(top: str) -> bool:
+    """Listed in ``sys.stdlib_module_names``, or found by the interpreter among its own modules
+    (built in, frozen, or in the standard library's directories outside site-packages: _testcapi,
+    _xxsubinterpreters, test) — looked up, never imported."""
+    if top in sys.stdlib_module_names:
+        return True
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return top in sys.builtin_module_names or importlib.machinery.FrozenImporter.find_spec(top) is not None
+    origin = os.path.realpath(spec.origin or next(iter(spec.submodule_search_locations or [""])))
+    return origin.startswith(_STDLIB_DIRECTORY) and "site-packages" not in origin
+
+
+@functools.cache
+def unjudged_module(module: str) -> bool:
+    """A standard-library module nobody judged: not in the closed world, not judged pure, and no
+    parent of a module that is (``xml`` holds ``xml.sax``). Third-party modules are not judged here."""
+    parts = module.split(".")
+    if not _standard_library(parts[0]):
+        return False
+    for i in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:i])
+        if prefix in PURE_STDLIB or prefix in _closed.DEFAULT:
+            return False
+    return not any(name.startswith(module + ".") for name in _closed.DEFAULT)
+
+
 def _closed_world(qualified: str) -> Spec | None:
     owner, _, name = qualified.rpartition(".")
     if not owner:
@@ -904,7 +963,7 @@ def _closed_world(qualified: str) -> Spec | None:
         if parts[i] in _closed.OPAQUE[module]:
             return _DEFAULT_SPECS[default]
         return UNKNOWN_SPEC
-    return None
+    return UNKNOWN_SPEC if unjudged_module(owner) else None
 
 
 def unbound_method(qualified: str) -> Spec | None:

@@ -92,6 +92,7 @@ DEFAULT: dict[str, str] = {
     "mailbox": "unknown",
     "netrc": "unknown",
     "zipimport": "dyn",
+    "doctest": "dyn",
     "faulthandler": "unknown",
     "termios": "unknown",
     "tty": "unknown",
@@ -621,6 +622,12 @@ PURE: dict[str, frozenset[str]] = {
         "END_CENTRAL_DIR_SIZE MAX_COMMENT_LEN STRING_END_ARCHIVE ZipImportError alt_path_sep cp437_table "
         "path_sep "
     ),
+    "doctest": _n(
+        "BLANKLINE_MARKER COMPARISON_FLAGS DONT_ACCEPT_BLANKLINE DONT_ACCEPT_TRUE_FOR_1 DocTestFailure "
+        "ELLIPSIS ELLIPSIS_MARKER FAIL_FAST IGNORE_EXCEPTION_DETAIL NORMALIZE_WHITESPACE "
+        "OPTIONFLAGS_BY_NAME REPORTING_FLAGS REPORT_CDIFF REPORT_NDIFF REPORT_ONLY_FIRST_FAILURE "
+        "REPORT_UDIFF SKIP UnexpectedException master "
+    ),
     "faulthandler": _n(
         "is_enabled "
     ),
@@ -920,6 +927,12 @@ OPAQUE: dict[str, frozenset[str]] = {
     "zipimport": _n(
         "zipimporter "
     ),
+    "doctest": _n(
+        "DebugRunner DocFileCase DocFileSuite DocFileTest DocTest DocTestCase DocTestFinder DocTestParser "
+        "DocTestRunner DocTestSuite Example IncrementalNewlineDecoder OutputChecker SkipDocTestCase "
+        "StringIO TestResults debug debug_script debug_src namedtuple register_optionflag "
+        "run_docstring_examples script_from_examples set_unittest_reportflags testfile testmod testsource "
+    ),
     "faulthandler": _n(
         "cancel_dump_traceback_later disable dump_traceback dump_traceback_later enable register "
         "unregister "
@@ -1056,6 +1069,15 @@ MODULE_ATTRS: dict[str, str] = {
     "dbm.os": "os",
     "dbm.struct": "struct",
     "dbm.sys": "sys",
+    "doctest.difflib": "difflib",
+    "doctest.inspect": "inspect",
+    "doctest.linecache": "linecache",
+    "doctest.os": "os",
+    "doctest.pdb": "pdb",
+    "doctest.re": "re",
+    "doctest.sys": "sys",
+    "doctest.traceback": "traceback",
+    "doctest.unittest": "unittest",
     "filecmp.os": "os",
     "filecmp.stat": "stat",
     "fileinput.io": "io",

@@ -24,8 +24,8 @@ import libcst as cst
 
 from governed_agents.analysis._fold import join_path, path_text
 from governed_agents.analysis._sql import sqlite_database_files
-from governed_agents.analysis._values import UNKNOWN, Const, Mod, Obj, normalise_path
-from governed_agents.ir import DynamicCode, EnvironmentAccess, FileOperation, ModuleImport
+from governed_agents.analysis._values import UNKNOWN, Const, Mod, Obj, host_port, normalise_path
+from governed_agents.ir import DynamicCode, EnvironmentAccess, FileOperation, ModuleImport, NetworkCall
 
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
@@ -87,6 +87,31 @@ def _sqlite_connect(w: Walker, call: cst.Call, api: str) -> None:
         where = normalise_path(path, w.work_dir) if path is not None else None
         for operation in operations:
             w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+
+
+@_register(CALL_HOOKS, *(f"{m}.{f}" for m in ("matplotlib.style", "matplotlib.pyplot.style", "matplotlib.style.core")
+                         for f in ("use", "context")))
+def _style_files(w: Walker, call: cst.Call, api: str) -> None:
+    """``plt.style.use('ggplot')`` names a style matplotlib ships; a name with a slash or a
+    ``.mplstyle`` suffix is a file it reads, a URL one it fetches, a dotted name a package's
+    resource; a dict is rc settings. A name not known as text is read from an unknown path."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("style") or (positional[0] if positional else None)
+    if node is None or isinstance(node, cst.Dict):
+        return
+    value = w.value(node)
+    names = value.value if isinstance(value, Const) and isinstance(value.value, tuple) else (
+        value.value if isinstance(value, Const) else UNKNOWN,)
+    for name in names:
+        if isinstance(name, str) and "://" in name:
+            host, port, url = host_port(name)
+            w.emit(call, NetworkCall, destination=host, port=port, url=url, api=api)
+        elif isinstance(name, str) and "/" not in name and "." not in name and name != "":
+            continue  # a style matplotlib ships (or none: an unknown name fails)
+        else:
+            path = normalise_path(name, w.work_dir) if isinstance(name, str) and ("/" in name or name.endswith(
+                ".mplstyle")) else None
+            w.emit(call, FileOperation, operation="read", paths=(path,), api=api)
 
 
 @_register(CALL_HOOKS, "builtins.str.format", "builtins.str.format_map")

@@ -21,6 +21,7 @@ from governed_agents.analysis._catalogue import (
     lookup,
     module_attribute,
     unbound_method,
+    unjudged_module,
 )
 from governed_agents.analysis._emit import INERT_KINDS, emit_call, emit_unknown
 from governed_agents.analysis._fold import fold_binary, fold_builtin, fold_str_method, string_value
@@ -28,7 +29,7 @@ from governed_agents.analysis._positions import Locator, dotted
 from governed_agents.analysis._scopes import LEAVE, OUTER, Scopes
 from governed_agents.analysis._special import BARE_HOOKS, CALL_HOOKS, RESULT_HOOKS, SUBSCRIPT_VALUES
 from governed_agents.analysis._values import UNKNOWN, Const, Method, Mod, Obj
-from governed_agents.ir import DynamicCode, ModuleImport, Unresolved
+from governed_agents.ir import DynamicCode, FunctionCall, ModuleImport, Unresolved
 
 __all__ = ["Walker"]
 
@@ -395,13 +396,22 @@ class Walker:
     def on_import(self, node: cst.Import) -> None:
         self.bind_import(node)
         for alias in node.names:
-            self.emit(alias, ModuleImport, module=dotted(alias.name))
+            self._import(alias, dotted(alias.name))
 
     def on_import_from(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
             base = "." * len(node.relative) + (dotted(node.module) if node.module is not None else "")
             self.scopes.star_modules.append(base)
-            self.emit(node, ModuleImport, module=base)
+            self._import(node, base)
             return
+        module = dotted(node.module) if node.module is not None and not node.relative else None
         for alias, full in self.bind_import_from(node):
-            self.emit(alias, ModuleImport, module=full)
+            self._import(alias, full, module)
+
+    def _import(self, node: Any, module: str, parent: str | None = None) -> None:
+        self.emit(node, ModuleImport, module=module)
+        # importing runs the module's code: a standard-library module nobody judged is an unknown operation
+        # (from m import name: m is imported whether or not name is a module of its own)
+        for name in dict.fromkeys(m for m in (parent, module) if m is not None and unjudged_module(m)):
+            self.emit(node, FunctionCall, function=f"import {name}", effect="unknown", api=name)
+            break

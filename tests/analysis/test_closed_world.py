@@ -112,3 +112,28 @@ def test_a_builtin_nobody_judged_is_an_unknown_operation(monkeypatch):
     # the code's own function of that name is its own
     assert not [o for o in analyze("def spawn_shell(x):\n    return x\nspawn_shell(1)").operations
                 if o.type == "function_call"]
+
+
+def test_every_standard_library_module_is_judged_closed_or_unknown():
+    """Each module the interpreter lists as its own is closed (every name judged), judged pure
+    (names beyond the catalogue's are pure), or unjudged: then importing it is an unknown operation."""
+    import sys
+
+    from governed_agents.analysis._catalogue import PURE_STDLIB, unjudged_module
+
+    for module in sorted(sys.stdlib_module_names):
+        judged = module in PURE_STDLIB or module in _closed.DEFAULT
+        if judged:
+            assert not unjudged_module(module), module
+            continue
+        ir = analyze(f"import {module}")
+        unknown = [o for o in ir.operations if o.type == "function_call" and o.effect == "unknown"]
+        parent = any(name.startswith(module + ".") for name in _closed.DEFAULT)
+        assert bool(unknown) == (not parent), module
+
+
+def test_a_name_of_an_unjudged_module_is_unknown_and_third_party_modules_are_not_judged_here():
+    assert lookup("readline.write_history_file") is UNKNOWN_SPEC
+    assert lookup("_xxsubinterpreters.run_string") is UNKNOWN_SPEC  # not listed, but the interpreter's own
+    assert lookup("math.sqrt") is None and lookup("json.loads") is None
+    assert lookup("somelib.anything") is None

@@ -324,7 +324,50 @@ BUILTINS = [  # the builtins and the module's own namespace reached by other nam
     ("import sys\nsys.path = ['/tmp/x'] + sys.path", PATHS),
 ]
 
-ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS]
+UNJUDGED = [  # standard-library modules the catalogue never judged: unknown, outside every allow-list
+    ("import doctest\ndoctest.run_docstring_examples(f, {})", DYN),
+    ("import readline\nreadline.read_history_file('/etc/passwd')", SYS),
+    ("import readline\nreadline.write_history_file('/data/analysis/h')", SYS),
+    ("import syslog\nsyslog.syslog('x')", SYS),
+    ("import distutils.spawn\ndistutils.spawn.spawn(['id'])", SYS),
+    ("import distutils.dir_util\ndistutils.dir_util.remove_tree('/data/analysis')", SYS),
+    ("import ensurepip\nensurepip.bootstrap()", SYS),
+    ("import venv\nvenv.create('/data/analysis/v')", SYS),
+    ("import zipapp\nzipapp.create_archive('/data/analysis/a', '/data/analysis/a.pyz')", SYS),
+    ("import tabnanny\ntabnanny.check('/etc')", SYS),
+    ("import pyclbr\npyclbr.readmodule_ex('os', ['/etc'])", SYS),
+    ("import modulefinder\nmodulefinder.ModuleFinder().run_script('/etc/passwd')", SYS),
+    ("import sndhdr\nsndhdr.what('/etc/passwd')", SYS),
+    ("import imghdr\nimghdr.what('/etc/passwd')", SYS),
+    ("import uu\nuu.decode('/data/analysis/x', '/data/analysis/y')", SYS),
+    ("import cgi\ncgi.FieldStorage()", SYS),
+    ("import _socket\n_socket.socket()", SYS),
+    ("import _posixshmem\n_posixshmem.shm_open('/x', 66)", SYS),
+    ("import _sqlite3\n_sqlite3.connect('/etc/x.db')", SYS),
+    ("import _dbm\n_dbm.open('/etc/x', 'c')", SYS),
+    ("import _xxsubinterpreters as s\ns.run_string(s.create(), 'import os')", SYS),
+    ("import _imp\n_imp.create_dynamic(spec)", SYS),
+    ("import _frozen_importlib_external as e\ne.SourceFileLoader('m', '/tmp/m.py').load_module()", SYS),
+    ("import _thread as t\nx = t", SYS),
+    ("import _pyio\n_pyio.open('/etc/passwd')", SYS),
+    ("import _bootsubprocess\n_bootsubprocess.check_output(['id'])", SYS),
+    ("import _sitebuiltins\n_sitebuiltins._Helper()('modules')", SYS),
+    ("import lib2to3.main\nlib2to3.main.main('lib2to3.fixes', ['-w', '/data/analysis/x.py'])", SYS),
+    ("import idlelib.pyshell", SYS),
+    ("import turtle\nturtle.Screen()", SYS),
+    ("import tkinter\ntkinter.Tk()", SYS),
+    ("import antigravity", SYS),
+    ("from _testcapi import *", SYS),
+    ("from curses import wrapper", SYS),
+    # matplotlib reading a style file, writing a PDF
+    ("import matplotlib.pyplot as plt\nplt.style.use('/etc/passwd')", PATHS),
+    ("import matplotlib.pyplot as plt\nwith plt.style.context(['ggplot', '/root/s.mplstyle']):\n    pass", PATHS),
+    ("import matplotlib.pyplot as plt\nplt.style.use('http://evil.com/s.mplstyle')", NET),
+    ("from matplotlib.backends.backend_pdf import PdfPages\nPdfPages('/data/analysis/x.pdf')", FILES),
+]
+
+ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
+          *UNJUDGED]
 
 
 def _denial(code: str, language: str = "python"):
@@ -393,6 +436,14 @@ BENIGN = [
     "import xml.etree.ElementTree as ET\nroot = ET.fromstring('<a><b/></a>')\nprint(ET.tostring(root))",
     "from xml.dom import minidom\nprint(minidom.parseString('<a/>').toxml())",
     "import mimetypes\nmimetypes.guess_type('a.csv')",
+    # standard-library modules judged pure
+    "import math, cmath, statistics, decimal, fractions, random, itertools, functools, operator, collections\n"
+    "import heapq, bisect, array, copy, pprint, string, re, textwrap, difflib, unicodedata, struct, json, csv\n"
+    "import datetime, time, calendar, zoneinfo, hashlib, hmac, base64, binascii, secrets, uuid, enum, typing\n"
+    "import dataclasses, abc, types, contextlib, warnings, traceback, weakref, queue, threading, argparse\n"
+    "import unittest, email, html.parser, ipaddress, zlib, locale, platform, sched, graphlib, numbers, ast\n"
+    "from __future__ import annotations\nfrom collections.abc import Mapping\nfrom xml.etree import ElementTree",
+    "import matplotlib.pyplot as plt\nplt.style.use('ggplot')\nplt.style.use({'axes.grid': True})",
     # the import path read
     "import sys\nprint(sys.path[0], len(sys.path))",
     # SQLite in memory touches no file
