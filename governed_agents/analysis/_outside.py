@@ -1,0 +1,54 @@
+"""Third-party packages that exist to reach outside: clients of networks and databases, process
+runners, remote execution, template and expression engines, credential stores, servers.
+
+They are not installed here, so their names cannot be walked as the standard library's are
+(``_closed``). A name of one of them that the catalogue does not list is an operation with the
+package's default effect — a network connection to an unknown destination, a process with an
+unknown command, dynamic code, or an unknown operation — never pure. Looked up by the longest
+dotted prefix; catalogued names (``requests.get``) are found first.
+"""
+
+from __future__ import annotations
+
+__all__ = ["OUTSIDE_PACKAGES", "outside_default"]
+
+
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
+_NET = _names(
+    "boto3 botocore s3fs gcsfs adlfs google.cloud azure pycurl httplib2 treq tornado.httpclient pymysql MySQLdb "
+    "mysql.connector psycopg2 psycopg asyncpg aiomysql pymssql pyodbc cx_Oracle oracledb redis aioredis pymongo "
+    "motor cassandra elasticsearch opensearchpy kafka confluent_kafka aiokafka pika aio_pika celery kombu zmq grpc "
+    "nats paho dns ftputil pysftp smbclient smbprotocol ldap3 ldap selenium playwright pyppeteer scapy nmap shodan "
+    "telegram telebot discord tweepy slack_sdk twilio yagmail sendgrid boto flask uvicorn gunicorn hypercorn "
+    "waitress gradio dash wget gdown pytube yt_dlp youtube_dl github gitlab jira atlassian dropbox pysnmp netmiko "
+    "napalm mechanize scrapy pywebpush socketio engineio websocket_server xmlrpc_client pynetbox proxmoxer "
+    "hvac consul etcd3 kazoo minio pysolr neo4j py2neo influxdb influxdb_client clickhouse_driver snowflake "
+    "databricks pyhive impala sshtunnel asyncssh telnetlib3 pexpect.pxssh"
+)
+_PROC = _names("sh plumbum pexpect invoke fabric delegator sarge envoy git docker podman ansible ansible_runner")
+_DYN = _names(
+    "IPython ipykernel jupyter_client nbclient nbconvert papermill jinja2 mako chameleon genshi numexpr asteval "
+    "simpleeval dill cloudpickle jsonpickle marshmallow_dataclass pyximport cffi Cython numba.pycc"
+)
+_UNKNOWN = _names(
+    "keyring win32api win32con win32com pywinauto pythoncom wmi pyudev evdev usb serial bluetooth pyshark "
+    "netifaces pyroute2 iptc nftables python_iptables systemd dbus psycopg_pool sqlalchemy.pool"
+)
+
+OUTSIDE_PACKAGES: dict[str, str] = {
+    **{m: "net" for m in _NET}, **{m: "proc" for m in _PROC}, **{m: "dyn" for m in _DYN},
+    **{m: "unknown" for m in _UNKNOWN},
+}
+
+
+def outside_default(qualified: str) -> str | None:
+    """The default effect of the outside-reaching package that ``qualified`` belongs to, or None."""
+    parts = qualified.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        default = OUTSIDE_PACKAGES.get(".".join(parts[:i]))
+        if default is not None:
+            return default
+    return None
