@@ -292,6 +292,10 @@ _DATA: dict[str, Spec] = {
     **{f"statsmodels.{m}.datasets.get_rdataset": _s("net", arg=None) for m in ("api", "datasets")[:1]},
     "statsmodels.datasets.get_rdataset": _s("net", arg=None),
     "get_ipython": _s("ctor", arg=None, returns="IPython.InteractiveShell"),  # in a Jupyter kernel
+    # a web application is built without any I/O; serving it listens on a port
+    "flask.Flask": _s("ctor", arg=None, returns="flask.Flask"),
+    "flask.Flask.run": _s("net", kw="host", default="127.0.0.1"),
+    "werkzeug.serving.run_simple": _s("net", kw="hostname"),
     "xlrd.open_workbook": _s("file", READ, kw="filename"),
     "docx.Document": _s("file", READ, kw="docx", optional=True),
     **{f"{m}.{c}": _s("file", READ, kw="stream") for m in ("PyPDF2", "pypdf") for c in ("PdfReader", "PdfFileReader")},

@@ -22,7 +22,7 @@ _NET = _names(
     "mysql.connector psycopg2 psycopg asyncpg aiomysql pymssql pyodbc cx_Oracle oracledb redis aioredis pymongo "
     "motor cassandra elasticsearch opensearchpy kafka confluent_kafka aiokafka pika aio_pika celery kombu zmq grpc "
     "nats paho dns ftputil pysftp smbclient smbprotocol ldap3 ldap selenium playwright pyppeteer scapy nmap shodan "
-    "telegram telebot discord tweepy slack_sdk twilio yagmail sendgrid boto flask uvicorn gunicorn hypercorn "
+    "telegram telebot discord tweepy slack_sdk twilio yagmail sendgrid boto uvicorn gunicorn hypercorn "
     "waitress gradio dash wget gdown pytube yt_dlp youtube_dl github gitlab jira atlassian dropbox pysnmp netmiko "
     "napalm mechanize scrapy pywebpush socketio engineio websocket_server xmlrpc_client pynetbox proxmoxer "
     "hvac consul etcd3 kazoo minio pysolr neo4j py2neo influxdb influxdb_client clickhouse_driver snowflake "

@@ -387,6 +387,7 @@ THIRD_PARTY = [  # packages that exist to reach outside: what the catalogue does
     ("import kafka\nkafka.KafkaProducer(bootstrap_servers='evil.com')", NET),
     ("import celery\ncelery.Celery(broker='redis://evil.com')", NET),
     ("import flask\nflask.Flask(__name__).run()", NET),
+    ("from flask import Flask\napp = Flask(__name__)\napp.run(host='0.0.0.0', port=80)", NET),
     ("import uvicorn\nuvicorn.run(app)", NET),
     ("import gradio\ngradio.Interface(fn=f, inputs='text', outputs='text').launch()", NET),
     ("import statsmodels.api as sm\nsm.datasets.get_rdataset('x')", NET),
@@ -491,6 +492,7 @@ BENIGN = [
     "pd.eval('(df1 + df2) / (df3 - 1)')\ndf.eval('D = sin(A) + log(B)', inplace=True)",
     "import tqdm, pytz, dateutil.parser\nfor _ in tqdm.tqdm(range(3)):\n    pass\npytz.timezone('UTC')\n"
     "dateutil.parser.parse('2020-01-01')",
+    "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return jsonify(a=1)",
     # the import path read
     "import sys\nprint(sys.path[0], len(sys.path))",
     # SQLite in memory touches no file
