@@ -229,7 +229,7 @@ class _ShellWalker:
         """A word's literal value, or None when it expands at run time ($VAR, $(…), globs kept)."""
         parts = getattr(node, "parts", None) or []
         for part in parts:
-            if part.kind == "parameter":
+            if part.kind == "parameter" and not _special_parameter(part.value):
                 self.emit(part, EnvironmentAccess, names=(part.value,), access="read", api="bash:$")
             elif part.kind in ("commandsubstitution", "processsubstitution"):
                 self.visit(part.command, 0)
@@ -250,6 +250,9 @@ class _ShellWalker:
                     words.extend([(part, e) for e in expanded if e] if expanded is not None else [(part, None)])
                 else:
                     words.append((part, value))
+                    if value is not None and "/" in value and _globbed(self.code[part.pos[0]:part.pos[1]]):
+                        # bash lists the directories a pattern names to expand it (`echo /etc/*`)
+                        self.emit(part, FileOperation, operation="read", paths=(self.path(value),), api="bash:glob")
             elif part.kind == "assignment":
                 name = str(part.word).split("=", 1)[0]
                 self.emit(part, EnvironmentAccess, names=(name,), access="write", api="bash:assignment")
@@ -311,6 +314,17 @@ class _ShellWalker:
                 self.emit(n, EnvironmentAccess, names=(name or None,), access="write", api=api)
         if program in _OTHER_INTERPRETERS:
             self.other_interpreter(node, program, args, api)
+        if program in ("test", "["):  # test -r /etc/shadow: the file is looked at
+            for (_, flag), (n, w) in itertools.pairwise(args):
+                if flag in _FILE_TESTS or flag in ("-nt", "-ot", "-ef"):
+                    self.emit(n, FileOperation, operation="read", paths=(self.path(w),), api=api)
+            for (n, left), (_, flag) in itertools.pairwise(args):
+                if flag in ("-nt", "-ot", "-ef"):
+                    self.emit(n, FileOperation, operation="read", paths=(self.path(left),), api=api)
+        if program == "printf":  # printf -v NAME sets a variable
+            for (_, flag), (n, w) in itertools.pairwise(args):
+                if flag == "-v":
+                    self.emit(n, EnvironmentAccess, names=(w,), access="write", api=api)
         if program == "find":
             self.find(node, args, depth, api)
         elif program == "tar":
@@ -548,6 +562,34 @@ class _ShellWalker:
 
 
 _WRITING_OPTION_WORDS = ("out", "log", "dump", "save", "write", "dest", "target")
+
+
+# test's operators that look at a file (test -e PATH, [ -r PATH ]; -a is left out: it is also "and");
+# -nt/-ot/-ef compare two
+_FILE_TESTS = frozenset({"-b", "-c", "-d", "-e", "-f", "-g", "-h", "-k", "-p", "-r", "-s", "-u", "-w", "-x",
+                         "-G", "-L", "-N", "-O", "-S"})
+
+
+def _special_parameter(name: str) -> bool:
+    """$1, $@, $#, $?, $$, $!, $0, $-, $_: the shell's own values, not the environment."""
+    return name.isdigit() or name in ("@", "*", "#", "?", "$", "!", "-", "_")
+
+
+def _globbed(raw: str) -> bool:
+    """Whether a word's source text has a pattern character outside quotes (bash expands it)."""
+    quote, escaped = "", False
+    for ch in raw:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "*?[":
+            return True
+    return False
 
 
 def _names_a_file(value: str) -> bool:

@@ -310,6 +310,13 @@ SHELL = [
     ("python3 -c \"import io; io.open_code('/etc/passwd')\"", PATHS),
     ("cut --output-delimiter=, -f1 --file=/etc/shadow", PATHS),
     ("cat /data/analysis/a > /data/analysis/b", FILES),
+    ("test -r /etc/shadow", PATHS),
+    ("[ -f /root/.ssh/id_rsa ] && echo yes", PATHS),
+    ("test /etc/shadow -nt /data/analysis/a", PATHS),
+    ("printf -v PATH /tmp", ENV),
+    ("printf '%s\\n' /etc/*", PATHS),
+    ("echo /root/.ssh/*", PATHS),
+    ("ls -d /home/*/.aws", PATHS),
 ]
 
 BUILTINS = [  # the builtins and the module's own namespace reached by other names
@@ -507,3 +514,20 @@ def test_benign_code_is_approved(code):
     ir = analyze(code)
     decision = COMPUTE.evaluate(ir, executor="c")
     assert decision.approved and not ir.unresolved, (decision.violations, ir.unresolved)
+
+
+SHELL_READER = parse_policy('agent "s" { can "code_execution" with constraints { allowed_languages: ["bash"], '
+                            'allowed_commands: ["ls", "cat", "grep", "echo", "test", "["], allowed_file_operations: '
+                            '["read"], allowed_file_paths: ["/data/analysis"] } }')
+
+
+@pytest.mark.parametrize("code", [
+    "grep '[0-9]*' /data/analysis/a.csv",  # a quoted pattern is no glob
+    "cat /data/analysis/*.csv",
+    "[ -f /data/analysis/a.csv ] && cat /data/analysis/a.csv",
+    'test "$1" = yes && echo ok',
+    "echo 'a*b' \"/etc/*\"",
+])
+def test_benign_shell_is_approved(code):
+    decision = SHELL_READER.evaluate(analyze(code, language="bash"), executor="s")
+    assert decision.approved, decision.violations
