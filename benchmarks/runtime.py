@@ -82,7 +82,7 @@ async def main(runs: int) -> None:
         root = await timed(run_whole_root, runs)
         print(f"stock LocalCommandLineCodeExecutor: {baseline * 1e3:.1f} ms per run (median of {runs})")
         print(f"governed runtime, all layers:        {full * 1e3:.1f} ms per run: {full / baseline:.2f}x (goal <= 1.2x)")
-        interpreter = _view.interpreter_roots(_run._LAUNCHER_DIRECTORY)
+        interpreter = _view.interpreter_roots()
         start = time.perf_counter()
         for _ in range(1000):
             _view.build_view(limits, work / "gov", interpreter=interpreter)

@@ -63,9 +63,22 @@ class RunCgroup:
         return path
 
     @property
-    def procs_files(self) -> list[str]:
-        """What the launcher writes its pid to, from inside the sandbox (each bound writable alone)."""
-        return [str(d / "cgroup.procs") for d in self.directories]
+    def membership(self) -> list[tuple[str, str]]:
+        """(controller, name) for each cgroup of the run, as /proc/PID/cgroup names them: the
+        launcher checks these before the code starts ("" is cgroup v2's one hierarchy)."""
+        if self.version == 2:
+            return [("", d.name) for d in self.directories]
+        return [(d.parent.name, d.name) for d in self.directories]
+
+    def admit(self, pid: int) -> None:
+        """Move ``pid`` (its whole thread group; what it starts later follows) into every cgroup of the run.
+
+        A move waits for an RCU grace period unless another one happened just before (measured here:
+        6-16 ms for the first, 0.1 ms for the second): the runner makes it from outside, while the
+        sandbox is still being set up, so that it costs the run nothing."""
+        for directory in self.directories:
+            with open(directory / "cgroup.procs", "w") as handle:
+                handle.write(str(pid))
 
     def pids(self) -> list[int]:
         if self._pids is None:

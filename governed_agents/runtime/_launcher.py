@@ -1,12 +1,13 @@
 """The first code that runs in the child: limits in, then the user's code.
 
-Imported from its directory by ``python -I -S -c`` (see ``_run._LAUNCH``; CONFIG, the first argument,
-is a hex-encoded ``marshal`` of a dict); it imports nothing beyond the interpreter's built-ins (and _ctypes when a seccomp filter is
-to be loaded), so it starts fast. It is PID 1 of the sandbox (``bwrap --as-pid-1``: no bubblewrap
-init runs beside it, unfiltered and outside the cgroups). In order: the cgroup join (in the
-background), rlimits, the seccomp filter (compiled to BPF once by the parent; the kernel says no to
-sockets/exec/fork the policy does not grant, and to ptrace always), the wait for the parent's go
-when it is still writing the receipt, the PEP 578 audit hook (readable refusals and the record of
+Run by ``python -I -S -c`` from its code object, compiled once by the parent and handed over marshalled
+in the first argument (see ``_run._LAUNCH``: nothing of the runtime's own directory needs to exist in
+the sandbox); CONFIG, the second argument, is a hex-encoded ``marshal`` of a dict. It imports nothing
+beyond the interpreter's built-ins (and _ctypes when a seccomp filter is to be loaded), so it starts fast. It is PID 1 of the sandbox (``bwrap --as-pid-1``: no bubblewrap
+init runs beside it, unfiltered and outside the cgroups). In order: rlimits, the seccomp filter
+(compiled to BPF once by the parent; the kernel says no to sockets/exec/fork the policy does not
+grant, and to ptrace always), the wait for the parent's go (it has put this process in the run's
+cgroups, and written the receipt for a held start) and the check that the cgroups hold it, the PEP 578 audit hook (readable refusals and the record of
 what the code did — not the boundary), then the user's code, read from a file descriptor — or an
 exec of the shell on that descriptor for shell blocks (rlimits and seccomp survive exec).
 """
@@ -72,6 +73,7 @@ def _seccomp(config):
 
 
 CODE_NAME = "<governed code>"  # the code's frames; exec'd strings are "<string>"
+LAUNCHER_NAME = "<governed launcher>"  # this module's frames (the name the parent compiles it under)
 _OWN = (CODE_NAME, "<string>")
 _IMPORT_MACHINERY = ("<frozen ", )
 
@@ -233,8 +235,6 @@ def _audit_hook(config, observed):
 def _run_python(config):
     """Run the code as __main__ (what runpy does, without importing pkgutil and typing). The source
     comes from a file descriptor the parent filled: the host writes nothing into the work dir."""
-    import types
-
     fd = config["code_fd"]
     chunks = []
     while True:
@@ -244,7 +244,7 @@ def _run_python(config):
         chunks.append(chunk)
     os.close(fd)
     source = b"".join(chunks)
-    main = types.ModuleType("__main__")
+    main = type(sys)("__main__")
     main.__builtins__ = __builtins__  # type: ignore[attr-defined]
     sys.modules["__main__"] = main
     sys.argv = [CODE_NAME]
@@ -262,7 +262,7 @@ def _run_python(config):
             tb = tb.tb_next
         last = tb  # None for a SyntaxError: plain python prints no frames for it either
         while last is not None and last.tb_next is not None:  # a refusal raised in the audit hook: no hook frames
-            if last.tb_next.tb_frame.f_code.co_filename == __file__:
+            if last.tb_next.tb_frame.f_code.co_filename == LAUNCHER_NAME:
                 last.tb_next = None
                 break
             last = last.tb_next
@@ -270,45 +270,36 @@ def _run_python(config):
         sys.exit(1)
 
 
-def _join_cgroup(config):
-    """Enter the run's cgroups (pids, and memory when max_memory is set) from inside the sandbox.
-
-    Moving a task waits for an RCU grace period (measured 8-30 ms; a second move right after is
-    ~0.2 ms). The move starts in a background thread at once, so it overlaps the launcher's set-up
-    and a held start; the user's code waits for it when anything could escape the cgroups meanwhile
-    (``cgroup_wait``: a memory limit, or processes that may start). Where seccomp refuses every
-    fork/exec and no memory limit is set, only threads can be created, and a move takes the whole
-    thread group along, so the code starts while the move lands. Returns the wait, or None.
-    """
-    procs = config.get("cgroup")
-    if not procs:
-        return None
-    fds = [os.open(p, os.O_WRONLY) for p in procs]  # opened now, before the audit hook would refuse them
-    pid = str(os.getpid()).encode()
-    import _thread
-
-    done = _thread.allocate_lock()
-    done.acquire()
-    _thread.start_new_thread(_join_or_die, (fds, pid, done))
-    return done if config.get("cgroup_wait", True) else None
-
-
-def _join_or_die(fds, pid, done):
-    """Outside its cgroups the run would not be held: a failed move ends it (in the background
-    thread too, where an exception would only print)."""
-    try:
-        for fd in fds:
-            os.write(fd, pid)
-            os.close(fd)
-    except OSError as exc:
-        os.write(2, f"governed-agents: stopped: could not join the run's cgroup ({exc})\n".encode())
+def _wait_for_go(config):
+    """Wait for the parent's go: it comes once the parent has put this process in the run's cgroups
+    (and made the decision durable, for a held start). EOF instead of the go byte: the code never runs.
+    Then check, from inside, that the process is in each of its cgroups — the code never starts
+    outside them, whatever the parent did."""
+    go_fd = config.get("go_fd")
+    if go_fd is None:
+        return
+    go = os.read(go_fd, 1)
+    os.close(go_fd)
+    if go != b"\x01":
+        os._exit(125)
+    expected = config.get("cgroup")
+    if not expected:
+        return
+    with open("/proc/self/cgroup", "rb") as handle:
+        lines = handle.read().decode().splitlines()
+    joined = {}
+    for line in lines:  # "4:memory:/../../governed-…": paths are relative to the cgroup namespace's root
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            joined[controller] = path.rsplit("/", 1)[-1]
+    missing = [c or "unified" for c, name in expected if joined.get(c) != name]
+    if missing:
+        os.write(2, ("governed-agents: stopped: not inside the run's cgroup (" + ", ".join(missing) + ")\n").encode())
         os._exit(126)
-    done.release()
 
 
 def main():
-    config = marshal.loads(bytes.fromhex(sys.argv[1]))
-    joining = _join_cgroup(config)
+    config = marshal.loads(bytes.fromhex(sys.argv[2]))
     # started with -S (no site: no .pth processing, no editable-install finders): the parent's
     # package directories are added explicitly, and the work dir (the stock executor's functions=
     # module) last, so that nothing planted there shadows the standard library or a package
@@ -317,10 +308,7 @@ def main():
     _rlimits(config)
     _seccomp(config)
     observed = _Observed(config.get("report_fd"), config.get("report_limit", 256))
-    if config.get("hold") and os.read(0, 1) != b"\x01":  # the parent is still recording the decision
-        os._exit(125)
-    if joining is not None:
-        joining.acquire()
+    _wait_for_go(config)
     if config["language"] == "python":
         _limit_signals()
         _audit_hook(config, observed)
@@ -332,9 +320,9 @@ def main():
 def _limit_signals():
     """As the sandbox's PID 1 the launcher would never see SIGXCPU (the kernel drops a signal its
     init has no handler for): die of it as a plain process would — exit status 128 + the signal."""
-    import signal
+    import _signal  # signal itself would import enum, functools and collections (~1.5 ms)
 
-    signal.signal(signal.SIGXCPU, lambda number, frame: os._exit(128 + number))
+    _signal.signal(_signal.SIGXCPU, lambda number, frame: os._exit(128 + number))
 
 
 def _run_shell(config):

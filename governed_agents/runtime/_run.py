@@ -1,15 +1,16 @@
 """run_code: approved code in its own constrained process tree, killed as a whole at its limit.
 
 Process tree: ``bwrap`` (new PID, network, IPC, UTS, user namespaces; no capabilities, no further user
-namespaces; the filesystem view built from the policy — see ``_view``; the run's cgroups with only
-``cgroup.procs`` writable) → ``python -I -S -c "import _launcher; …"`` as the sandbox's PID 1 (joins
-the cgroups, rlimits, seccomp, waits for the go when held, audit hook) → the user's code, handed over
-through a memfd: the host writes nothing into the work dir.
-A process that escapes the PID namespace's reach (none should) is still found through the cgroup. When
-seccomp already refuses every fork/exec (Python without ``allowed_commands``) the launcher joins the
-cgroup in the background while the code starts (see ``_launcher._join_cgroup``). Each
-layer that is missing is reported, in ``RunReport.layers`` and in a first line of ``stderr`` when the code
-ran; with ``require_isolation`` a missing bubblewrap means the code does not run at all.
+namespaces; the filesystem view built from the policy — see ``_view``) → ``python -I -S -c …`` as the
+sandbox's PID 1, running the launcher (rlimits, seccomp, waits for the go, checks that it is inside the
+run's cgroups, audit hook) → the user's code, handed over through a memfd: the host writes nothing into
+the work dir. The host moves the sandbox's PID 1 into the run's cgroups itself, as soon as bubblewrap
+names it (``--info-fd``) and while the sandbox is still being set up, then sends the go (after the
+hold, when there is one): the code never starts outside its cgroups, and nothing in the sandbox can
+write to a cgroup file. A process that escapes the PID namespace's reach (none should) is still found
+through the cgroup. Each layer that is missing is reported, in ``RunReport.layers`` and in a first
+line of ``stderr`` when the code ran; with ``require_isolation`` a missing bubblewrap means the code
+does not run at all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import marshal
 import os
 import re
@@ -29,7 +31,6 @@ from typing import Any
 
 from governed_agents._tracing import traced_run
 from governed_agents.policy._decision import RuntimeLimits
-from governed_agents.runtime import _launcher  # noqa: F401  (importing it here writes the .pyc the child loads)
 from governed_agents.runtime._cgroup import RunCgroup
 from governed_agents.runtime._layers import available_layers, bwrap_path
 from governed_agents.runtime._observed import read_observed
@@ -39,11 +40,11 @@ from governed_agents.runtime._view import View, build_view, interpreter_roots
 
 __all__ = ["DEFAULT_MAX_PROCESSES", "run_code", "run_code_sync"]
 
-# The launcher is imported as a module, not run as a script, so that its compiled form is cached
-# (a script is compiled afresh on every run: +1.3 ms); its directory leaves sys.path at once.
-_LAUNCHER_DIRECTORY = str(Path(__file__).parent)
-_LAUNCH = (f"import sys; sys.path.insert(0, {_LAUNCHER_DIRECTORY!r}); import _launcher; del sys.path[0]; "
-           "_launcher.main()")
+# The launcher's code object, compiled once here, reaches the child marshalled in its first argument
+# (a script would be compiled afresh on every run: +1.3 ms; importing it would need the runtime's own
+# directory in the sandbox: one more bind); CONFIG follows as the second.
+_LAUNCH = ("import marshal, sys; launcher = {'__name__': '_launcher'}; "
+           "exec(marshal.loads(bytes.fromhex(sys.argv[1])), launcher); launcher['main']()")
 DEFAULT_MAX_PROCESSES = 128  # a fork bomb is held even when the policy names no process limit
 OUTPUT_LIMIT = 4 * 1024 * 1024
 _PYTHON = {"python", "py", "python3", "py3"}
@@ -71,15 +72,16 @@ def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, s
     return env
 
 
-def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, cgroup: RunCgroup | None = None) -> tuple[list[str], View]:
-    view = build_view(limits, work_dir, cgroup_files=cgroup.procs_files if cgroup is not None else (),
-                      interpreter=interpreter_roots(_LAUNCHER_DIRECTORY))
+def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, info_fd: int | None = None) -> tuple[list[str], View]:
+    view = build_view(limits, work_dir, interpreter=interpreter_roots())
     # --as-pid-1: no bubblewrap init beside the code (it ran unfiltered, outside the cgroups, and could be
     # ptraced); no capabilities and no user namespaces of its own inside
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--disable-userns",
             "--cap-drop", "ALL", "--as-pid-1"]
     if limits.network:
         argv.append("--share-net")
+    if info_fd is not None:  # bubblewrap says there the host pid of the sandbox's PID 1, to put it in its cgroups
+        argv += ["--info-fd", str(info_fd)]
     return [*argv, *view.argv, "--chdir", str(work_dir), "--"], view
 
 
@@ -129,6 +131,14 @@ def _rules(limits: RuntimeLimits) -> dict[str, str]:
         rules["write_rule"] = "allowed_file_operations"
         rules["write_detail"] = " (no file write is granted: only the work dir and /tmp are writable)"
     return rules
+
+
+@functools.cache
+def _launcher_code() -> str:
+    from governed_agents.runtime import _launcher
+
+    source = Path(_launcher.__file__).read_text(encoding="utf-8")
+    return marshal.dumps(compile(source, _launcher.LAUNCHER_NAME, "exec", dont_inherit=True)).hex()
 
 
 @functools.cache
@@ -218,7 +228,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
     work_dir.mkdir(parents=True, exist_ok=True)
     seccomp = layers["seccomp"] == "active"
     cgroup: RunCgroup | None = None
-    code_fd = report_fd = -1
+    code_fd = report_fd = go_read = go_fd = info_fd = info_write = -1
     limit_broken: str | None = None
     started = time.monotonic()
     try:
@@ -227,35 +237,52 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         if pids or memory is not None:
             cgroup = RunCgroup((limits.max_processes or DEFAULT_MAX_PROCESSES) if pids else None, memory,
                                pids=pids)
+        if cgroup is not None and bwrap is not None:
+            info_fd, info_write = os.pipe()
+        if cgroup is not None or hold is not None:  # the launcher waits for the go before the code
+            go_read, go_fd = os.pipe()
         argv_prefix: list[str] = []
         view: View | None = None
         if bwrap is not None:
-            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, cgroup)
+            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write if info_write >= 0 else None)
         code_fd = _code_memfd(code)
         report_fd = os.memfd_create("governed-observed", 0)
         config = _launcher_config(code_fd, lang, limits, work_dir, seccomp, view, report_fd)
         if cgroup is not None:
-            config["cgroup"] = cgroup.procs_files
-            config["cgroup_wait"] = True  # the code starts inside its cgroups, never beside them
-        config["hold"] = hold is not None
-        argv = [*argv_prefix, sys.executable, "-I", "-S", "-u", "-c", _LAUNCH, marshal.dumps(config).hex()]
+            config["cgroup"] = cgroup.membership  # checked by the launcher before the code starts
+        config["go_fd"] = go_read if go_read >= 0 else None
+        argv = [*argv_prefix, sys.executable, "-I", "-S", "-u", "-c", _LAUNCH, _launcher_code(),
+                marshal.dumps(config).hex()]
         budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
         budget = min(budgets) if budgets else None
+        passed = tuple(fd for fd in (code_fd, report_fd, go_read, info_write) if fd >= 0)
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=str(work_dir), env=_environment(work_dir, env), start_new_session=True,
-            stdin=asyncio.subprocess.PIPE if hold is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, pass_fds=(code_fd, report_fd),
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            pass_fds=passed,
         )
-        os.close(code_fd)
-        code_fd = -1
+        for fd in (code_fd, go_read, info_write):
+            if fd >= 0:
+                os.close(fd)
+        code_fd = go_read = info_write = -1
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
-        withheld = await _release(proc, hold, cancellation) if hold is not None else None
-        if withheld is not None:
-            _kill_tree(proc.pid, cgroup)
-            await proc.wait()
-            await _collect(readers)
-            return _refusal(withheld, layers)
-        started = time.monotonic()
+        admitted = None
+        if cgroup is not None:  # off the event loop: the move waits for the kernel (see RunCgroup.admit)
+            admitted = asyncio.get_running_loop().run_in_executor(None, _admit, cgroup, proc.pid, info_fd)
+            info_fd = -1  # _admit closes it
+            # read here as well, so that a move still under way when the run is given up never logs its outcome
+            admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if go_fd >= 0:
+            withheld = await _release(proc, go_fd, admitted, hold, cancellation)
+            os.close(go_fd)  # the launcher reads EOF when no go was written
+            go_fd = -1
+            if withheld is not None:
+                _kill_tree(proc.pid, cgroup)
+                await proc.wait()
+                await _collect(readers)
+                return _refusal(withheld, layers)
+        if hold is not None:
+            started = time.monotonic()
         limit_broken = await _wait(proc, budget, cancellation)
         _kill_tree(proc.pid, cgroup)  # grandchildren left behind (`sleep 300 &`) die with the run
         out, err = await _collect(readers)
@@ -267,7 +294,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             cgroup_limit = cgroup.limit_hit()
             cgroup.kill_all()
             cgroup.remove_later()
-        for fd in (code_fd, report_fd):
+        for fd in (code_fd, report_fd, go_read, go_fd, info_fd, info_write):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
@@ -310,35 +337,67 @@ def _missing_message(missing: list[str], layers: dict[str, str]) -> str:
     return "; ".join(parts) + "; Governor(require_isolation=False) runs without it"
 
 
-async def _release(proc: asyncio.subprocess.Process, hold: Awaitable[bool],
-                   cancellation: asyncio.Event | None) -> str | None:
-    """Wait for ``hold`` (or a cancellation); on ``True`` tell the waiting launcher to go (then its
-    stdin reads EOF). Returns why the code may not run, or None when it may."""
-    answer = asyncio.ensure_future(hold)
-    waits: set[asyncio.Future[Any]] = {answer}
-    cancelled = asyncio.ensure_future(cancellation.wait()) if cancellation is not None else None
-    if cancelled is not None:
-        waits.add(cancelled)
+def _admit(cgroup: RunCgroup, launched: int, info_fd: int) -> None:
+    """Put the sandbox's PID 1 in the run's cgroups, from outside, while it is still being set up:
+    ``launched`` itself without bubblewrap (``info_fd`` -1), else the child bubblewrap names on
+    ``info_fd`` (its monitor stays outside: it is not the code's, and does not count in pids.max)."""
+    if info_fd < 0:
+        cgroup.admit(launched)
+        return
+    chunks = []
     try:
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        while chunk := os.read(info_fd, 4096):
+            chunks.append(chunk)
+    finally:
+        os.close(info_fd)
+    try:
+        pid = int(json.loads(b"".join(chunks))["child-pid"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OSError(f"bubblewrap did not start the sandbox ({type(exc).__name__})") from None
+    if _parent(pid) != launched:  # gone already (and its pid reused): never move a stranger
+        raise OSError("the sandbox ended before it could join its cgroups")
+    cgroup.admit(pid)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+async def _release(proc: asyncio.subprocess.Process, go_fd: int, admitted: asyncio.Future[None] | None,
+                   hold: Awaitable[bool] | None, cancellation: asyncio.Event | None) -> str | None:
+    """Wait until the sandbox is in its cgroups (``admitted``) and ``hold`` said yes, or a
+    cancellation; then tell the waiting launcher to go (one byte on ``go_fd``; a launcher that reads
+    EOF instead ends without running the code). Returns why the code may not run, or None when it may."""
+    answer = asyncio.ensure_future(hold) if hold is not None else None
+    pending: set[asyncio.Future[Any]] = {f for f in (answer, admitted) if f is not None}
+    cancelled = asyncio.ensure_future(cancellation.wait()) if cancellation is not None else None
+    withheld = None
+    try:
+        while pending and withheld is None:
+            done, pending = await asyncio.wait({*pending, *([cancelled] if cancelled else [])},
+                                               return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(cancelled)
+            if admitted in done and admitted.exception() is not None:
+                withheld = f"the run could not be placed in its cgroups ({admitted.exception()})"
+            elif answer in done and (answer.exception() is not None or answer.result() is not True):
+                withheld = "the decision was withdrawn before the code ran"
+            elif cancelled is not None and cancelled in done:
+                withheld = "cancelled before the code ran"
     except asyncio.CancelledError:
         _kill_tree(proc.pid, None)
         raise
     finally:
         if cancelled is not None:
             cancelled.cancel()
-    if answer.done() and not answer.cancelled() and answer.exception() is None and answer.result() is True:
-        withheld = None
-    elif answer.done():
-        withheld = "the decision was withdrawn before the code ran"
-    else:
-        withheld = "cancelled before the code ran"
-    assert proc.stdin is not None
-    with contextlib.suppress(OSError):  # a launcher that already died is reported by its exit code
-        if withheld is None:
-            proc.stdin.write(b"\x01")
-            await proc.stdin.drain()
-        proc.stdin.close()
+        if answer is not None and not answer.done():
+            answer.cancel()
+    if withheld is None:
+        with contextlib.suppress(OSError):  # a launcher that already died is reported by its exit code
+            os.write(go_fd, b"\x01")
     return withheld
 
 

@@ -53,8 +53,7 @@ class View:
     writable: list[str] = field(default_factory=list)  # the policy's entries bound writable
 
 
-def build_view(limits: RuntimeLimits, work_dir: Path, *, cgroup_files: Sequence[str] = (),
-               interpreter: Sequence[str] = ()) -> View:
+def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[str] = ()) -> View:
     readable = [_entry(p) for p in limits.readable_paths]
     writable = [_entry(p) for p in limits.writable_paths]
     whole_read, whole_write = "/" in readable, "/" in writable
@@ -92,13 +91,9 @@ def build_view(limits: RuntimeLimits, work_dir: Path, *, cgroup_files: Sequence[
         argv += ["--bind" if binds[path] else "--ro-bind", path, path]
     view.readable = [p for p, w in binds.items() if not w and p != str(work_dir)]
     view.writable = [p for p, w in binds.items() if w and p != str(work_dir)]
-    for procs in cgroup_files:  # only cgroup.procs is writable: the code cannot raise its own limits
-        directory = os.path.dirname(procs)
-        argv += ["--ro-bind", directory, directory, "--bind", procs, procs]
     if not (whole_read or whole_write):
         argv += ["--remount-ro", "/"]  # the view's own root is a tmpfs: nothing new appears in it
-        view.visible = sorted({*view.system, *binds, "/dev", "/proc",
-                               *(os.path.dirname(p) for p in cgroup_files)})
+        view.visible = sorted({*view.system, *binds, "/dev", "/proc"})
     return view
 
 
@@ -137,13 +132,14 @@ def _system_roots(network: bool) -> tuple[tuple[str, str, str], ...]:
 
 
 @functools.cache
-def interpreter_roots(launcher_directory: str) -> tuple[str, ...]:
-    """What the sandboxed interpreter needs: its prefixes, its package directories, this launcher."""
+def interpreter_roots() -> tuple[str, ...]:
+    """What the sandboxed interpreter needs: its prefixes and its package directories (the launcher
+    comes as code: see ``_run._LAUNCH``)."""
     import site
 
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                   os.path.dirname(os.path.realpath(sys.executable)), os.path.dirname(sys.executable),
-                  launcher_directory, *site.getsitepackages()}
+                  *site.getsitepackages()}
     real = {os.path.realpath(p) for p in candidates if os.path.isdir(p)}
     return tuple(p for p in _covering(sorted(real | {p for p in candidates if os.path.isdir(p)}))
                  if not p.startswith(("/usr/", "/proc/")) and p != "/usr")

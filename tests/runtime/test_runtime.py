@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -263,26 +264,67 @@ async def test_held_code_cancelled_before_the_go_never_runs(tmp_path, marker):
     assert "cancelled before the code ran" in report.stderr
 
 
-@pytest.mark.parametrize("wait", [True, False])
-def test_a_launcher_that_cannot_join_its_cgroup_stops_the_run(tmp_path, wait):
+def launch(config: dict, code: str, go: bytes | None) -> subprocess.CompletedProcess[str]:
+    """The launcher run by hand, as the sandbox runs it: ``go`` is what the parent writes before closing
+    the go pipe (None: the pipe closes with nothing written)."""
     import marshal
-    import subprocess
     import sys
 
     from governed_agents.runtime import _run
 
-    fd = _run._code_memfd("import time\ntime.sleep(5)\nprint('ran outside the cgroup')\n")
-    # /dev/full refuses every write (ENOSPC), as a cgroup that went away would
-    config = {"code_fd": fd, "language": "python", "cgroup": ["/dev/full"], "cgroup_wait": wait}
-    start = time.monotonic()
+    code_fd = _run._code_memfd(code)
+    go_read, go_write = os.pipe()
+    config = {"code_fd": code_fd, "language": "python", "go_fd": go_read, **config}
     try:
-        done = subprocess.run([sys.executable, "-I", "-S", "-c", _run._LAUNCH, marshal.dumps(config).hex()],
-                              capture_output=True, text=True, timeout=30, pass_fds=(fd,))
+        child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _run._LAUNCH, _run._launcher_code(),
+                                  marshal.dumps(config).hex()], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, pass_fds=(code_fd, go_read))
+        os.close(go_read)
+        if go is not None:
+            os.write(go_write, go)
+        os.close(go_write)
+        out, err = child.communicate(timeout=30)
     finally:
-        os.close(fd)
-    assert time.monotonic() - start < 4
-    assert done.returncode == 126 and "could not join the run's cgroup" in done.stderr
+        os.close(code_fd)
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)
+
+
+def test_a_launcher_outside_its_cgroups_never_starts_the_code_even_when_told_to_go():
+    # the parent said go, but this process is not in the run's cgroups (as if the move had not happened)
+    done = launch({"cgroup": [("pids", f"governed-{uuid.uuid4().hex}"), ("memory", "governed-x")]},
+                  "print('ran outside the cgroup')\n", b"\x01")
+    assert done.returncode == 126 and "not inside the run's cgroup (pids, memory)" in done.stderr
     assert "ran outside" not in done.stdout
+
+
+def test_a_launcher_whose_go_pipe_closes_without_the_go_never_starts_the_code():
+    done = launch({}, "print('ran without the go')\n", None)
+    assert done.returncode == 125 and "ran without" not in done.stdout
+
+
+async def test_a_run_whose_sandbox_cannot_be_placed_in_its_cgroups_never_starts(tmp_path, marker, monkeypatch):
+    from governed_agents.runtime._cgroup import RunCgroup
+
+    def refuse(self, pid):
+        raise OSError(28, "No space left on device")  # as a cgroup that went away would answer
+
+    monkeypatch.setattr(RunCgroup, "admit", refuse)
+    out = tmp_path / "ran.txt"
+    report = await run_code(f"# {marker}\nopen({str(out)!r}, 'w').write('x')\n", "python",
+                            RuntimeLimits(max_processes=16), work_dir=tmp_path)
+    assert report.exit_code != 0 and not out.exists()
+    assert "could not be placed in its cgroups" in report.stderr
+
+
+async def test_the_sandbox_s_first_process_and_what_it_starts_are_in_the_run_s_cgroups(tmp_path, marker):
+    # the runner moves the sandbox's PID 1 in from outside; a process it starts at once follows it
+    code = (f"# {marker}\nimport subprocess\nprint(open('/proc/self/cgroup').read())\n"
+            "print(subprocess.run(['cat', '/proc/self/cgroup'], capture_output=True, text=True).stdout)\n")
+    report = await run_code(code, "python", RuntimeLimits(max_memory=300_000_000, max_processes=8,
+                                                          allowed_commands=("cat",)), work_dir=tmp_path)
+    assert report.exit_code == 0, report.output
+    groups = [line for line in report.stdout.splitlines() if ":pids:" in line or ":memory:" in line]
+    assert len(groups) == 4 and all(line.rsplit("/", 1)[-1].startswith("governed-") for line in groups), groups
 
 
 @pytest.mark.parametrize(("stderr", "process_limit", "expected"), [
