@@ -228,6 +228,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
     work_dir.mkdir(parents=True, exist_ok=True)
     seccomp = layers["seccomp"] == "active"
     cgroup: RunCgroup | None = None
+    view: View | None = None
     code_fd = report_fd = go_read = go_fd = info_fd = info_write = -1
     limit_broken: str | None = None
     started = time.monotonic()
@@ -242,7 +243,6 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         if cgroup is not None or hold is not None:  # the launcher waits for the go before the code
             go_read, go_fd = os.pipe()
         argv_prefix: list[str] = []
-        view: View | None = None
         if bwrap is not None:
             argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write if info_write >= 0 else None)
         code_fd = _code_memfd(code)
@@ -255,7 +255,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
                 marshal.dumps(config).hex()]
         budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
         budget = min(budgets) if budgets else None
-        passed = tuple(fd for fd in (code_fd, report_fd, go_read, info_write) if fd >= 0)
+        passed = (*(fd for fd in (code_fd, report_fd, go_read, info_write) if fd >= 0), *(view.fds if view else ()))
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=str(work_dir), env=_environment(work_dir, env), start_new_session=True,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -265,6 +265,8 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             if fd >= 0:
                 os.close(fd)
         code_fd = go_read = info_write = -1
+        if view is not None:
+            view.close()
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
         admitted = None
         if cgroup is not None:  # off the event loop: the move waits for the kernel (see RunCgroup.admit)
@@ -298,6 +300,8 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        if view is not None:
+            view.close()
     limit_broken = limit_broken or _diagnose(returncode, err, cgroup_limit == "process limit", limits)
     if cgroup_limit == "memory limit" and limit_broken in (None, "cpu limit"):
         limit_broken = "memory limit"  # the kernel's OOM kill is a SIGKILL: not the CPU limit's

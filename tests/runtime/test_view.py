@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -112,3 +113,68 @@ async def test_bash_commands_still_find_their_programs_and_libraries(tmp_path):
     names = second.split()
     assert "home" not in names and "var" not in names and "run" not in names, names
     assert "etc" in names and "usr" in names
+
+
+ETC_BY_THE_KERNEL = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)     # no audit hook on these: the kernel answers
+def tried(result):
+    return 'done' if result >= 0 else os.strerror(ctypes.get_errno())
+print('append', tried(libc.open(b'/etc/passwd', os.O_WRONLY | os.O_APPEND)))
+print('create', tried(libc.open(b'/etc/ld.so.preload', os.O_WRONLY | os.O_CREAT, 0o644)))
+print('unlink', tried(libc.unlink(b'/etc/ld.so.cache')))
+print('rename', tried(libc.rename(b'/etc/passwd', b'/etc/passwd-')))
+print('replace', tried(libc.rename(b'/tmp', b'/etc/group')))
+print('chmod', tried(libc.chmod(b'/etc/nsswitch.conf', 0o666)))
+print('mount', tried(libc.mount(b'tmpfs', b'/etc', b'tmpfs', 0, None)))
+print('shadow', tried(libc.open(b'/etc/shadow', os.O_RDONLY)))
+print('hosts', tried(libc.open(b'/etc/hosts', os.O_RDONLY)))
+fds = {}
+for name in os.listdir('/proc/self/fd'):
+    try:
+        fds[int(name)] = os.readlink('/proc/self/fd/' + name)
+    except OSError:
+        pass
+print('descriptors', sorted(t.split(':')[0] for fd, t in fds.items() if fd > 2))
+"""
+
+
+async def test_the_copied_etc_files_are_the_host_s_and_can_be_neither_written_nor_replaced(tmp_path):
+    # the regular files of /etc the view holds are copied into the sandbox's own read-only root at
+    # every start: fresh each run (nothing shared between runs), world-readable ones only, and no
+    # descriptor on a host file is left to the code (reopening one through /proc would be a write path)
+    limits = RuntimeLimits(allow_dynamic_code=True, readable_paths=(str(tmp_path / "none"),))
+    code = ("import os, pwd\nprint(open('/etc/passwd').read() == " + repr(Path("/etc/passwd").read_text()) + ")\n"
+            "print(pwd.getpwuid(0).pw_name, os.readlink('/etc/localtime') == "
+            + repr(os.readlink("/etc/localtime")) + ")\n" + ETC_BY_THE_KERNEL)
+    report = await run_code(code, "python", limits, work_dir=tmp_path)
+    assert set(report.layers.values()) == {"active"}
+    lines = report.stdout.splitlines()
+    assert lines[:2] == ["True", "root True"], report.output
+    refused = dict(line.split(" ", 1) for line in lines[2:-1])
+    assert refused == {"append": "Read-only file system", "create": "Read-only file system",
+                       "unlink": "Read-only file system", "rename": "Read-only file system",
+                       "replace": "Read-only file system", "chmod": "Read-only file system",
+                       "mount": "Operation not permitted", "shadow": "No such file or directory",
+                       "hosts": "No such file or directory"}, report.output
+    assert lines[-1] == "descriptors ['/memfd']", report.output  # the launcher's record of what the code did
+
+
+def test_only_world_readable_regular_files_are_copied_from_etc(tmp_path):
+    import stat
+
+    from governed_agents.runtime._view import _open_copy
+
+    public, secret, fifo = tmp_path / "public", tmp_path / "secret", tmp_path / "fifo"
+    public.write_text("ok\n")
+    secret.write_text("hash\n")
+    secret.chmod(0o640)  # as /etc/shadow
+    os.mkfifo(fifo)
+    (tmp_path / "to-secret").symlink_to(secret)
+    fd = _open_copy(str(public))
+    assert fd is not None and stat.S_ISREG(os.fstat(fd).st_mode)
+    os.close(fd)
+    assert _open_copy(str(secret)) is None
+    assert _open_copy(str(tmp_path / "to-secret")) is None  # followed, as a bind would, and still refused
+    assert _open_copy(str(fifo)) is None  # and it did not block
+    assert _open_copy(str(tmp_path / "missing")) is None
