@@ -4,32 +4,17 @@ Run by ``python -I -S -c`` from its code object, compiled once by the parent and
 in the first argument (see ``_run._LAUNCH``: nothing of the runtime's own directory needs to exist in
 the sandbox); CONFIG, the second argument, is a hex-encoded ``marshal`` of a dict. It imports nothing
 beyond the interpreter's built-ins (and _ctypes when a seccomp filter is to be loaded), so it starts fast. It is PID 1 of the sandbox (``bwrap --as-pid-1``: no bubblewrap
-init runs beside it, unfiltered and outside the cgroups). In order: rlimits, the seccomp filter
-(compiled to BPF once by the parent; the kernel says no to sockets/exec/fork the policy does not
-grant, and to ptrace always), the wait for the parent's go (it has put this process in the run's
-cgroups, and written the receipt for a held start) and the check that the cgroups hold it, the PEP 578 audit hook (readable refusals and the record of
+init runs beside it, unfiltered and outside the cgroups). In order: the seccomp filter (compiled to
+BPF once by the parent; the kernel says no to sockets/exec/fork the policy does not grant, and to
+ptrace always), the wait for the parent's go (it has set this process's rlimits and put it in the
+run's cgroups, and written the receipt for a held start) and the check that the cgroups hold it, the PEP 578 audit hook (readable refusals and the record of
 what the code did — not the boundary), then the user's code, read from a file descriptor — or an
 exec of the shell on that descriptor for shell blocks (rlimits and seccomp survive exec).
 """
 
 import marshal
 import os
-import resource
 import sys
-
-
-def _rlimits(config):
-    limits = (("as", resource.RLIMIT_AS), ("cpu", resource.RLIMIT_CPU), ("fsize", resource.RLIMIT_FSIZE))
-    for key, which in limits:
-        value = config.get(key)
-        if value is None:
-            continue
-        value = int(value)
-        if key == "cpu":  # SIGXCPU at the soft limit, SIGKILL one second later
-            resource.setrlimit(which, (value, value + 1))
-        else:
-            resource.setrlimit(which, (value, value))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def _seccomp(config):
@@ -233,8 +218,10 @@ def _audit_hook(config, observed):
 
 
 def _run_python(config):
-    """Run the code as __main__ (what runpy does, without importing pkgutil and typing). The source
-    comes from a file descriptor the parent filled: the host writes nothing into the work dir."""
+    """Run the code as __main__ (what runpy does, without importing pkgutil and typing). It comes
+    from a file descriptor the parent filled (the host writes nothing into the work dir): the source
+    and its code object, compiled by the parent with this same interpreter (a first compile costs a
+    fresh interpreter ~1 ms); None when the parent left the compiling to this process."""
     fd = config["code_fd"]
     chunks = []
     while True:
@@ -243,13 +230,15 @@ def _run_python(config):
             break
         chunks.append(chunk)
     os.close(fd)
-    source = b"".join(chunks)
+    source, code = marshal.loads(b"".join(chunks))
     main = type(sys)("__main__")
     main.__builtins__ = __builtins__  # type: ignore[attr-defined]
     sys.modules["__main__"] = main
     sys.argv = [CODE_NAME]
     try:
-        exec(compile(source, CODE_NAME, "exec", dont_inherit=True), main.__dict__)
+        if code is None:
+            code = compile(source, CODE_NAME, "exec", dont_inherit=True)
+        exec(code, main.__dict__)
     except SystemExit:
         raise
     except BaseException as exc:  # the traceback a plain `python file.py` prints: no launcher frames
@@ -271,8 +260,8 @@ def _run_python(config):
 
 
 def _wait_for_go(config):
-    """Wait for the parent's go: it comes once the parent has put this process in the run's cgroups
-    (and made the decision durable, for a held start). EOF instead of the go byte: the code never runs.
+    """Wait for the parent's go: it comes once the parent has set this process's rlimits and put it in
+    the run's cgroups (and made the decision durable, for a held start). EOF instead of the go byte: the code never runs.
     Then check, from inside, that the process is in each of its cgroups — the code never starts
     outside them, whatever the parent did."""
     go_fd = config.get("go_fd")
@@ -305,7 +294,6 @@ def main():
     # module) last, so that nothing planted there shadows the standard library or a package
     sys.path.extend(config.get("path", ()))
     sys.path.append(os.getcwd())
-    _rlimits(config)
     _seccomp(config)
     observed = _Observed(config.get("report_fd"), config.get("report_limit", 256))
     _wait_for_go(config)

@@ -2,12 +2,12 @@
 
 Process tree: ``bwrap`` (new PID, network, IPC, UTS, user namespaces; no capabilities, no further user
 namespaces; the filesystem view built from the policy — see ``_view``) → ``python -I -S -c …`` as the
-sandbox's PID 1, running the launcher (rlimits, seccomp, waits for the go, checks that it is inside the
-run's cgroups, audit hook) → the user's code, handed over through a memfd: the host writes nothing into
-the work dir. The host moves the sandbox's PID 1 into the run's cgroups itself, as soon as bubblewrap
-names it (``--info-fd``) and while the sandbox is still being set up, then sends the go (after the
-hold, when there is one): the code never starts outside its cgroups, and nothing in the sandbox can
-write to a cgroup file. A process that escapes the PID namespace's reach (none should) is still found
+sandbox's PID 1, running the launcher (seccomp, waits for the go, checks that it is inside the run's
+cgroups, audit hook) → the user's code, handed over (compiled, for Python) through a memfd: the host
+writes nothing into the work dir. The host sets the rlimits of the sandbox's PID 1 and moves it into the
+run's cgroups itself, as soon as bubblewrap names it (``--info-fd``) and while the sandbox is still
+being set up, then sends the go (after the hold, when there is one): the code never starts outside its
+limits or its cgroups, and nothing in the sandbox can write to a cgroup file. A process that escapes the PID namespace's reach (none should) is still found
 through the cgroup. Each layer that is missing is reported, in ``RunReport.layers`` and in a first
 line of ``stderr`` when the code ran; with ``require_isolation`` a missing bubblewrap means the code
 does not run at all.
@@ -22,16 +22,19 @@ import json
 import marshal
 import os
 import re
+import resource
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from governed_agents._tracing import traced_run
 from governed_agents.policy._decision import RuntimeLimits
 from governed_agents.runtime._cgroup import RunCgroup
+from governed_agents.runtime._launcher import CODE_NAME
 from governed_agents.runtime._layers import available_layers, bwrap_path
 from governed_agents.runtime._observed import read_observed
 from governed_agents.runtime._report import RunReport, layers_note
@@ -45,6 +48,7 @@ __all__ = ["DEFAULT_MAX_PROCESSES", "run_code", "run_code_sync"]
 # directory in the sandbox: one more bind); CONFIG follows as the second.
 _LAUNCH = ("import marshal, sys; launcher = {'__name__': '_launcher'}; "
            "exec(marshal.loads(bytes.fromhex(sys.argv[1])), launcher); launcher['main']()")
+_COMPILE_HERE = 32 * 1024  # bytes of Python source compiled by the runner; longer code compiles in the child
 DEFAULT_MAX_PROCESSES = 128  # a fork bomb is held even when the policy names no process limit
 OUTPUT_LIMIT = 4 * 1024 * 1024
 _PYTHON = {"python", "py", "python3", "py3"}
@@ -100,9 +104,6 @@ def _launcher_config(code_fd: int, language: str, limits: RuntimeLimits, work_di
         "report_fd": report_fd,
         "language": language,
         "shell": "/bin/bash",
-        "as": limits.max_memory,
-        "cpu": limits.max_cpu_time,
-        "fsize": limits.max_file_size,
         "audit": audit,
         "path": _site_packages(),
     }
@@ -163,15 +164,40 @@ def _missing_layers(limits: RuntimeLimits, layers: dict[str, str], language: str
     return [name for name in needed if layers.get(name) != "active"]
 
 
-def _code_memfd(code: str) -> int:
-    """The code in an anonymous memory file: nothing on a path the sandboxed code could have planted."""
+def _code_memfd(code: str, language: str = "bash") -> int:
+    """The code in an anonymous memory file: nothing on a path the sandboxed code could have planted.
+    Python code goes as (source, code object): compiled here, where the compiler is warm, unless it is
+    long (never hold the event loop) or does not compile (the child then reports it as Python would)."""
     fd = os.memfd_create("governed-code", 0)
     data = code.encode("utf-8", "surrogatepass")
+    if language == "python":
+        data = marshal.dumps((data, _compiled(data) if len(data) <= _COMPILE_HERE else None))
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
+
+
+def _compiled(source: bytes) -> CodeType | None:
+    try:  # optimize=0: as the child's own compile would (it runs without -O)
+        return compile(source, CODE_NAME, "exec", dont_inherit=True, optimize=0)
+    except Exception:  # SyntaxError, ValueError (a NUL byte), RecursionError, MemoryError
+        return None
+
+
+def _set_limits(pid: int, limits: RuntimeLimits) -> None:
+    """The policy's rlimits on the sandbox's PID 1, set from outside before the go (what it starts
+    inherits them). RLIMIT_CPU: SIGXCPU at the limit, SIGKILL a second later."""
+    wanted = [(resource.RLIMIT_CORE, 0, 0)]
+    if limits.max_memory is not None:
+        wanted.append((resource.RLIMIT_AS, int(limits.max_memory), int(limits.max_memory)))
+    if limits.max_cpu_time is not None:
+        wanted.append((resource.RLIMIT_CPU, int(limits.max_cpu_time), int(limits.max_cpu_time) + 1))
+    if limits.max_file_size is not None:
+        wanted.append((resource.RLIMIT_FSIZE, int(limits.max_file_size), int(limits.max_file_size)))
+    for which, soft, hard in wanted:
+        resource.prlimit(pid, which, (soft, hard))
 
 
 def _refusal(message: str, layers: dict[str, str]) -> RunReport:
@@ -238,19 +264,18 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         if pids or memory is not None:
             cgroup = RunCgroup((limits.max_processes or DEFAULT_MAX_PROCESSES) if pids else None, memory,
                                pids=pids)
-        if cgroup is not None and bwrap is not None:
+        if bwrap is not None:
             info_fd, info_write = os.pipe()
-        if cgroup is not None or hold is not None:  # the launcher waits for the go before the code
-            go_read, go_fd = os.pipe()
+        go_read, go_fd = os.pipe()  # the launcher waits for the go before the code
         argv_prefix: list[str] = []
         if bwrap is not None:
-            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write if info_write >= 0 else None)
-        code_fd = _code_memfd(code)
+            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write)
+        code_fd = _code_memfd(code, lang)
         report_fd = os.memfd_create("governed-observed", 0)
         config = _launcher_config(code_fd, lang, limits, work_dir, seccomp, view, report_fd)
         if cgroup is not None:
             config["cgroup"] = cgroup.membership  # checked by the launcher before the code starts
-        config["go_fd"] = go_read if go_read >= 0 else None
+        config["go_fd"] = go_read
         argv = [*argv_prefix, sys.executable, "-I", "-S", "-u", "-c", _LAUNCH, _launcher_code(),
                 marshal.dumps(config).hex()]
         budgets = [t for t in (limits.max_execution_time, timeout) if t is not None]
@@ -268,21 +293,19 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         if view is not None:
             view.close()
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
-        admitted = None
-        if cgroup is not None:  # off the event loop: the move waits for the kernel (see RunCgroup.admit)
-            admitted = asyncio.get_running_loop().run_in_executor(None, _admit, cgroup, proc.pid, info_fd)
-            info_fd = -1  # _admit closes it
-            # read here as well, so that a move still under way when the run is given up never logs its outcome
-            admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
-        if go_fd >= 0:
-            withheld = await _release(proc, go_fd, admitted, hold, cancellation)
-            os.close(go_fd)  # the launcher reads EOF when no go was written
-            go_fd = -1
-            if withheld is not None:
-                _kill_tree(proc.pid, cgroup)
-                await proc.wait()
-                await _collect(readers)
-                return _refusal(withheld, layers)
+        # off the event loop: a cgroup move waits for the kernel (see RunCgroup.admit)
+        admitted = asyncio.get_running_loop().run_in_executor(None, _admit, proc.pid, info_fd, limits, cgroup)
+        info_fd = -1  # _admit closes it
+        # read here as well, so that a move still under way when the run is given up never logs its outcome
+        admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
+        withheld = await _release(proc, go_fd, admitted, hold, cancellation)
+        os.close(go_fd)  # the launcher reads EOF when no go was written
+        go_fd = -1
+        if withheld is not None:
+            _kill_tree(proc.pid, cgroup)
+            await proc.wait()
+            await _collect(readers)
+            return _refusal(withheld, layers)
         if hold is not None:
             started = time.monotonic()
         limit_broken = await _wait(proc, budget, cancellation)
@@ -341,13 +364,18 @@ def _missing_message(missing: list[str], layers: dict[str, str]) -> str:
     return "; ".join(parts) + "; Governor(require_isolation=False) runs without it"
 
 
-def _admit(cgroup: RunCgroup, launched: int, info_fd: int) -> None:
-    """Put the sandbox's PID 1 in the run's cgroups, from outside, while it is still being set up:
-    ``launched`` itself without bubblewrap (``info_fd`` -1), else the child bubblewrap names on
-    ``info_fd`` (its monitor stays outside: it is not the code's, and does not count in pids.max)."""
-    if info_fd < 0:
-        cgroup.admit(launched)
-        return
+def _admit(launched: int, info_fd: int, limits: RuntimeLimits, cgroup: RunCgroup | None) -> None:
+    """Set the rlimits of the sandbox's PID 1 and put it in the run's cgroups, from outside, while it
+    is still being set up: ``launched`` itself without bubblewrap (``info_fd`` -1), else the child
+    bubblewrap names on ``info_fd`` (its monitor stays outside: it is not the code's, and does not
+    count in pids.max)."""
+    pid = launched if info_fd < 0 else _sandbox_pid(launched, info_fd)
+    _set_limits(pid, limits)
+    if cgroup is not None:
+        cgroup.admit(pid)
+
+
+def _sandbox_pid(launched: int, info_fd: int) -> int:
     chunks = []
     try:
         while chunk := os.read(info_fd, 4096):
@@ -358,9 +386,9 @@ def _admit(cgroup: RunCgroup, launched: int, info_fd: int) -> None:
         pid = int(json.loads(b"".join(chunks))["child-pid"])
     except (ValueError, KeyError, TypeError) as exc:
         raise OSError(f"bubblewrap did not start the sandbox ({type(exc).__name__})") from None
-    if _parent(pid) != launched:  # gone already (and its pid reused): never move a stranger
-        raise OSError("the sandbox ended before it could join its cgroups")
-    cgroup.admit(pid)
+    if _parent(pid) != launched:  # gone already (and its pid reused): never touch a stranger
+        raise OSError("the sandbox ended before it could be set up")
+    return pid
 
 
 def _parent(pid: int) -> int | None:
@@ -371,9 +399,9 @@ def _parent(pid: int) -> int | None:
         return None
 
 
-async def _release(proc: asyncio.subprocess.Process, go_fd: int, admitted: asyncio.Future[None] | None,
+async def _release(proc: asyncio.subprocess.Process, go_fd: int, admitted: asyncio.Future[None],
                    hold: Awaitable[bool] | None, cancellation: asyncio.Event | None) -> str | None:
-    """Wait until the sandbox is in its cgroups (``admitted``) and ``hold`` said yes, or a
+    """Wait until the sandbox has its rlimits and is in its cgroups (``admitted``) and ``hold`` said yes, or a
     cancellation; then tell the waiting launcher to go (one byte on ``go_fd``; a launcher that reads
     EOF instead ends without running the code). Returns why the code may not run, or None when it may."""
     answer = asyncio.ensure_future(hold) if hold is not None else None
@@ -386,7 +414,7 @@ async def _release(proc: asyncio.subprocess.Process, go_fd: int, admitted: async
                                                return_when=asyncio.FIRST_COMPLETED)
             pending.discard(cancelled)
             if admitted in done and admitted.exception() is not None:
-                withheld = f"the run could not be placed in its cgroups ({admitted.exception()})"
+                withheld = f"the sandbox could not be given its limits and cgroups ({admitted.exception()})"
             elif answer in done and (answer.exception() is not None or answer.result() is not True):
                 withheld = "the decision was withdrawn before the code ran"
             elif cancelled is not None and cancelled in done:

@@ -272,7 +272,7 @@ def launch(config: dict, code: str, go: bytes | None) -> subprocess.CompletedPro
 
     from governed_agents.runtime import _run
 
-    code_fd = _run._code_memfd(code)
+    code_fd = _run._code_memfd(code, "python")
     go_read, go_write = os.pipe()
     config = {"code_fd": code_fd, "language": "python", "go_fd": go_read, **config}
     try:
@@ -302,18 +302,24 @@ def test_a_launcher_whose_go_pipe_closes_without_the_go_never_starts_the_code():
     assert done.returncode == 125 and "ran without" not in done.stdout
 
 
-async def test_a_run_whose_sandbox_cannot_be_placed_in_its_cgroups_never_starts(tmp_path, marker, monkeypatch):
+@pytest.mark.parametrize("step", ["cgroups", "rlimits"])
+async def test_a_run_whose_sandbox_cannot_be_given_its_cgroups_or_rlimits_never_starts(tmp_path, marker, monkeypatch,
+                                                                                      step):
+    from governed_agents.runtime import _run
     from governed_agents.runtime._cgroup import RunCgroup
 
-    def refuse(self, pid):
+    def refuse(*args):
         raise OSError(28, "No space left on device")  # as a cgroup that went away would answer
 
-    monkeypatch.setattr(RunCgroup, "admit", refuse)
+    if step == "cgroups":
+        monkeypatch.setattr(RunCgroup, "admit", refuse)
+    else:
+        monkeypatch.setattr(_run.resource, "prlimit", refuse)
     out = tmp_path / "ran.txt"
     report = await run_code(f"# {marker}\nopen({str(out)!r}, 'w').write('x')\n", "python",
-                            RuntimeLimits(max_processes=16), work_dir=tmp_path)
+                            RuntimeLimits(max_processes=16, max_cpu_time=5), work_dir=tmp_path)
     assert report.exit_code != 0 and not out.exists()
-    assert "could not be placed in its cgroups" in report.stderr
+    assert "could not be given its limits and cgroups" in report.stderr
 
 
 async def test_the_sandbox_s_first_process_and_what_it_starts_are_in_the_run_s_cgroups(tmp_path, marker):
