@@ -322,6 +322,20 @@ async def test_a_run_whose_sandbox_cannot_be_given_its_cgroups_or_rlimits_never_
     assert "could not be given its limits and cgroups" in report.stderr
 
 
+async def test_the_rlimits_set_from_outside_are_in_force_and_cannot_be_raised(tmp_path, marker):
+    # the runner sets them on the sandbox's first process before the go; the code cannot lift them
+    code = (f"# {marker}\nimport ctypes, resource\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "for name in ('RLIMIT_AS', 'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_CORE'):\n"
+            "    which = getattr(resource, name)\n"
+            "    unlimited = (ctypes.c_ulong * 2)(2 ** 64 - 1, 2 ** 64 - 1)\n"
+            "    print(name, *resource.getrlimit(which), libc.setrlimit(which, unlimited), *resource.getrlimit(which))\n")
+    report = await run_code(code, "python", RuntimeLimits(allow_dynamic_code=True, max_memory=300_000_000,
+                                                          max_cpu_time=7, max_file_size=5000), work_dir=tmp_path)
+    assert report.stdout.splitlines() == ["RLIMIT_AS 300000000 300000000 -1 300000000 300000000",
+                                          "RLIMIT_CPU 7 8 -1 7 8", "RLIMIT_FSIZE 5000 5000 -1 5000 5000",
+                                          "RLIMIT_CORE 0 0 -1 0 0"], report.output
+
+
 async def test_the_sandbox_s_first_process_and_what_it_starts_are_in_the_run_s_cgroups(tmp_path, marker):
     # the runner moves the sandbox's PID 1 in from outside; a process it starts at once follows it
     code = (f"# {marker}\nimport subprocess\nprint(open('/proc/self/cgroup').read())\n"
