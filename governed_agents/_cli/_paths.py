@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,3 +33,30 @@ def read_inputs(paths: list[str], language: str | None) -> Iterator[tuple[str, s
             except OSError as exc:
                 raise InputError(f"{file}: {exc.strerror}") from exc
             yield str(file), language or SUFFIX_LANGUAGE.get(file.suffix, "python"), text
+
+
+def collect_inputs(paths: list[str], language: str | None) -> tuple[list[tuple[str, str, str]], InputError | None]:
+    """Every input up to the first path that cannot be read, and that path's error (or None): the
+    inputs before it are still decided and printed, as they were when read one at a time."""
+    inputs: list[tuple[str, str, str]] = []
+    try:
+        for item in read_inputs(paths, language):
+            inputs.append(item)
+    except InputError as exc:
+        return inputs, exc
+    return inputs, None
+
+
+def jobs_argument(value: str) -> int:
+    """``--jobs N``: a whole number of processes, at least 1."""
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (1 or more), got {value!r}")
+    return jobs
+
+
+JOBS_HELP = ("processes that share the inputs (default: one per CPU when there are enough files to pay for it; "
+             "1: all in this process); the output is the same in any case")

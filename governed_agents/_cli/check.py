@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from governed_agents._cli._paths import InputError, read_inputs
+from governed_agents._cli._paths import JOBS_HELP, collect_inputs, jobs_argument
 
 
 def register(subparsers: Any) -> None:
@@ -33,11 +33,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--work-dir", help="the directory the code would run in (resolves relative paths)")
     p.add_argument("--receipts", help="append a receipt per decision to this log (SQLite file or postgresql:// URL)")
     p.add_argument("--json", action="store_true", help="one JSON object per input")
+    p.add_argument("--jobs", type=jobs_argument, metavar="N", help=JOBS_HELP)
     p.add_argument("paths", nargs="+", metavar="PATH", help="a file, a directory, or - for stdin")
     p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from governed_agents._cli._parallel import ordered_map
     from governed_agents.analysis import analyze
     from governed_agents.policy import PolicyError, load_policy
 
@@ -59,23 +61,34 @@ def _run(args: argparse.Namespace) -> int:
     if deciding is None:
         print(f"governed-agents check: {args.policy}: {missing} (agents: "
               f"{', '.join(policy.agents)}); every decision would be a denial", file=sys.stderr)
+
+    def decide(item: tuple[str, str, str]) -> Any:
+        """The decision (to be recorded here), or with no log what is printed for it."""
+        path, language, text = item
+        decision = policy.evaluate(analyze(text, language=language, work_dir=args.work_dir),
+                                   executor=args.agent, suggester=args.suggester)
+        return decision if log is not None else (decision.approved, _render(path, decision, None, as_json=args.json))
+
+    inputs, error = collect_inputs(args.paths, args.language)
     worst = 0
     try:
-        for path, language, text in read_inputs(args.paths, args.language):
-            decision = policy.evaluate(analyze(text, language=language, work_dir=args.work_dir),
-                                       executor=args.agent, suggester=args.suggester)
-            receipt_id = _record(log, decision) if log is not None else None
-            if receipt_id is False:
-                decision = decision.model_copy(update={"outcome": "denied"})
-                receipt_id = None
-            worst = max(worst, 0 if decision.approved else 1)
-            _print(path, decision, receipt_id, as_json=args.json)
-    except InputError as exc:
-        print(f"governed-agents check: {exc}", file=sys.stderr)
-        return 2
+        decided = ordered_map(decide, inputs, args.jobs, weight=lambda item: len(item[2]), kind=lambda item: item[1])
+        for (path, _, _), result in zip(inputs, decided, strict=True):
+            if log is None:
+                approved, shown = result
+            else:
+                recorded = _record(log, result)  # False: not recorded, so denied
+                decision = result if recorded is not False else result.model_copy(update={"outcome": "denied"})
+                receipt_id = recorded if isinstance(recorded, str) else None
+                approved, shown = decision.approved, _render(path, decision, receipt_id, as_json=args.json)
+            worst = max(worst, 0 if approved else 1)
+            sys.stdout.write(shown)
     finally:
         if log is not None:
             log.close()
+    if error is not None:
+        print(f"governed-agents check: {error}", file=sys.stderr)
+        return 2
     return worst
 
 
@@ -100,9 +113,9 @@ def _record(log: Any, decision: Any) -> str | bool:
         return False
 
 
-def _print(path: str, decision: Any, receipt_id: Any, *, as_json: bool) -> None:
+def _render(path: str, decision: Any, receipt_id: Any, *, as_json: bool) -> str:
     if as_json:
-        print(json.dumps({
+        return json.dumps({
             "path": path,
             "approved": decision.approved,
             "outcome": decision.outcome,
@@ -113,12 +126,12 @@ def _print(path: str, decision: Any, receipt_id: Any, *, as_json: bool) -> None:
             "limits": decision.limits.model_dump(mode="json"),
             "code_signature": decision.ir.code_signature,
             "receipt_id": receipt_id,
-        }))
-        return
+        }) + "\n"
     mark = {"approved": "APPROVED", "denied": "DENIED", "needs_approval": "NEEDS APPROVAL"}[decision.outcome]
-    print(f"{path}: {mark}" + (f"  (receipt {receipt_id})" if receipt_id else ""))
+    lines = [f"{path}: {mark}" + (f"  (receipt {receipt_id})" if receipt_id else "")]
     for v in decision.violations:
-        print(f"  {path}:{v.line}:{v.column}: [{v.constraint}] {v.message}" if v.line
-              else f"  {path}: [{v.constraint}] {v.message}")
+        lines.append(f"  {path}:{v.line}:{v.column}: [{v.constraint}] {v.message}" if v.line
+                     else f"  {path}: [{v.constraint}] {v.message}")
     for reason in decision.approval_reasons:
-        print(f"  {path}: [requires_approval] {reason}")
+        lines.append(f"  {path}: [requires_approval] {reason}")
+    return "\n".join(lines) + "\n"
