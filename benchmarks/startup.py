@@ -1,8 +1,10 @@
 """Whole-process cost of the ``governed-agents`` command against bandit's, measured in one run:
 
 1. start-up: one-file ``governed-agents check`` against ``bandit`` on the same file (goal <= 1.0x);
-2. throughput: the 405 RedCode-Exec development snippets as files in one directory, one process
+2. throughput: the 405 RedCode-Exec development snippets as files in one directory, one command
    each side, ``analyze --json`` and ``check --json`` against ``bandit -r -f json`` (goal >= 1.2x);
+   with the default ``--jobs`` (worker processes forked after the imports, one per CPU) and, to show
+   what the workers bring, with ``--jobs 1`` (one process; bandit has no workers);
 3. where ``check``'s start-up goes: a bare interpreter and the imports that dominate;
 4. ``governed-agents run`` of a one-line file as a whole process against a process that runs the
    same code through AutoGen's stock ``LocalCommandLineCodeExecutor`` (goal <= 1.3x).
@@ -122,11 +124,13 @@ def main() -> None:
               "(goal <= 1.0x)")
 
         repeat = max(3, args.repeat // 3)
-        print(f"\nthroughput, {len(codes)} snippets in one process each (best of {repeat})")
+        print(f"\nthroughput, {len(codes)} snippets in one command each (best of {repeat})")
         throughput = measure({
             "bandit -r -f json": [PY, "-m", "bandit", "-q", "-r", "-f", "json", str(corpus)],
             "analyze --json": [PY, "-m", "governed_agents.cli", "analyze", "--json", str(corpus)],
             "check --json": [*_check(str(corpus))[:-1], "--json", str(corpus)],
+            "analyze --jobs 1": [PY, "-m", "governed_agents.cli", "analyze", "--json", "--jobs", "1", str(corpus)],
+            "check --jobs 1": [*_check(str(corpus))[:-1], "--json", "--jobs", "1", str(corpus)],
         }, repeat)
         base_wall, base_cpu = throughput["bandit -r -f json"]
         for name, (wall, cpu) in throughput.items():

@@ -9,6 +9,7 @@ hot CLI path; subcommands stay small.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    collecting = gc.isenabled()
+    try:
+        return _main(argv)
+    finally:
+        if collecting:  # analyze and check turn the collector off for their start-up (_cli/_parallel.py)
+            gc.enable()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # `governed-agents check …` needs only check's parser; anything else (no command, an option
     # first, a typo) gets the whole parser, so help and "invalid choice" list every command.

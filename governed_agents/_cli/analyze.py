@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from typing import Any
@@ -24,6 +25,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    gc.disable()  # start-up only: on again once the first input is done (ordered_map)
     from governed_agents._cli._parallel import ordered_map
     from governed_agents.analysis import analyze
 

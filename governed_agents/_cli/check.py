@@ -12,6 +12,7 @@ rule (exit 2, or its own denial code 126).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from pathlib import Path
@@ -39,6 +40,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    gc.disable()  # start-up only: on again once the first input is done (ordered_map)
     from governed_agents._cli._parallel import ordered_map
     from governed_agents.analysis import analyze
     from governed_agents.policy import PolicyError, load_policy
