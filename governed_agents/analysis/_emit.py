@@ -79,6 +79,10 @@ def emit_call(w: Walker, call: cst.Call, api: str, spec: Spec, receiver: Any) ->
     if spec.kind in _FILE_KINDS and spec.value_from != "self" and _in_memory(w, call, spec):
         return  # pd.read_csv(io.StringIO(s)), csv.reader(["a,b"]), gzip.GzipFile(fileobj=io.BytesIO(b))
     carried = _carried(w, call, spec, receiver) if spec.arg is not None or spec.kw or spec.value_from else UNKNOWN
+    if type(carried) is Choice:  # a name that may hold either string (a branch, a loop): each is reported
+        for one in carried.values:
+            emitter(w, call, api, spec, one)
+        return
     emitter(w, call, api, spec, carried)
 
 
@@ -109,6 +113,8 @@ def _carried(w: Walker, call: cst.Call, spec: Spec, receiver: Any) -> Any:
     v = w.arg(call, spec)
     if isinstance(v, Obj):
         return v.value
+    if type(v) is Choice:
+        return v
     return v.value if isinstance(v, Const) else UNKNOWN
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import libcst as cst
 
-from governed_agents.analysis._values import UNKNOWN, Const, Obj
+from governed_agents.analysis._values import UNKNOWN, Choice, Const, Obj
 
 __all__ = ["fold_binary", "fold_builtin", "fold_str_method", "join_path", "path_text", "string_value"]
 
@@ -71,6 +71,8 @@ def join_path(left: str, right: str) -> str:
 
 def fold_binary(operator: Any, left: Any, right: Any) -> Any:
     operator_type = type(operator)
+    if operator_type is cst.Add and (type(left) is Choice or type(right) is Choice):
+        return _add_choices(left, right)  # '/data/' + name + '.csv' for name in ['a', 'b']
     if operator_type is cst.Add and isinstance(left, Const) and isinstance(right, Const):
         try:
             return Const(left.value + right.value)
@@ -86,6 +88,20 @@ def fold_binary(operator: Any, left: Any, right: Any) -> Any:
         a, b = path_text(left), path_text(right)
         return Obj("pathlib.Path", join_path(a, b) if a is not None and b is not None else UNKNOWN)
     return UNKNOWN
+
+
+def _add_choices(left: Any, right: Any) -> Any:
+    """Each string one side may hold joined to each the other may hold (16 at most)."""
+    sides = []
+    for side in (left, right):
+        if type(side) is Choice:
+            sides.append(side.values)
+        elif type(side) is Const and type(side.value) is str:
+            sides.append((side.value,))
+        else:
+            return UNKNOWN
+    joined = tuple(dict.fromkeys(a + b for a in sides[0] for b in sides[1]))
+    return Choice(joined) if len(joined) <= 16 else UNKNOWN
 
 
 def _is_path(value: Any) -> bool:

@@ -12,6 +12,7 @@ import libcst as cst
 
 from governed_agents.analysis._catalogue import lookup
 from governed_agents.analysis._emit import DUNDER_ESCAPES
+from governed_agents.analysis._flow import Mark, conditional, loop
 from governed_agents.analysis._fold import string_value
 from governed_agents.analysis._positions import dotted
 from governed_agents.analysis._special import ITERATION_VALUES, STORE_HOOKS, SUBSCRIPT_HOOKS
@@ -57,15 +58,20 @@ def _no_fields(node: Any) -> tuple[Any, ...]:
     return ()
 
 
+def _child_names(node_type: type) -> tuple[str, ...]:
+    """A node type's fields that may hold nodes, last field first (the walk pushes them on a stack)."""
+    return tuple(
+        f for f in node_type.__dataclass_fields__  # type: ignore[attr-defined]
+        if not any(s in f for s in _SKIP_FIELD)
+    )[::-1]
+
+
 def _child_fields(node_type: type) -> Callable[[Any], tuple[Any, ...]]:
     """For a node type, one C call that returns its fields that may hold nodes, last field first
     (the walk pushes them on a stack)."""
     getter = _CHILD_FIELDS.get(node_type)
     if getter is None:
-        names = tuple(
-            f for f in node_type.__dataclass_fields__  # type: ignore[attr-defined]
-            if not any(s in f for s in _SKIP_FIELD)
-        )[::-1]
+        names = _child_names(node_type)
         if not names:
             getter = _no_fields
         elif len(names) == 1:
@@ -146,9 +152,9 @@ def _on_subscript(w: Walker, node: cst.Subscript, stack: list[Any]) -> None:
             hook(w, node, base.name)
 
 
-def bind_target(w: Walker, target: Any, value: Any) -> None:
+def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> None:
     if isinstance(target, cst.Name):
-        w.bind(target.value, value)
+        w.scopes.rebind(target.value, value, joined=joined)
     elif isinstance(target, (cst.Tuple, cst.List)):
         items = value.value if isinstance(value, Const) and isinstance(value.value, tuple) else ()
         for i, element in enumerate(target.elements):
@@ -220,7 +226,8 @@ def _on_aug_assign(w: Walker, node: cst.AugAssign, stack: list[Any]) -> None:
 
 def _on_named_expr(w: Walker, node: cst.NamedExpr, stack: list[Any]) -> None:
     w.consumed.add(id(node.target))  # not an alias: (f := os.system) is also a value handed on
-    _assign_targets(w, [node.target], node.value)
+    # a walrus may sit in a comprehension that never runs, or after an `and` that is false
+    bind_target(w, node.target, w.value(node.value), joined=True)
 
 
 def _on_with(w: Walker, node: cst.With, stack: list[Any]) -> None:
@@ -241,9 +248,29 @@ def _element(w: Walker, iterated_node: Any) -> Any:
     return UNKNOWN
 
 
-def _on_for(w: Walker, node: cst.For, stack: list[Any]) -> None:
+def _on_for(w: Walker, node: cst.For, stack: list[Any]) -> Any:
     _consume_targets(w, node.target)
     bind_target(w, node.target, _element(w, node.iter))
+    return loop(w, node, stack, _push_children)
+
+
+def _on_while(w: Walker, node: cst.While, stack: list[Any]) -> Any:
+    return loop(w, node, stack, _push_children)
+
+
+def _push_children(node: Any, stack: list[Any], marks: dict[str, Mark]) -> _SkipChildren:
+    """Push a node's children as the walk would, with a mark that fires before a field is walked."""
+    for name in _child_names(type(node)):
+        value = getattr(node, name)
+        value_type = type(value)
+        if value_type in NODE_TYPES:
+            stack.append(value)
+        elif value_type is tuple or value_type is list:
+            stack.extend(value[::-1])
+        mark = marks.get(name)
+        if mark is not None:
+            stack.append(mark)
+    return SKIP_CHILDREN
 
 
 def _param_names(params: cst.Parameters) -> Iterator[str]:
@@ -322,6 +349,11 @@ _HANDLERS: dict[type, Any] = {
     cst.NamedExpr: _on_named_expr,
     cst.With: _on_with,
     cst.For: _on_for,
+    cst.While: _on_while,
+    cst.If: conditional,
+    cst.Try: conditional,
+    cst.TryStar: conditional,
+    cst.Match: conditional,
     cst.FunctionDef: _on_function,
     cst.Lambda: _on_lambda,
     cst.ClassDef: _on_class,

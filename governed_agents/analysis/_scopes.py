@@ -1,6 +1,7 @@
 """Names and what they are bound to, per scope: module, functions, lambdas, class bodies.
 
-Flow-insensitive: a name holds the last value bound to it in its scope. A class body's names are
+In source order: a name holds the last value bound to it in its scope, joined with what it held
+where a branch may not have run or a loop may run again (``_flow``). A class body's names are
 invisible to the methods defined in it; ``global``/``nonlocal`` send bindings to the outer scope.
 A name read from outside its scope is recorded (``unbound``): an alias made later there is no alias.
 A free name is looked up in the star imports, then the builtins, then the modules the catalogue
@@ -14,14 +15,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from governed_agents.analysis._catalogue import KNOWN_MODULES, known
-from governed_agents.analysis._values import UNKNOWN, Const, Mod
+from governed_agents.analysis._values import UNKNOWN, Const, Mod, join
 
-__all__ = ["BUILTINS", "LEAVE", "OUTER", "ClassScope", "Scopes"]
+__all__ = ["BUILTINS", "LEAVE", "MISSING", "OUTER", "ClassScope", "Scopes"]
 
 BUILTINS = frozenset(dir(builtins))
 LEAVE = object()  # pushed below a scope's children: the scope ends when it comes off the stack
 OUTER = object()  # in a scope: the name is declared global/nonlocal there
 _NONE = Const(None)
+MISSING = object()  # in a snapshot: the name was not bound
 
 
 class ClassScope(dict[str, Any]):
@@ -29,12 +31,13 @@ class ClassScope(dict[str, Any]):
 
 
 class Scopes:
-    __slots__ = ("stack", "star_modules", "unbound")
+    __slots__ = ("joining", "stack", "star_modules", "unbound")
 
     def __init__(self) -> None:
         self.stack: list[dict[str, Any]] = [{}]
         self.star_modules: list[str] = []
         self.unbound: set[str] = set()  # names read from outside their scope
+        self.joining = 0  # inside a statement whose branches may not run (_flow.conditional)
 
     def push(self, names: Iterable[str], *, is_class: bool = False) -> None:
         self.stack.append((ClassScope if is_class else dict).fromkeys(names, UNKNOWN))
@@ -50,14 +53,38 @@ class Scopes:
         if len(self.stack) > 1:
             self.stack[-1][name] = OUTER  # bindings of this name go to the outer scope
 
-    def bind(self, name: str, value: Any) -> None:
+    def _target(self, name: str) -> dict[str, Any]:
         scope = self.stack[-1]
         if scope.get(name) is OUTER:  # `global f` / `nonlocal f`: the binding is the outer scope's
             scope = next((outer for outer in reversed(self.stack[:-1]) if outer.get(name) is not OUTER
                           and (name in outer or outer is self.stack[0])), scope)
+        return scope
+
+    def bind(self, name: str, value: Any) -> None:
+        scope = self._target(name)
         if type(scope.get(name)) is Mod and value == _NONE:
             return  # `except ImportError: subprocess = None` leaves a may-be module
         scope[name] = value
+
+    def rebind(self, name: str, value: Any, *, joined: bool = False) -> None:
+        """An assignment. In a branch that may not run (``joined``, or inside a conditional
+        statement) a name bound already holds either value afterwards (``_values.join``)."""
+        scope = self._target(name)
+        old = scope.get(name, MISSING)
+        if type(old) is Mod and value == _NONE:
+            return
+        scope[name] = join(old, value) if (joined or self.joining) and old is not MISSING else value
+
+    def snapshot(self, names: Iterable[str]) -> dict[str, Any]:
+        return {name: self._target(name).get(name, MISSING) for name in names}
+
+    def restore(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            scope = self._target(name)
+            if value is MISSING:
+                scope.pop(name, None)
+            else:
+                scope[name] = value
 
     def lookup(self, name: str) -> Any:
         stack = self.stack

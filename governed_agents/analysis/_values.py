@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["MEMORY", "UNKNOWN", "Choice", "Const", "Method", "Mod", "Obj", "Value", "host_port", "normalise_path"]
+__all__ = ["MEMORY", "UNKNOWN", "Choice", "Const", "Method", "Mod", "Obj", "Value", "host_port", "join", "normalise_path",
+           "widen"]
 
 
 class _Unknown:
@@ -53,6 +54,43 @@ class Choice:
     """One of several literal strings: the variable of ``for name in ["mean", "sum"]``."""
 
     values: tuple[str, ...]
+
+
+_MAX_CHOICES = 16
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    if type(value) is Const and type(value.value) is str:
+        return (value.value,)
+    return value.values if type(value) is Choice else None
+
+
+def join(old: Any, new: Any) -> Any:
+    """What a name may hold where two bindings of it meet (a branch taken or not, a loop run again):
+    both strings as a Choice, one object type with its value kept only when both agree, else
+    UNKNOWN. An API stays the newer binding: two APIs in one name are reported where the name is
+    rebound (``Walker.alias``)."""
+    if old == new:
+        return new
+    if type(new) is Mod or type(new) is Method or type(old) is Mod or type(old) is Method:
+        return new
+    if type(old) is Obj and type(new) is Obj and old.type == new.type:
+        return Obj(old.type, old.value if old.value == new.value else UNKNOWN)
+    first, second = _strings(old), _strings(new)
+    if first is not None and second is not None:
+        both = tuple(dict.fromkeys((*first, *second)))
+        return Choice(both) if len(both) <= _MAX_CHOICES else UNKNOWN
+    return UNKNOWN
+
+
+def widen(value: Any) -> Any:
+    """A value at the head of a loop whose body binds its name again: what the body binds is not
+    known yet, so only an API (reported where it is rebound) or an object's type is kept."""
+    if type(value) is Mod or type(value) is Method:
+        return value
+    if type(value) is Obj:
+        return Obj(value.type, UNKNOWN)
+    return UNKNOWN
 
 
 MEMORY = "builtins.memory"  # the type of an in-memory buffer (io.StringIO, io.BytesIO): reading it touches no file

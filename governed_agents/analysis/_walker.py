@@ -24,6 +24,7 @@ from governed_agents.analysis._catalogue import (
     unjudged_module,
 )
 from governed_agents.analysis._emit import INERT_KINDS, emit_call, emit_unknown
+from governed_agents.analysis._flow import Mark
 from governed_agents.analysis._fold import fold_binary, fold_builtin, fold_str_method, string_value
 from governed_agents.analysis._positions import Locator, dotted
 from governed_agents.analysis._scopes import LEAVE, OUTER, Scopes
@@ -84,9 +85,11 @@ class Walker:
         while stack:
             node = stack.pop()
             node_type = type(node)
-            if node_type not in node_types:  # the end of a scope, or an item of a sequence that is no node
+            if node_type not in node_types:  # the end of a scope, a mark, or an item of a sequence that is no node
                 if node is LEAVE:
                     pop_scope()
+                elif node_type is Mark:
+                    node.fire()
                 continue
             name, detail, handler, getter = kinds.get(node_type) or kind_of(node_type)
             tokens.append(name)
