@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from governed_agents.analysis._catalogue import _TABLE  # noqa: E402
+from governed_agents.analysis._catalogue import _TABLE, PURE_STDLIB  # noqa: E402
 
 NET, PROC, DYN, UNKNOWN = "net", "proc", "dyn", "unknown"
 # module → (default effect of its uncatalogued operations, names judged pure)
@@ -266,6 +266,19 @@ def build() -> str:
                 pure[name].append(attr)
             else:
                 opaque[name].append(attr)
+    # a module reached as another's attribute, private names too (random._os, json.codecs,
+    # collections._sys): in every closed module and every module judged pure
+    for name in (*JUDGED, *sorted(PURE_STDLIB)):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for attr in dir(module):
+            value = getattr(module, attr, None)
+            if attr.startswith("__") or not isinstance(value, types.ModuleType):
+                continue
+            qualified = f"{name}.{attr}"
+            module_attrs.setdefault(qualified, value.__name__ if qualified != "os.path" else "os.path")
     class_pure: dict[str, list[str]] = {}
     class_opaque: dict[str, list[str]] = {}
     for type_name, (paths, judged) in CLASSES.items():

@@ -502,7 +502,13 @@ _DYN: dict[str, Spec] = {
     "eval": _s("dyn", "eval", arg=None),
     "compile": _s("dyn", "compile", arg=None),
     "breakpoint": _s("dyn", "other", arg=None),
-    "help": _s("dyn", "dynamic_import", arg=None),  # help('os') imports os; help('modules') imports them all
+    "help": _s("dyn", "dynamic_import", arg=None),
+    # every loaded module at once: sys.modules.values() holds os whatever was imported by name
+    **{f"sys.modules.{m}": _s("dyn", "introspection", arg=None) for m in ("values", "items", "copy", "__iter__")},
+    # string.Formatter resolves "0.attr[key]" from text: a getattr by name
+    "string.Formatter": _s("ctor", arg=None, returns="string.Formatter"),
+    **{f"string.Formatter.{m}": _s("dyn", "introspection", arg=None)
+       for m in ("get_field", "get_value", "format", "vformat")},  # help('os') imports os; help('modules') imports them all
     # a directory put on the import path: code is read from it (and run) by the next import
     "sys.path.append": _s("file", READ, kw="object"),
     "sys.path.insert": _s("file", READ, arg=1, kw="object"),

@@ -108,6 +108,20 @@ def _on_call(w: Walker, node: cst.Call, stack: list[Any]) -> None:
     if isinstance(func, cst.Attribute) and not (type(func.value) is cst.Name and func.value.value in DUNDER_ESCAPES):
         w.consumed.add(id(func.value))  # but __loader__.load_module(…) is a use of __loader__
     w.on_call(node)
+    if type(func) is cst.Attribute and type(func.value) is cst.Name and func.attr.value in _GROWS \
+            and type(w.value(func.value)) is Const:
+        _forget(w, func.value.value)  # paths.append("/etc/passwd"): the literal is not all it holds
+
+
+# Methods that put new values into a list, dict or set (sort, pop, remove only reorder or take away).
+_GROWS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "__setitem__", "__iadd__",
+                    "__ior__", "appendleft", "extendleft"})
+
+
+def _forget(w: Walker, name: str) -> None:
+    """A literal container bound to ``name`` changed where the walk does not follow: unknown now."""
+    w.scopes.rebind(name, UNKNOWN)
+    w.cache.clear()
 
 
 def _module_reached(w: Walker, node: cst.Attribute) -> None:
@@ -166,6 +180,8 @@ def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> 
             hook = STORE_HOOKS.get(base.name)
             if hook is not None:
                 hook(w, target, base.name)
+        elif type(base) is Const and type(target.value) is cst.Name:
+            _forget(w, target.value.value)  # paths[0] = "/etc/passwd"
     elif isinstance(target, cst.Attribute):  # sys.path = […], sys.path += […]
         whole = w.value(target)
         if type(whole) is Mod:
@@ -191,6 +207,11 @@ def _consume_targets(w: Walker, target: Any) -> None:
 def _on_assign(w: Walker, node: cst.Assign, stack: list[Any]) -> None:
     for t in node.targets:
         _consume_targets(w, t.target)
+    if type(node.value) is cst.Name and type(w.value(node.value)) is Const \
+            and isinstance(w.value(node.value).value, tuple):
+        _forget(w, node.value.value)  # q = paths: a change through q is one to paths, out of sight
+        _assign_targets(w, [t.target for t in node.targets], node.value)
+        return
     if len(node.targets) == 1:
         w.alias(node.targets[0].target, node.value)
     _assign_targets(w, [t.target for t in node.targets], node.value)

@@ -179,6 +179,9 @@ class Walker:
                 return Mod(target)  # shutil.os is os
             if attr in MODULE_ESCAPES and base.name != attr and lookup(qualified) is None:
                 return Mod(attr)  # np.os, pd.io.common.os: the module itself
+            private = attr.lstrip("_")
+            if attr[0] == "_" and private in MODULE_ESCAPES and lookup(qualified) is None:
+                return Mod(private)  # somelib._os, somelib.__subprocess: `import os as _os` in it
             return Mod(qualified)
         if isinstance(base, Obj):
             return Method(base.type, attr, base)

@@ -416,8 +416,22 @@ THIRD_PARTY = [  # packages that exist to reach outside: what the catalogue does
     ("import tensorflow as tf\ntf.keras.models.load_model('/data/analysis/m')", DYN),
 ]
 
+REACHED = [  # a module reached through another, a container changed out of sight, text resolved as attributes
+    ("import json\njson.codecs.open('/etc/passwd')", PATHS),
+    ("import random\nrandom._os.system('id')", PROC),
+    ("import collections\ncollections._sys.modules['os'].system('id')", PROC),
+    ("import tempfile\ntempfile._os.remove('/data/analysis/a')", FILES),
+    ("import somelib\nsomelib._subprocess.run(['id'])", PROC),
+    ("import sys\n[m for m in sys.modules.values() if m.__name__ == 'os'][0].system('id')", DYN),
+    ("import sys\nfor name, m in sys.modules.items():\n    pass", DYN),
+    ("import string\nstring.Formatter().get_field('0.system', [__import__('os')], {})", DYN),
+    ("paths = ['/data/analysis/a']\npaths.append('/etc/passwd')\n[open(x).read() for x in paths]", PATHS),
+    ("paths = ['/data/analysis/a']\npaths[0] = '/etc/passwd'\nopen(paths[0]).read()", PATHS),
+    ("paths = ['/data/analysis/a']\nq = paths\nq.insert(0, '/etc/passwd')\nfor p in paths:\n    open(p).read()", PATHS),
+]
+
 ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
-          *UNJUDGED, *THIRD_PARTY]
+          *UNJUDGED, *THIRD_PARTY, *REACHED]
 
 
 def _denial(code: str, language: str = "python"):
