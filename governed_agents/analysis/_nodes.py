@@ -4,9 +4,10 @@ and which of its fields may hold nodes. One lookup per node gives all three.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Optional, get_origin
 
 import libcst as cst
 
@@ -29,6 +30,8 @@ _SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot
                "leading_lines", "lines_after", "header", "footer", "lbracket", "rbracket", "lbrace",
                "rbrace", "operator", "star", "arrow", "asynchronous")
 # Attributes of an API that do not hand it on (``__call__`` resolves to the API itself).
+# Field types that never hold a node (a name's text, a string's quote, an indent flag).
+_TEXT_TYPES: tuple[Any, ...] = (str, bool, Optional[str])  # noqa: UP045 (the annotation libcst declares)
 _HARMLESS_ATTRIBUTES = frozenset({"__call__", "__name__", "__doc__", "__module__", "__qualname__", "__annotations__"})
 
 
@@ -59,10 +62,13 @@ def _no_fields(node: Any) -> tuple[Any, ...]:
 
 
 def _child_names(node_type: type) -> tuple[str, ...]:
-    """A node type's fields that may hold nodes, last field first (the walk pushes them on a stack)."""
+    """A node type's fields that may hold nodes, last field first (the walk pushes them on a stack).
+    ``dataclasses.fields``, not ``__dataclass_fields__``: that also lists the ``__slots__`` class
+    variable, whose names the walk would push as items."""
     return tuple(
-        f for f in node_type.__dataclass_fields__  # type: ignore[attr-defined]
-        if not any(s in f for s in _SKIP_FIELD)
+        f.name for f in dataclasses.fields(node_type)
+        if not any(s in f.name for s in _SKIP_FIELD) and f.type not in _TEXT_TYPES
+        and get_origin(f.type) is not Literal
     )[::-1]
 
 
