@@ -23,6 +23,7 @@ import unicodedata
 
 import libcst as cst
 
+from governed_agents.analysis._build import construct
 from governed_agents.analysis._walker import Walker
 from governed_agents.ir import SovereignIR, Unresolved
 
@@ -151,9 +152,5 @@ def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
     except RecursionError:
         walker.unresolved.append(Unresolved(reason="expression nested too deeply to analyse", kind="limit"))
     signature = "sha256:" + hashlib.sha256("\x1f".join(walker.tokens).encode("utf-8", "surrogatepass")).hexdigest()
-    return SovereignIR.model_construct(
-        language="python",
-        code_signature=signature,
-        operations=tuple(walker.ops),
-        unresolved=tuple(walker.unresolved),
-    )
+    return construct(SovereignIR, {"language": "python", "code_signature": signature, "operations": tuple(walker.ops),
+                                   "unresolved": tuple(walker.unresolved)})

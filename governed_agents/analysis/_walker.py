@@ -14,6 +14,7 @@ from typing import Any
 
 import libcst as cst
 
+from governed_agents.analysis._build import construct
 from governed_agents.analysis._catalogue import (
     DUCK_METHODS,
     MODULE_ESCAPES,
@@ -303,8 +304,8 @@ class Walker:
 
     def emit(self, node: Any, op_type: Any, **fields: Any) -> None:
         line, column = self.locator.position(node)
-        # built by this package with the right types: skip pydantic's validation on the hot path
-        self.ops.append(op_type.model_construct(line=line, column=column, **fields))
+        fields["line"], fields["column"] = line, column
+        self.ops.append(construct(op_type, fields))  # built here with the right types: no validation
 
     def on_call(self, call: cst.Call) -> None:
         qualified, spec, receiver = self.callee(call)
