@@ -8,6 +8,7 @@ calls it does so with arguments out of sight. Kinds that perform nothing (``ctor
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from governed_agents.analysis._build import construct
 from governed_agents.analysis._catalogue import CATALOGUED_ATTRIBUTES, Spec
 from governed_agents.analysis._shell import analyze_argv, analyze_shell
 from governed_agents.analysis._sql import sql_files, sql_operations
@@ -37,6 +39,8 @@ from governed_agents.ir import (
     ModuleImport,
     NetworkCall,
     ProcessSpawn,
+    SovereignIR,
+    Unresolved,
 )
 
 if TYPE_CHECKING:
@@ -193,21 +197,34 @@ def _emit_shell(w: Walker, call: cst.Call, api: str, command: Any) -> bool:
     the call's position. False when there is nothing literal to read."""
     if isinstance(command, bytes):
         command = command.decode("utf-8", "replace")
-    if isinstance(command, str) and _PLAIN_COMMAND.fullmatch(command) and "=" not in command.split(None, 1)[0]:
-        ir = analyze_argv(command.split(), work_dir=w.work_dir, via="bash")  # words the shell keeps
-    elif isinstance(command, str):
-        ir = analyze_shell(command, work_dir=w.work_dir)
-    elif isinstance(command, tuple) and command and all(isinstance(word, str) for word in command):
-        ir = analyze_argv(command, work_dir=w.work_dir)
-    else:
+    if not (isinstance(command, str) or (isinstance(command, tuple) and command
+                                         and all(isinstance(word, str) for word in command))):
         return False
+    size = len(command) if isinstance(command, str) else sum(map(len, command))
+    ir = (_shell_ir if size <= _CACHED_COMMAND else _read_shell)(command, w.work_dir)
     if not ir.operations and not ir.unresolved:
         return False
     line, column = w.locator.position(call)
-    w.ops.extend(op.model_copy(update={"line": line, "column": column, "api": f"{api} → {op.api}"})
+    w.ops.extend(construct(type(op), {**op.__dict__, "line": line, "column": column, "api": f"{api} → {op.api}"})
                  for op in ir.operations)
-    w.unresolved.extend(u.model_copy(update={"line": line, "column": column}) for u in ir.unresolved)
+    w.unresolved.extend(construct(Unresolved, {**u.__dict__, "line": line, "column": column}) for u in ir.unresolved)
     return True
+
+
+_CACHED_COMMAND = 2048  # longer command lines (or argument vectors) are read each time, not kept
+
+
+def _read_shell(command: str | tuple[str, ...], work_dir: str | None) -> SovereignIR:
+    if isinstance(command, str) and _PLAIN_COMMAND.fullmatch(command) and "=" not in command.split(None, 1)[0]:
+        return analyze_argv(command.split(), work_dir=work_dir, via="bash")  # words the shell keeps
+    if isinstance(command, str):
+        return analyze_shell(command, work_dir=work_dir)
+    return analyze_argv(command, work_dir=work_dir)
+
+
+# What a literal command does is a function of its text: read once however often a file runs it
+# (the IR is immutable; each call site gets its own positioned copy).
+_shell_ir = functools.lru_cache(maxsize=512)(_read_shell)
 
 
 def _env(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:

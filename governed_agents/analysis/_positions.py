@@ -69,7 +69,7 @@ class Locator:
         self.module = module
         self.source = source
         self.statement: Any = None  # the innermost simple statement, located only when it holds an op
-        self._line_starts: list[int] | None = None
+        self._mark = (0, 1, 0)  # the last position found: its index, line and the index its line starts at
         self._cursor = 0
         self._positions: dict[int, tuple[int, int]] = {}
         self._last: tuple[str | None, int] = (None, -1)  # the text and index of the last node located
@@ -173,12 +173,20 @@ class Locator:
             return 0, 0
         self._cursor = index
         self._last = (text, index)
-        if self._line_starts is None:
-            starts = [0]
-            at = self.source.find("\n")
-            while at >= 0:
-                starts.append(at + 1)
-                at = self.source.find("\n", at + 1)
-            self._line_starts = starts
-        line = bisect.bisect_right(self._line_starts, index)
-        return line, index - self._line_starts[line - 1] + 1
+        return self._line_column(index)
+
+    def _line_column(self, index: int) -> tuple[int, int]:
+        """Counted on from the last position found (they come in source order): the newlines in
+        between, not a table of every line's start."""
+        source = self.source
+        last, line, start = self._mark
+        if index >= last:
+            between = source.count("\n", last, index)
+            if between:
+                line += between
+                start = source.rfind("\n", last, index) + 1
+        else:
+            line = source.count("\n", 0, index) + 1
+            start = source.rfind("\n", 0, index) + 1
+        self._mark = (index, line, start)
+        return line, index - start + 1
