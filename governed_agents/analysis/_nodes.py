@@ -23,7 +23,7 @@ from governed_agents.ir import DynamicCode, ModuleImport
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
 
-__all__ = ["KINDS", "NODE_TYPES", "SKIP_CHILDREN", "kind_of"]
+__all__ = ["KINDS", "NODE_TYPES", "SKIP_CHILDREN"]
 
 # Fields that never hold a node that matters: whitespace, punctuation, formatting.
 _SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "newline",
@@ -54,6 +54,7 @@ def _subclasses(base: type) -> set[type]:
 # Every concrete libcst node class: a set lookup, since isinstance on libcst's ABCs is slow.
 NODE_TYPES: frozenset[type] = frozenset(_subclasses(cst.CSTNode))
 _CHILD_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+# Filled for every node type once the tables below exist (the end of this module).
 KINDS: dict[type, tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]] = {}
 
 
@@ -89,12 +90,10 @@ def _child_fields(node_type: type) -> Callable[[Any], tuple[Any, ...]]:
     return getter
 
 
-def kind_of(node_type: type) -> tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]:
+def _kind(node_type: type) -> tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]:
     """Everything the walk needs about a node type, in one lookup: its name (for the signature),
     the detail it adds, its handler and its child fields."""
-    kind = (node_type.__name__, _DETAIL.get(node_type), _HANDLERS.get(node_type), _child_fields(node_type))
-    KINDS[node_type] = kind
-    return kind
+    return node_type.__name__, _DETAIL.get(node_type), _HANDLERS.get(node_type), _child_fields(node_type)
 
 
 # -- handlers ----------------------------------------------------------------------------------
@@ -161,7 +160,9 @@ def _on_name(w: Walker, node: cst.Name, stack: list[Any]) -> None:
     if node.value in DUNDER_ESCAPES:
         w.emit(node, DynamicCode, kind="introspection", detail=node.value, api=node.value)
         return
-    w.escape(node, w.lookup_name(node.value))
+    value = w.lookup_name(node.value)
+    if value is not UNKNOWN:  # a local of unknown value (most names) hands on no API
+        w.escape(node, value)
 
 
 def _on_subscript(w: Walker, node: cst.Subscript, stack: list[Any]) -> None:
@@ -429,20 +430,22 @@ def _literal_text(node: cst.SimpleString) -> str:
     return "r" + token if value is UNKNOWN else "v" + repr(value)
 
 
+_VALUE = operator.attrgetter("value")
+
 # What each node contributes to the canonical form beyond its type (code_signature).
 _DETAIL: dict[type, Any] = {
-    cst.Name: lambda n: n.value,
+    cst.Name: _VALUE,
     cst.SimpleString: _literal_text,
-    cst.Integer: lambda n: n.value,
-    cst.Float: lambda n: n.value,
-    cst.Imaginary: lambda n: n.value,
-    cst.FormattedStringText: lambda n: n.value,
+    cst.Integer: _VALUE,
+    cst.Float: _VALUE,
+    cst.Imaginary: _VALUE,
+    cst.FormattedStringText: _VALUE,
     cst.BinaryOperation: _operator,
     cst.BooleanOperation: _operator,
     cst.UnaryOperation: _operator,
     cst.ComparisonTarget: _operator,
     cst.AugAssign: _operator,
-    cst.Arg: lambda n: n.star,
+    cst.Arg: operator.attrgetter("star"),
     cst.Param: lambda n: n.star if isinstance(n.star, str) else "",
     cst.Import: _import_names,
     cst.ImportFrom: _import_names,
@@ -451,3 +454,5 @@ _DETAIL: dict[type, Any] = {
     cst.With: lambda n: "async" if n.asynchronous else "",
     cst.CompFor: lambda n: "async" if n.asynchronous else "",
 }
+
+KINDS.update((node_type, _kind(node_type)) for node_type in NODE_TYPES)

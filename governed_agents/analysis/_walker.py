@@ -74,36 +74,35 @@ class Walker:
                     self.bind_import_from(small)
 
     def walk(self) -> None:
-        from governed_agents.analysis._nodes import KINDS, NODE_TYPES, SKIP_CHILDREN, kind_of
+        from governed_agents.analysis._nodes import KINDS, SKIP_CHILDREN
 
         self.prebind_imports()
         stack: list[Any] = [self.module]
-        node_types = NODE_TYPES
-        tokens = self.tokens
-        kinds = KINDS
-        push = stack.append
+        kinds = KINDS  # every node type: a non-node (None, a sentinel, a sequence, LEAVE) is not in it
+        push, extend, pop = stack.append, stack.extend, stack.pop
+        token = self.tokens.append
         pop_scope = self.scopes.pop
         while stack:
-            node = stack.pop()
-            node_type = type(node)
-            if node_type not in node_types:  # the end of a scope, a mark, or an item of a sequence that is no node
+            node = pop()
+            kind = kinds.get(type(node))
+            if kind is None:  # the end of a scope, a mark, or an item of a sequence that is no node
                 if node is LEAVE:
                     pop_scope()
-                elif node_type is Mark:
+                elif type(node) is Mark:
                     node.fire()
                 continue
-            name, detail, handler, getter = kinds.get(node_type) or kind_of(node_type)
-            tokens.append(name)
+            name, detail, handler, getter = kind
+            token(name)
             if detail is not None:
-                tokens.append(detail(node))
+                token(detail(node))
             if handler is not None and handler(self, node, stack) is SKIP_CHILDREN:
                 continue
             for value in getter(node):
                 value_type = type(value)
-                if value_type in node_types:
+                if value_type in kinds:
                     push(value)
                 elif value_type is tuple or value_type is list:
-                    stack.extend(value[::-1])  # each item is checked when it comes off the stack
+                    extend(value[::-1])  # each item is checked when it comes off the stack
 
     def push_scope(self, names: Any, stack: list[Any], *, is_class: bool = False) -> None:
         # The scope is popped when the marker, pushed below the children, comes off the stack.
