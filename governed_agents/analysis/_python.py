@@ -24,6 +24,7 @@ import unicodedata
 import libcst as cst
 
 from governed_agents.analysis._build import construct
+from governed_agents.analysis._depth import may_overflow
 from governed_agents.analysis._walker import Walker
 from governed_agents.ir import SovereignIR, Unresolved
 
@@ -43,13 +44,6 @@ def _syntax_error(code: str, fallback: cst.ParserSyntaxError) -> Unresolved:
 
 def _raw(code: str) -> str:
     return "sha256:" + hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-# libcst's native parser overflows the C stack (the process dies) on nesting Python itself refuses
-# (about 1,400 brackets, 4,500 subscripts, 10,000 unary operators); CPython's parser refuses it
-# cleanly. Checked only where it could happen: 200+ opening brackets, or text long enough to chain.
-_DEEP_ENOUGH_TO_CHECK = 200
-_LONG_ENOUGH_TO_CHECK = 3000
 
 
 def _refused_by_python(code: str) -> Unresolved | None:
@@ -122,7 +116,7 @@ def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
     misread = _as_python_reads(code)
     if misread is not None:
         return SovereignIR(language="python", code_signature=_raw(code), unresolved=(misread,))
-    if len(code) >= _LONG_ENOUGH_TO_CHECK or code.count("(") + code.count("[") + code.count("{") >= _DEEP_ENOUGH_TO_CHECK:
+    if may_overflow(code):  # nesting that could kill libcst's parser: CPython's refuses it with a reason
         refused = _refused_by_python(code)
         if refused is not None:
             return SovereignIR(language="python", code_signature=_raw(code), unresolved=(refused,))
