@@ -8,6 +8,7 @@ never guessed.
 from __future__ import annotations
 
 import ast
+import functools
 import posixpath
 from typing import Any
 
@@ -15,23 +16,74 @@ import libcst as cst
 
 from governed_agents.analysis._values import UNKNOWN, Choice, Const, Obj
 
-__all__ = ["fold_binary", "fold_builtin", "fold_str_method", "join_path", "path_text", "string_value"]
+__all__ = ["concatenated_value", "fold_binary", "fold_builtin", "fold_str_method", "join_path", "number_value",
+           "path_text", "string_value"]
 
 _STR_METHODS = frozenset({"replace", "strip", "lstrip", "rstrip", "lower", "upper", "decode", "encode",
                           "removeprefix", "removesuffix", "title", "capitalize", "swapcase"})
 
 
 def string_value(token: str) -> Any:
-    """A string literal's value; plain literals without escapes skip literal_eval (a compile)."""
+    """A string literal's value; literals without escapes skip literal_eval (a compile)."""
     quote = token[-1]
     prefix = token[: token.index(quote)].lower()
-    if "\\" not in token and prefix in ("", "u"):
+    if "\\" not in token:
         width = 3 if token[len(prefix):].startswith(quote * 3) else 1
-        return token[len(prefix) + width: -width]
+        if prefix in ("", "u", "r"):  # without a backslash a raw string reads as a plain one
+            return token[len(prefix) + width: -width]
+        if prefix in ("b", "br", "rb"):
+            body = token[len(prefix) + width: -width]
+            return body.encode("ascii") if body.isascii() else UNKNOWN  # Python refuses non-ASCII bytes
+    return _evaluated(token) if len(token) <= _KEPT else _literal(token)
+
+
+def _literal(token: str) -> Any:
     try:
         return ast.literal_eval(token)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return UNKNOWN
+
+
+_KEPT = 512  # literals with escapes up to this long are evaluated once per text
+_evaluated = functools.lru_cache(maxsize=2048)(_literal)
+
+
+def number_value(node: Any) -> Any:
+    """An Integer's or Float's value as ``literal_eval`` reads its token, without a compile:
+    ``int(token, 0)`` and ``float`` read Python's literal forms (underscores included)."""
+    token = node.value
+    try:
+        return int(token, 0) if type(node) is cst.Integer else float(token)
+    except (ValueError, OverflowError):  # a form int() does not take: as libcst evaluates it
+        try:
+            return node.evaluated_value
+        except Exception:
+            return UNKNOWN
+
+
+def concatenated_value(node: cst.ConcatenatedString) -> Any:
+    """``"a" "b"`` as one value, as libcst's ``evaluated_value`` reads it (an f-string part, or bytes
+    next to text, is UNKNOWN); iteratively, however long the chain."""
+    pieces: list[Any] = []
+    pending: list[Any] = [node]
+    while pending:
+        part = pending.pop()
+        part_type = type(part)
+        if part_type is cst.ConcatenatedString:
+            pending.append(part.right)
+            pending.append(part.left)
+        elif part_type is cst.SimpleString:
+            value = string_value(part.value)
+            if value is UNKNOWN:
+                return UNKNOWN
+            pieces.append(value)
+        else:
+            return UNKNOWN
+    if all(type(p) is str for p in pieces):
+        return "".join(pieces)
+    if all(type(p) is bytes for p in pieces):
+        return b"".join(pieces)
+    return UNKNOWN
 
 
 def fold_str_method(name: str, receiver: Any, args: list[Any]) -> Any:

@@ -26,7 +26,14 @@ from governed_agents.analysis._catalogue import (
 )
 from governed_agents.analysis._emit import INERT_KINDS, emit_call, emit_unknown
 from governed_agents.analysis._flow import Mark
-from governed_agents.analysis._fold import fold_binary, fold_builtin, fold_str_method, string_value
+from governed_agents.analysis._fold import (
+    concatenated_value,
+    fold_binary,
+    fold_builtin,
+    fold_str_method,
+    number_value,
+    string_value,
+)
 from governed_agents.analysis._positions import Locator, dotted
 from governed_agents.analysis._scopes import LEAVE, OUTER, Scopes
 from governed_agents.analysis._special import BARE_HOOKS, CALL_HOOKS, RESULT_HOOKS, SUBSCRIPT_VALUES
@@ -127,12 +134,12 @@ class Walker:
         if node_type is cst.SimpleString:
             value = string_value(node.value)
             return UNKNOWN if value is UNKNOWN else Const(value)
-        if node_type is cst.ConcatenatedString or node_type is cst.Integer or node_type is cst.Float:
-            try:
-                value = node.evaluated_value
-            except Exception:
-                return UNKNOWN
-            return Const(value) if value is not None else UNKNOWN
+        if node_type is cst.Integer or node_type is cst.Float:
+            value = number_value(node)
+            return UNKNOWN if value is UNKNOWN else Const(value)
+        if node_type is cst.ConcatenatedString:
+            value = concatenated_value(node)
+            return UNKNOWN if value is UNKNOWN else Const(value)
         if node_type is cst.FormattedString:
             return self._fstring(node)
         if node_type is cst.Attribute:
