@@ -23,7 +23,7 @@ from governed_agents.ir import DynamicCode, ModuleImport
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
 
-__all__ = ["KINDS", "NODE_TYPES", "SKIP_CHILDREN"]
+__all__ = ["KINDS", "NODE_TYPES", "SKIP_CHILDREN", "on_name"]
 
 # Fields that never hold a node that matters: whitespace, punctuation, formatting.
 _SKIP_FIELD = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "newline",
@@ -154,9 +154,9 @@ def _on_attribute(w: Walker, node: cst.Attribute, stack: list[Any]) -> None:
     w.escape(node, w.value(node))
 
 
-def _on_name(w: Walker, node: cst.Name, stack: list[Any]) -> None:
-    if id(node) in w.consumed:
-        return
+def on_name(w: Walker, node: cst.Name) -> None:
+    """A name not consumed as a callee, target or parameter: a dunder that escapes, or an API used
+    as a value (the walk calls this itself, without the table: names are a quarter of all nodes)."""
     if node.value in DUNDER_ESCAPES:
         w.emit(node, DynamicCode, kind="introspection", detail=node.value, api=node.value)
         return
@@ -370,7 +370,6 @@ _HANDLERS: dict[type, Any] = {
     cst.SimpleStatementLine: _on_statement,
     cst.Call: _on_call,
     cst.Attribute: _on_attribute,
-    cst.Name: _on_name,
     cst.Assign: _on_assign,
     cst.AnnAssign: _on_ann_assign,
     cst.AugAssign: _on_aug_assign,

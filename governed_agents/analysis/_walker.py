@@ -81,7 +81,7 @@ class Walker:
                     self.bind_import_from(small)
 
     def walk(self) -> None:
-        from governed_agents.analysis._nodes import KINDS, SKIP_CHILDREN
+        from governed_agents.analysis._nodes import KINDS, SKIP_CHILDREN, on_name
 
         self.prebind_imports()
         stack: list[Any] = [self.module]
@@ -89,13 +89,22 @@ class Walker:
         push, extend, pop = stack.append, stack.extend, stack.pop
         token = self.tokens.append
         pop_scope = self.scopes.pop
+        consumed = self.consumed
+        name_type = cst.Name
         while stack:
             node = pop()
-            kind = kinds.get(type(node))
+            node_type = type(node)
+            if node_type is name_type:  # a quarter of all nodes: no children, and most are consumed
+                token("Name")
+                token(node.value)
+                if id(node) not in consumed:
+                    on_name(self, node)
+                continue
+            kind = kinds.get(node_type)
             if kind is None:  # the end of a scope, a mark, or an item of a sequence that is no node
                 if node is LEAVE:
                     pop_scope()
-                elif type(node) is Mark:
+                elif node_type is Mark:
                     node.fire()
                 continue
             name, detail, handler, getter = kind
