@@ -292,6 +292,32 @@ _DATA: dict[str, Spec] = {
     **{f"statsmodels.{m}.datasets.get_rdataset": _s("net", arg=None) for m in ("api", "datasets")[:1]},
     "statsmodels.datasets.get_rdataset": _s("net", arg=None),
     "get_ipython": _s("ctor", arg=None, returns="IPython.InteractiveShell"),  # in a Jupyter kernel
+    # numpy's masked arrays pickle to and from files
+    "numpy.ma.dump": _s("file", WRITE, arg=1, kw="F", also=(_s("dyn", "deserialization", arg=None),)),
+    "numpy.ma.load": _s("file", READ, kw="F", also=(_s("dyn", "deserialization", arg=None),)),
+    "numpy.ma.loads": _s("dyn", "deserialization", arg=None),
+    # scipy and scikit-learn file formats; scipy.datasets downloads (pooch) into a cache
+    "scipy.io.arff.loadarff": _s("file", READ, kw="f"),
+    "scipy.io.FortranFile": _s("open", kw="filename"),
+    "scipy.sparse.save_npz": _s("file", WRITE, kw="file"),
+    "scipy.sparse.load_npz": _s("file", READ, kw="file"),
+    "scipy.datasets.*": _s("net", arg=None, also=(_s("file", WRITE, arg=None),)),
+    "sklearn.datasets.load_svmlight_file": _s("file", READ, kw="f"),
+    "sklearn.datasets.load_svmlight_files": _s("file", READ, kw="files"),
+    "sklearn.datasets.dump_svmlight_file": _s("file", WRITE, arg=2, kw="f"),
+    # zarr stores are directories
+    **{f"zarr.{f}": _s("open", kw="store") for f in ("open", "open_array", "open_group", "open_consolidated")},
+    **{f"zarr.{f}": _s("file", WRITE, kw="store") for f in ("save", "save_array", "save_group")},
+    "zarr.load": _s("file", READ, kw="store"),
+    # duckdb opens a database file as sqlite3 does, and its SQL reads and writes files by name:
+    # _special._duckdb_connect, _sql.sql_files
+    "duckdb.connect": _s("ctor", kw="database", returns="duckdb.DuckDBPyConnection"),
+    **{f"duckdb.{f}": _s("db", kw="query") for f in ("sql", "query", "execute")},
+    **{f"duckdb.DuckDBPyConnection.{f}": _s("db", kw="query") for f in ("sql", "query", "execute")},
+    **{f"duckdb.{f}": _s("file", READ, kw="path_or_buffer") for f in (
+        "read_csv", "read_parquet", "read_json", "from_csv_auto", "from_parquet")},
+    # an engine for a database URL: a file for sqlite, a server otherwise (_special._engine_url)
+    "sqlalchemy.create_engine": _s("ctor", kw="url", returns="sqlalchemy.engine.Engine"),
     # a web application is built without any I/O; serving it listens on a port
     "flask.Flask": _s("ctor", arg=None, returns="flask.Flask"),
     "flask.Flask.run": _s("net", kw="host", default="127.0.0.1"),
@@ -344,6 +370,10 @@ DUCK_METHODS: dict[str, Spec] = {
         "sink_parquet", "sink_csv", "sink_ipc", "to_netcdf", "to_zarr", "to_file")},
     "save": _s("file", WRITE, kw="fp", optional=True),  # image.save(path), model.save(path), wb.save(path)
     "savefig": _s("file", WRITE, kw="fname"),
+    # a matplotlib canvas writes a figure with print_figure and one print_<format> per backend
+    "print_figure": _s("file", WRITE, kw="filename"),
+    **{f"print_{f}": _s("file", WRITE, kw="filename_or_obj") for f in (
+        "png", "jpg", "jpeg", "pdf", "svg", "svgz", "ps", "eps", "raw", "rgba", "tif", "tiff", "webp", "pgf")},
     "write_text": _s("file", WRITE, arg=None),
     "write_bytes": _s("file", WRITE, arg=None),
     "read_text": _s("file", READ, arg=None),
@@ -876,7 +906,9 @@ def _by_last() -> dict[tuple[str, str], Spec]:
         head, _, rest = name.partition(".")
         if head in _DATA_ROOTS and rest and not name.endswith("*") and name.split(".")[-2] not in _DATA_CLASSES:
             found.setdefault((head, name.rsplit(".", 1)[-1]), set()).add(spec)
-    return {key: next(iter(specs)) for key, specs in found.items() if len(specs) == 1}
+    # a name catalogued twice (numpy.load, numpy.ma.load) is the library's top-level one, if there is one
+    return {key: next(iter(specs)) if len(specs) == 1 else _TABLE[".".join(key)] for key, specs in found.items()
+            if len(specs) == 1 or ".".join(key) in _TABLE}
 
 
 def _data_alias(head: str, qualified: str) -> Spec | None:

@@ -19,7 +19,7 @@ import libcst as cst
 from governed_agents.analysis._build import construct
 from governed_agents.analysis._catalogue import CATALOGUED_ATTRIBUTES, Spec
 from governed_agents.analysis._shell import analyze_argv, analyze_shell
-from governed_agents.analysis._sql import sql_files, sql_operations
+from governed_agents.analysis._sql import sql_files, sql_operations, sql_reach
 from governed_agents.analysis._values import (
     MEMORY,
     UNKNOWN,
@@ -245,10 +245,16 @@ def _db(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
         return
     for verb, tables in sql_operations(carried) or [("other", ())]:
         w.emit(call, DatabaseOperation, verb=verb, tables=tables, api=api)
-    for path, operations in sql_files(carried):  # ATTACH DATABASE '/etc/x.db', VACUUM INTO '…'
+    files, urls, native = sql_reach(carried)  # COPY … TO '/x', read_csv('/etc/passwd'), INSTALL httpfs
+    for path, operations in [*sql_files(carried), *files]:  # ATTACH DATABASE '/etc/x.db', VACUUM INTO '…'
         where = normalise_path(path, w.work_dir) if path is not None else None
         for operation in operations:
             w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+    for url in urls:
+        host, port, full = host_port(url)
+        w.emit(call, NetworkCall, destination=host, port=port, url=full, api=api)
+    if native:
+        w.emit(call, DynamicCode, kind="native_code", detail="SQL that installs or loads an extension", api=api)
 
 
 def _dyn(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:

@@ -142,6 +142,38 @@ def _pandas_expression(w: Walker, call: cst.Call, api: str) -> None:
     w.emit(call, DynamicCode, kind="eval", detail=detail, api=api)
 
 
+@_register(CALL_HOOKS, "duckdb.connect")
+def _duckdb_connect(w: Walker, call: cst.Call, api: str) -> None:
+    """``duckdb.connect(path)`` opens (and creates) a database file, as ``sqlite3.connect`` does."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("database") or (positional[0] if positional else None)
+    value = w.value(node) if node is not None else Const(":memory:")
+    text = value.value if isinstance(value, (Const, Obj)) else UNKNOWN
+    for path, operations in sqlite_database_files(text if isinstance(text, str) else None, uri=False):
+        where = normalise_path(path, w.work_dir) if path is not None else None
+        for operation in operations:
+            w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+
+
+@_register(CALL_HOOKS, "sqlalchemy.create_engine")
+def _engine_url(w: Walker, call: cst.Call, api: str) -> None:
+    """``create_engine("sqlite:////data/x.db")`` opens a file; any other dialect reaches a server."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("url") or (positional[0] if positional else None)
+    value = w.value(node) if node is not None else UNKNOWN
+    url = value.value if isinstance(value, Const) and isinstance(value.value, str) else None
+    if url is not None and url.split(":", 1)[0].split("+", 1)[0] == "sqlite":
+        rest = url.split(":", 1)[1] if ":" in url else ""
+        path = rest[3:].split("?", 1)[0] if rest.startswith("///") else None
+        for database, operations in sqlite_database_files(path if path else ":memory:", uri=False):
+            where = normalise_path(database, w.work_dir) if database is not None else None
+            for operation in operations:
+                w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+        return
+    host, port, full = host_port(url) if url is not None else (None, None, None)
+    w.emit(call, NetworkCall, destination=host, port=port, url=full, api=api)
+
+
 @_register(CALL_HOOKS, "builtins.str.format", "builtins.str.format_map")
 def _format_fields(w: Walker, call: cst.Call, api: str) -> None:
     """``"{0.__globals__}".format(f)``: a replacement field is an attribute and item lookup."""

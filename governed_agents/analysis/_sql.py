@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-__all__ = ["sql_files", "sql_operations", "sqlite_database_files"]
+__all__ = ["sql_files", "sql_operations", "sql_reach", "sqlite_database_files"]
 
 # (path or None when it is not known, the file operations SQLite performs on it)
 FileUse = tuple[str | None, tuple[str, ...]]
@@ -46,6 +46,27 @@ def sql_operations(sql: str) -> list[tuple[str, tuple[str, ...]]]:
 _ATTACH = re.compile(r"^\s*attach\s+(?:database\s+)?'((?:[^']|'')*)'", re.I)
 _VACUUM_INTO = re.compile(r"^\s*vacuum\s+(?:[A-Za-z_][\w\"`\[\]]*\s+)?into\s+'((?:[^']|'')*)'", re.I)
 _FILE_STATEMENT = re.compile(r"^\s*(?:attach|vacuum)\b", re.I)
+
+
+# files SQL names by itself (duckdb, PostgreSQL's server-side COPY): COPY … TO/FROM 'path', the
+# table functions read_csv('path') and friends, INSTALL/LOAD of extensions
+_COPY = re.compile(r"\bcopy\b.*?\b(to|from)\s+'((?:[^']|'')*)'", re.I | re.S)
+_TABLE_FUNCTION = re.compile(r"\b(?:read_\w+|\w+_scan|from_\w+_auto|glob|sniff_csv)\s*\(\s*'((?:[^']|'')*)'", re.I)
+_REMOTE = re.compile(r"'(?:https?|s3|gcs|gs|az|azure|abfss?|hf|r2)://[^']*'", re.I)
+_EXTENSION = re.compile(r"^\s*(?:force\s+)?(?:install|load)\b", re.I)
+
+
+def sql_reach(sql: str) -> tuple[list[FileUse], list[str], bool]:
+    """(files, remote URLs, loads native code) that SQL text reaches by naming them."""
+    files: list[FileUse] = []
+    text = _COMMENTS.sub(" ", sql)
+    for direction, path in _COPY.findall(text):
+        files.append((path.replace("''", "'"), ("write",) if direction.lower() == "to" else ("read",)))
+    files.extend((path.replace("''", "'"), ("read",)) for path in _TABLE_FUNCTION.findall(text))
+    urls = [u.strip("'") for u in _REMOTE.findall(text)]
+    files = [(p, ops) for p, ops in files if p is not None and "://" not in p]
+    native = any(_EXTENSION.match(statement) for statement in text.split(";"))
+    return files, urls, native
 
 
 def sql_files(sql: str) -> list[FileUse]:

@@ -430,8 +430,33 @@ REACHED = [  # a module reached through another, a container changed out of sigh
     ("paths = ['/data/analysis/a']\nq = paths\nq.insert(0, '/etc/passwd')\nfor p in paths:\n    open(p).read()", PATHS),
 ]
 
+DATA_MORE = [  # data-library file formats, canvases, SQL that names files, engine URLs
+    ("import numpy as np\nnp.ma.dump(np.ma.zeros(3), '/data/analysis/x')", FILES),
+    ("import numpy as np\nnp.ma.load('/data/analysis/x')", DYN),
+    ("from scipy.io import arff\narff.loadarff('/etc/passwd')", PATHS),
+    ("import scipy.io\nscipy.io.FortranFile('/data/analysis/f', 'w')", FILES),
+    ("import scipy.datasets\nscipy.datasets.face()", NET),
+    ("import scipy.sparse\nscipy.sparse.save_npz('/data/analysis/x.npz', m)", FILES),
+    ("import scipy.sparse\nscipy.sparse.load_npz('/etc/x.npz')", PATHS),
+    ("from sklearn.datasets import load_svmlight_file\nload_svmlight_file('/etc/passwd')", PATHS),
+    ("from sklearn.datasets import dump_svmlight_file\ndump_svmlight_file(X, y, '/data/analysis/x')", FILES),
+    ("import matplotlib.pyplot as plt\nfig = plt.figure()\nfig.canvas.print_figure('/data/analysis/x.png')", FILES),
+    ("from matplotlib.backends.backend_agg import FigureCanvasAgg\nFigureCanvasAgg(fig).print_png('/data/analysis/x.png')",
+     FILES),
+    ("import zarr\nzarr.open('/data/analysis/z', mode='w')", FILES),
+    ("import duckdb\nduckdb.sql(\"COPY (SELECT 1) TO '/data/analysis/x.csv'\")", FILES),
+    ("import duckdb\nduckdb.connect('/data/analysis/x.duckdb')", FILES),
+    ("import duckdb\nduckdb.sql(\"SELECT * FROM read_csv('/etc/passwd')\")", PATHS),
+    ("import duckdb\nduckdb.sql(\"SELECT * FROM read_parquet('https://evil.com/x.parquet')\")", NET),
+    ("import duckdb\nduckdb.sql('INSTALL httpfs; LOAD httpfs')", DYN),
+    ("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute(\"COPY t FROM '/etc/passwd'\")", PATHS),
+    ("import sqlalchemy\nsqlalchemy.create_engine('sqlite:////data/analysis/x.db')", FILES),
+    ("import sqlalchemy\nsqlalchemy.create_engine('postgresql://u@db.internal/x')", NET),
+]
+
 ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
-          *UNJUDGED, *THIRD_PARTY, *REACHED]
+          *UNJUDGED, *THIRD_PARTY, *REACHED,
+          *DATA_MORE]
 
 
 def _denial(code: str, language: str = "python"):
@@ -514,6 +539,8 @@ BENIGN = [
     "import tqdm, pytz, dateutil.parser\nfor _ in tqdm.tqdm(range(3)):\n    pass\npytz.timezone('UTC')\n"
     "dateutil.parser.parse('2020-01-01')",
     "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return jsonify(a=1)",
+    "import numpy as np\nm = np.ma.zeros(3)\nprint(m.sum())",
+    "import sqlalchemy\nengine = sqlalchemy.create_engine('sqlite://')",
     # the import path read
     "import sys\nprint(sys.path[0], len(sys.path))",
     # SQLite in memory touches no file
