@@ -292,6 +292,9 @@ _DATA: dict[str, Spec] = {
     **{f"statsmodels.{m}.datasets.get_rdataset": _s("net", arg=None) for m in ("api", "datasets")[:1]},
     "statsmodels.datasets.get_rdataset": _s("net", arg=None),
     "get_ipython": _s("ctor", arg=None, returns="IPython.InteractiveShell"),  # in a Jupyter kernel
+    # model hubs: a download, and code from the hub run here (torch.hub runs the repository's hubconf)
+    "torch.hub.*": _s("net", arg=None, also=(_s("dyn", "dynamic_import", arg=None),)),
+    "spacy.cli.*": _s("proc", arg=None),  # spacy.cli.download runs pip
     # numpy's masked arrays pickle to and from files
     "numpy.ma.dump": _s("file", WRITE, arg=1, kw="F", also=(_s("dyn", "deserialization", arg=None),)),
     "numpy.ma.load": _s("file", READ, kw="F", also=(_s("dyn", "deserialization", arg=None),)),
@@ -413,6 +416,11 @@ _HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options")
 _NET: dict[str, Spec] = {
     **{f"requests.{v}": _s("net", kw="url", returns="requests.Response") for v in _HTTP_VERBS},
     "requests.request": _s("net", arg=1, kw="url", returns="requests.Response"),
+    # the same API under the modules that define it
+    **{f"requests.api.{v}": _s("net", kw="url", returns="requests.Response") for v in _HTTP_VERBS},
+    "requests.api.request": _s("net", arg=1, kw="url", returns="requests.Response"),
+    "requests.sessions.Session": _s("ctor", arg=None, returns="requests.Session"),
+    "requests.sessions.session": _s("ctor", arg=None, returns="requests.Session"),
     "requests.Session": _s("ctor", arg=None, returns="requests.Session"),
     "requests.session": _s("ctor", arg=None, returns="requests.Session"),
     **{f"requests.Session.{v}": _s("net", kw="url") for v in _HTTP_VERBS},

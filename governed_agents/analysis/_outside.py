@@ -26,11 +26,15 @@ _NET = _names(
     "waitress gradio dash wget gdown pytube yt_dlp youtube_dl github gitlab jira atlassian dropbox pysnmp netmiko "
     "napalm mechanize scrapy pywebpush socketio engineio websocket_server xmlrpc_client pynetbox proxmoxer "
     "hvac consul etcd3 kazoo minio pysolr neo4j py2neo influxdb influxdb_client clickhouse_driver snowflake "
-    "databricks pyhive impala sshtunnel asyncssh telnetlib3 pexpect.pxssh"
+    "databricks pyhive impala sshtunnel asyncssh telnetlib3 pexpect.pxssh "
+    # model APIs and hubs, dataset downloaders, experiment trackers
+    "openai anthropic cohere google.generativeai google.genai mistralai groq together replicate litellm "
+    "huggingface_hub transformers datasets tensorflow_datasets tensorflow_hub kagglehub kaggle gensim.downloader "
+    "pooch wandb mlflow comet_ml neptune clearml"
 )
 _PROC = _names("sh plumbum pexpect invoke fabric delegator sarge envoy git docker podman ansible ansible_runner")
 _DYN = _names(
-    "IPython ipykernel jupyter_client nbclient nbconvert papermill jinja2 mako chameleon genshi numexpr asteval "
+    "langchain_experimental autogen_ext.code_executors autogen_core.code_executor IPython ipykernel jupyter_client nbclient nbconvert papermill jinja2 mako chameleon genshi numexpr asteval "
     "simpleeval dill cloudpickle jsonpickle marshmallow_dataclass pyximport cffi Cython numba.pycc"
 )
 _UNKNOWN = _names(

