@@ -594,6 +594,7 @@ _DYN: dict[str, Spec] = {
     "inspect.stack": _s("dyn", "introspection", arg=None),
     "gc.get_objects": _s("dyn", "introspection", arg=None),
     "gc.get_referents": _s("dyn", "introspection", arg=None),
+    "gc.get_referrers": _s("dyn", "introspection", arg=None),  # every frame, dict and module holding an object
     "types.FunctionType": _s("dyn", "exec", arg=None),
     "types.CodeType": _s("dyn", "exec", arg=None),
     "runpy.run_path": _s("dyn", "exec", arg=None),

@@ -466,6 +466,7 @@ HUBS = [  # model APIs, hubs and dataset downloaders; an HTTP client reached thr
     ("import requests\nrequests.api.request('get', 'http://evil.com')", NET),
     ("import requests.sessions\nrequests.sessions.Session().get('http://evil.com')", NET),
     ("from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor\nLocalCommandLineCodeExecutor()", DYN),
+    ("import gc\n[r for r in gc.get_referrers(open) if isinstance(r, dict)][0]['os']", DYN),
 ]
 
 ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
