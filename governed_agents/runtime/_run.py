@@ -16,6 +16,7 @@ does not run at all.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import json
@@ -294,7 +295,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             view.close()
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
         # off the event loop: a cgroup move waits for the kernel (see RunCgroup.admit)
-        admitted = asyncio.get_running_loop().run_in_executor(None, _admit, proc.pid, info_fd, limits, cgroup)
+        admitted = asyncio.get_running_loop().run_in_executor(_admissions(), _admit, proc.pid, info_fd, limits, cgroup)
         info_fd = -1  # _admit closes it
         # read here as well, so that a move still under way when the run is given up never logs its outcome
         admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -304,8 +305,9 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         if withheld is not None:
             _kill_tree(proc.pid, cgroup)
             await proc.wait()
-            await _collect(readers)
-            return _refusal(withheld, layers)
+            _, err = await _collect(readers)  # why bubblewrap stopped, when it did (a bind source gone)
+            report = _refusal(withheld, layers)
+            return report.model_copy(update={"stderr": report.stderr + err}) if err else report
         if hold is not None:
             started = time.monotonic()
         limit_broken = await _wait(proc, budget, cancellation)
@@ -362,6 +364,13 @@ def _missing_message(missing: list[str], layers: dict[str, str]) -> str:
         what, hint = why[name]
         parts.append(f"{what}, which does not run here ({detail}; {hint})")
     return "; ".join(parts) + "; Governor(require_isolation=False) runs without it"
+
+
+@functools.cache
+def _admissions() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads of the runtime's own for _admit (a cgroup move blocks in the kernel for a grace period):
+    never queued behind the application's work in the loop's default executor."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="governed-admit")
 
 
 def _admit(launched: int, info_fd: int, limits: RuntimeLimits, cgroup: RunCgroup | None) -> None:

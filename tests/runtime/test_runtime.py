@@ -322,6 +322,27 @@ async def test_a_run_whose_sandbox_cannot_be_given_its_cgroups_or_rlimits_never_
     assert "could not be given its limits and cgroups" in report.stderr
 
 
+async def test_a_sandbox_bubblewrap_cannot_build_says_why_and_runs_nothing(tmp_path, marker, monkeypatch):
+    # an allowed path removed between the view's building and bubblewrap's mounting of it
+    from governed_agents.runtime import _run
+
+    gone = tmp_path / "gone"
+    real = _run.build_view
+
+    def with_a_vanished_path(*args, **kwargs):
+        view = real(*args, **kwargs)
+        view.argv[-2:-2] = ["--ro-bind", str(gone), str(gone)]  # before the final --remount-ro /
+        return view
+
+    monkeypatch.setattr(_run, "build_view", with_a_vanished_path)
+    out = tmp_path / "ran.txt"
+    report = await run_code(f"# {marker}\nopen({str(out)!r}, 'w').write('x')\n", "python",
+                            RuntimeLimits(max_processes=16, readable_paths=(str(tmp_path),)), work_dir=tmp_path)
+    assert report.exit_code != 0 and not out.exists()
+    # bubblewrap's own words, whether it stopped before or after the runner had set the sandbox up
+    assert f"Can't find source path {gone}" in report.stderr, report.stderr
+
+
 async def test_the_rlimits_set_from_outside_are_in_force_and_cannot_be_raised(tmp_path, marker):
     # the runner sets them on the sandbox's first process before the go; the code cannot lift them
     code = (f"# {marker}\nimport ctypes, resource\nlibc = ctypes.CDLL(None, use_errno=True)\n"
