@@ -3,11 +3,12 @@
 Run by ``python -I -S -c`` from its code object, compiled once by the parent and handed over marshalled
 in the first argument (see ``_run._LAUNCH``: nothing of the runtime's own directory needs to exist in
 the sandbox); CONFIG, the second argument, is a hex-encoded ``marshal`` of a dict. It imports nothing
-beyond the interpreter's built-ins (and _ctypes when a seccomp filter is to be loaded), so it starts fast. It is PID 1 of the sandbox (``bwrap --as-pid-1``: no bubblewrap
-init runs beside it, unfiltered and outside the cgroups). In order: the seccomp filter (compiled to
-BPF once by the parent; the kernel says no to sockets/exec/fork the policy does not grant, and to
-ptrace always), the wait for the parent's go (it has set this process's rlimits and put it in the
-run's cgroups, and written the receipt for a held start) and the check that the cgroups hold it, the PEP 578 audit hook (readable refusals and the record of
+beyond the interpreter's built-ins and _ctypes (for setrlimit and prctl), so it starts fast. It is
+PID 1 of the sandbox (``bwrap --as-pid-1``: no bubblewrap init runs beside it, unfiltered and outside
+the cgroups). In order: rlimits, the seccomp filter (compiled to BPF once by the parent; the kernel
+says no to sockets/exec/fork the policy does not grant, and to ptrace always), the wait for the
+parent's go (it has put this process in the run's cgroups, and written the receipt for a held start)
+and the check that the cgroups hold it, the PEP 578 audit hook (readable refusals and the record of
 what the code did — not the boundary), then the user's code, read from a file descriptor — or an
 exec of the shell on that descriptor for shell blocks (rlimits and seccomp survive exec).
 """
@@ -16,45 +17,76 @@ import marshal
 import os
 import sys
 
+_C: dict = {}  # the _ctypes types the launcher builds, once
+
+
+def _c_types():
+    """Int, Pointer, Function (a C function returning int, keeping errno), Libc (the running program)
+    and a cache of char arrays by length, from _ctypes: the ctypes package would add ~3 ms a run."""
+    if not _C:
+        import _ctypes
+
+        class Int(_ctypes._SimpleCData):
+            _type_ = "i"
+
+        class Pointer(_ctypes._SimpleCData):
+            _type_ = "P"
+
+        class Function(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+            _restype_ = Int
+
+        class Libc:
+            _handle = _ctypes.dlopen(None, 0)  # type: ignore[arg-type]  # None: the running program
+
+        _C.update(module=_ctypes, Pointer=Pointer, Function=Function, Libc=Libc, arrays={},
+                  Char=type("Char", (_ctypes._SimpleCData,), {"_type_": "c"}))
+    return _C
+
+
+def _libc(name):
+    c = _c_types()
+    return c["Function"]((name, c["Libc"]))  # what CDLL passes: (name, an object with _handle)
+
+
+def _pointer_to(data):
+    """A pointer argument to a copy of ``data`` (kept alive with it: the pair is returned)."""
+    c = _c_types()
+    array = c["arrays"].get(len(data))
+    if array is None:
+        array = c["arrays"][len(data)] = type("Bytes", (c["module"].Array,), {"_type_": c["Char"], "_length_": len(data)})
+    buffer = array.from_buffer_copy(data)
+    return c["Pointer"](c["module"].addressof(buffer)), buffer
+
+
+def _rlimits(config):
+    """The policy's rlimits (the parent's numbering: ``(resource, soft, hard)``), set here, after
+    bubblewrap's set-up — an RLIMIT_FSIZE on the sandbox from outside would stop bubblewrap copying
+    /etc in — through libc: the resource module is one more shared library to load."""
+    wanted = config.get("rlimits", ())
+    if not wanted:
+        return
+    setrlimit = _libc("setrlimit")
+    for which, soft, hard in wanted:
+        # struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; }: two unsigned 64-bit integers
+        limit, _kept = _pointer_to(soft.to_bytes(8, sys.byteorder) + hard.to_bytes(8, sys.byteorder))
+        if setrlimit(which, limit) != 0:
+            raise OSError(_c_types()["module"].get_errno(), "governed-agents: could not set the run's rlimits")
+
 
 def _seccomp(config):
-    """Load the parent's BPF with prctl, through _ctypes: the ctypes package would add ~3 ms a run."""
+    """Load the parent's BPF with prctl."""
     bpf = config.get("bpf")
     if not bpf:
         return
-    import _ctypes
-
-    class Int(_ctypes._SimpleCData):
-        _type_ = "i"
-
-    class Pointer(_ctypes._SimpleCData):
-        _type_ = "P"
-
-    class Bytes(_ctypes.Array):
-        _type_ = type("Char", (_ctypes._SimpleCData,), {"_type_": "c"})
-        _length_ = len(bpf)
-
-    class Prctl(_ctypes.CFuncPtr):
-        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
-        _restype_ = Int
-
-    class Libc:
-        _handle = _ctypes.dlopen(None, 0)  # type: ignore[arg-type]  # None: the running program
-
-    prctl = Prctl(("prctl", Libc))  # type: ignore[arg-type]  # what CDLL would pass: (name, obj with _handle)
-    program = Bytes.from_buffer_copy(bpf)
+    prctl = _libc("prctl")
+    program, _kept = _pointer_to(bpf)
     # struct sock_fprog { unsigned short len; struct sock_filter *filter; }
-    fprog = (len(bpf) // 8).to_bytes(2, sys.byteorder) + bytes(6) + _ctypes.addressof(program).to_bytes(8, sys.byteorder)
-
-    class Fprog(_ctypes.Array):
-        _type_ = Bytes._type_
-        _length_ = 16
-
-    fprog_buffer = Fprog.from_buffer_copy(fprog)
+    fprog, _kept_too = _pointer_to((len(bpf) // 8).to_bytes(2, sys.byteorder) + bytes(6)
+                                   + program.value.to_bytes(8, sys.byteorder))
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
-    if prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0 or \
-            prctl(pr_set_seccomp, seccomp_mode_filter, Pointer(_ctypes.addressof(fprog_buffer)), 0, 0) != 0:
-        raise OSError(_ctypes.get_errno(), "governed-agents: could not load the seccomp filter")
+    if prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0 or prctl(pr_set_seccomp, seccomp_mode_filter, fprog, 0, 0) != 0:
+        raise OSError(_c_types()["module"].get_errno(), "governed-agents: could not load the seccomp filter")
 
 
 CODE_NAME = "<governed code>"  # the code's frames; exec'd strings are "<string>"
@@ -260,8 +292,8 @@ def _run_python(config):
 
 
 def _wait_for_go(config):
-    """Wait for the parent's go: it comes once the parent has set this process's rlimits and put it in
-    the run's cgroups (and made the decision durable, for a held start). EOF instead of the go byte: the code never runs.
+    """Wait for the parent's go: it comes once the parent has put this process in the run's cgroups
+    (and made the decision durable, for a held start). EOF instead of the go byte: the code never runs.
     Then check, from inside, that the process is in each of its cgroups — the code never starts
     outside them, whatever the parent did."""
     go_fd = config.get("go_fd")
@@ -294,6 +326,7 @@ def main():
     # module) last, so that nothing planted there shadows the standard library or a package
     sys.path.extend(config.get("path", ()))
     sys.path.append(os.getcwd())
+    _rlimits(config)
     _seccomp(config)
     observed = _Observed(config.get("report_fd"), config.get("report_limit", 256))
     _wait_for_go(config)

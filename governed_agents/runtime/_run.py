@@ -2,12 +2,12 @@
 
 Process tree: ``bwrap`` (new PID, network, IPC, UTS, user namespaces; no capabilities, no further user
 namespaces; the filesystem view built from the policy — see ``_view``) → ``python -I -S -c …`` as the
-sandbox's PID 1, running the launcher (seccomp, waits for the go, checks that it is inside the run's
+sandbox's PID 1, running the launcher (rlimits, seccomp, waits for the go, checks that it is inside the run's
 cgroups, audit hook) → the user's code, handed over (compiled, for Python) through a memfd: the host
-writes nothing into the work dir. The host sets the rlimits of the sandbox's PID 1 and moves it into the
-run's cgroups itself, as soon as bubblewrap names it (``--info-fd``) and while the sandbox is still
-being set up, then sends the go (after the hold, when there is one): the code never starts outside its
-limits or its cgroups, and nothing in the sandbox can write to a cgroup file. A process that escapes the PID namespace's reach (none should) is still found
+writes nothing into the work dir. The host moves the sandbox's PID 1 into the run's cgroups itself, as
+soon as bubblewrap names it (``--info-fd``) and while the sandbox is still being set up, then sends the
+go (after the hold, when there is one): the code never starts outside its cgroups, and nothing in the
+sandbox can write to a cgroup file. A process that escapes the PID namespace's reach (none should) is still found
 through the cgroup. Each layer that is missing is reported, in ``RunReport.layers`` and in a first
 line of ``stderr`` when the code ran; with ``require_isolation`` a missing bubblewrap means the code
 does not run at all.
@@ -107,11 +107,24 @@ def _launcher_config(code_fd: int, language: str, limits: RuntimeLimits, work_di
         "shell": "/bin/bash",
         "audit": audit,
         "path": _site_packages(),
+        "rlimits": _rlimits_of(limits),
     }
     if seccomp:
         config["bpf"] = seccomp_program(deny_network=not limits.network,
                                         deny_exec=language == "python" and not limits.allowed_commands)
     return config
+
+
+def _rlimits_of(limits: RuntimeLimits) -> list[tuple[int, int, int]]:
+    """(resource, soft, hard) for the launcher; RLIMIT_CPU: SIGXCPU at the limit, SIGKILL a second later."""
+    wanted = [(resource.RLIMIT_CORE, 0, 0)]
+    if limits.max_memory is not None:
+        wanted.append((resource.RLIMIT_AS, int(limits.max_memory), int(limits.max_memory)))
+    if limits.max_cpu_time is not None:
+        wanted.append((resource.RLIMIT_CPU, int(limits.max_cpu_time), int(limits.max_cpu_time) + 1))
+    if limits.max_file_size is not None:
+        wanted.append((resource.RLIMIT_FSIZE, int(limits.max_file_size), int(limits.max_file_size)))
+    return wanted
 
 
 def _rules(limits: RuntimeLimits) -> dict[str, str]:
@@ -185,20 +198,6 @@ def _compiled(source: bytes) -> CodeType | None:
         return compile(source, CODE_NAME, "exec", dont_inherit=True, optimize=0)
     except Exception:  # SyntaxError, ValueError (a NUL byte), RecursionError, MemoryError
         return None
-
-
-def _set_limits(pid: int, limits: RuntimeLimits) -> None:
-    """The policy's rlimits on the sandbox's PID 1, set from outside before the go (what it starts
-    inherits them). RLIMIT_CPU: SIGXCPU at the limit, SIGKILL a second later."""
-    wanted = [(resource.RLIMIT_CORE, 0, 0)]
-    if limits.max_memory is not None:
-        wanted.append((resource.RLIMIT_AS, int(limits.max_memory), int(limits.max_memory)))
-    if limits.max_cpu_time is not None:
-        wanted.append((resource.RLIMIT_CPU, int(limits.max_cpu_time), int(limits.max_cpu_time) + 1))
-    if limits.max_file_size is not None:
-        wanted.append((resource.RLIMIT_FSIZE, int(limits.max_file_size), int(limits.max_file_size)))
-    for which, soft, hard in wanted:
-        resource.prlimit(pid, which, (soft, hard))
 
 
 def _refusal(message: str, layers: dict[str, str]) -> RunReport:
@@ -295,7 +294,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
             view.close()
         readers = [asyncio.create_task(_read(proc.stdout)), asyncio.create_task(_read(proc.stderr))]
         # off the event loop: a cgroup move waits for the kernel (see RunCgroup.admit)
-        admitted = asyncio.get_running_loop().run_in_executor(_admissions(), _admit, proc.pid, info_fd, limits, cgroup)
+        admitted = asyncio.get_running_loop().run_in_executor(_admissions(), _admit, proc.pid, info_fd, cgroup)
         info_fd = -1  # _admit closes it
         # read here as well, so that a move still under way when the run is given up never logs its outcome
         admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -373,13 +372,11 @@ def _admissions() -> concurrent.futures.ThreadPoolExecutor:
     return concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="governed-admit")
 
 
-def _admit(launched: int, info_fd: int, limits: RuntimeLimits, cgroup: RunCgroup | None) -> None:
-    """Set the rlimits of the sandbox's PID 1 and put it in the run's cgroups, from outside, while it
-    is still being set up: ``launched`` itself without bubblewrap (``info_fd`` -1), else the child
+def _admit(launched: int, info_fd: int, cgroup: RunCgroup | None) -> None:
+    """Put the sandbox's PID 1 in the run's cgroups, from outside, while it is still being set up: ``launched`` itself without bubblewrap (``info_fd`` -1), else the child
     bubblewrap names on ``info_fd`` (its monitor stays outside: it is not the code's, and does not
     count in pids.max)."""
     pid = launched if info_fd < 0 else _sandbox_pid(launched, info_fd)
-    _set_limits(pid, limits)
     if cgroup is not None:
         cgroup.admit(pid)
 
@@ -410,7 +407,7 @@ def _parent(pid: int) -> int | None:
 
 async def _release(proc: asyncio.subprocess.Process, go_fd: int, admitted: asyncio.Future[None],
                    hold: Awaitable[bool] | None, cancellation: asyncio.Event | None) -> str | None:
-    """Wait until the sandbox has its rlimits and is in its cgroups (``admitted``) and ``hold`` said yes, or a
+    """Wait until the sandbox is in its cgroups (``admitted``) and ``hold`` said yes, or a
     cancellation; then tell the waiting launcher to go (one byte on ``go_fd``; a launcher that reads
     EOF instead ends without running the code). Returns why the code may not run, or None when it may."""
     answer = asyncio.ensure_future(hold) if hold is not None else None
@@ -423,7 +420,7 @@ async def _release(proc: asyncio.subprocess.Process, go_fd: int, admitted: async
                                                return_when=asyncio.FIRST_COMPLETED)
             pending.discard(cancelled)
             if admitted in done and admitted.exception() is not None:
-                withheld = f"the sandbox could not be given its limits and cgroups ({admitted.exception()})"
+                withheld = f"the sandbox could not be placed in its cgroups ({admitted.exception()})"
             elif answer in done and (answer.exception() is not None or answer.result() is not True):
                 withheld = "the decision was withdrawn before the code ran"
             elif cancelled is not None and cancelled in done:
