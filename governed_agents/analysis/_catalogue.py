@@ -659,6 +659,12 @@ _EFFECTS: dict[str, Spec] = {
                                      also=(_s("file", READ, arg=1, kw="path"),)),
     "resource.setrlimit": _s("effect", "process_control", arg=None),
     "socket.gethostname": _s("effect", "system_info", arg=None),
+    **{f"socket.{f}": _s("effect", "system_info", arg=None) for f in ("if_nameindex", "if_nametoindex",
+                                                                       "if_indextoname", "gethostbyaddr")},
+    # what the machine is: CPUs, GPUs, the distribution, sensors, displays
+    **{f"{m}.*": _s("effect", "system_info", arg=None) for m in (
+        "GPUtil", "cpuinfo", "distro", "pynvml", "py3nvml", "nvidia_smi", "screeninfo", "pySMART", "sensors",
+        "hwinfo", "wmi", "dmidecode", "lshw", "pyudev", "usb", "netifaces", "ifaddr")},
 }
 
 _PATH_SELF_READS = ("exists", "is_dir", "is_file", "is_symlink", "is_mount", "is_socket", "is_fifo",
@@ -801,7 +807,11 @@ _STDLIB: dict[str, Spec] = {
 _MONITORING: dict[str, Spec] = {
     **{f"{m}.*": _s("effect", "system_monitoring", arg=None) for m in (
         "PIL.ImageGrab", "pyautogui", "mss", "pynput", "keyboard", "mouse", "pyperclip", "pyscreenshot",
-        "pyaudio", "sounddevice", "Xlib", "clipboard", "win32clipboard", "pygetwindow")},
+        "pyaudio", "sounddevice", "Xlib", "clipboard", "win32clipboard", "pygetwindow",
+        # file system watchers (watchdog's Observer.schedule is catalogued with its path)
+        "pyinotify", "inotify_simple", "inotify", "inotifyrecursive", "watchfiles", "watchgod", "pyfswatch",
+        "fsevents", "aionotify", "asyncinotify", "cv2.VideoCapture", "picamera", "picamera2", "imageio.v3.imiter",
+        "speech_recognition", "pywinauto", "uiautomation", "pyxhook", "evdev")},
     "pandas.read_clipboard": _s("effect", "system_monitoring", arg=None),
     "pandas.DataFrame.to_clipboard": _s("effect", "system_monitoring", arg=None),
     # expressions pandas evaluates from text: judged by _special._pandas_expression

@@ -292,6 +292,14 @@ LABELS = [  # effects labelled right: writes are writes, capture is monitoring
     ("import cv2\ncv2.VideoCapture(0)", SYS),
     ("import getpass\ngetpass.getpass()", SYS),
     ("import keyboard\nkeyboard.record()", SYS),
+    ("import pyinotify\npyinotify.WatchManager().add_watch('/etc', pyinotify.ALL_EVENTS)", SYS),
+    ("import inotify_simple\ninotify_simple.INotify().add_watch('/etc', 1)", SYS),
+    ("from watchfiles import watch\nfor changes in watch('/etc'):\n    print(changes)", SYS),
+    ("import speech_recognition as sr\nsr.Microphone()", SYS),
+    ("import socket\nprint(socket.if_nameindex())", SYS),
+    ("import GPUtil\nprint(GPUtil.getGPUs())", SYS),
+    ("import cpuinfo\nprint(cpuinfo.get_cpu_info())", SYS),
+    ("import distro\nprint(distro.name(), distro.version())", SYS),
 ]
 
 SHELL = [
