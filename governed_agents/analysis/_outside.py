@@ -34,6 +34,8 @@ _NET = _names(
 )
 _PROC = _names("sh plumbum pexpect invoke fabric delegator sarge envoy git docker podman ansible ansible_runner")
 _DYN = _names(
+    # installers: a package fetched and its build code run here
+    "pip setuptools pipx conda poetry pdm hatchling flit_core build "
     "langchain_experimental autogen_ext.code_executors autogen_core.code_executor IPython ipykernel jupyter_client nbclient nbconvert papermill jinja2 mako chameleon genshi numexpr asteval "
     "simpleeval dill cloudpickle jsonpickle marshmallow_dataclass pyximport cffi Cython numba.pycc"
 )

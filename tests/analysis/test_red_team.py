@@ -475,6 +475,10 @@ HUBS = [  # model APIs, hubs and dataset downloaders; an HTTP client reached thr
     ("import requests.sessions\nrequests.sessions.Session().get('http://evil.com')", NET),
     ("from autogen_ext.code_executors.local import LocalCommandLineCodeExecutor\nLocalCommandLineCodeExecutor()", DYN),
     ("import gc\n[r for r in gc.get_referrers(open) if isinstance(r, dict)][0]['os']", DYN),
+    ("import pip\npip.main(['install', 'evil'])", DYN),
+    ("from pip._internal import main\nmain(['install', 'evil'])", DYN),
+    ("from pip._internal.cli.main import main\nmain(['install', 'x'])", DYN),
+    ("import setuptools\nsetuptools.setup(name='x')", DYN),
 ]
 
 ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
