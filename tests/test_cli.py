@@ -373,7 +373,7 @@ def test_jobs_must_be_a_positive_number():
 
 
 _DRIVER = """
-import os, sys
+import os, sys, time
 from governed_agents._cli._parallel import ordered_map
 parent = os.getpid()
 mode = sys.argv[1]
@@ -384,6 +384,7 @@ def work(i):
     if mode == "one raises" and i == 17:
         raise ValueError(f"item {i} cannot be read")
     print(f"note {i}")
+    time.sleep(0.02)  # long enough that the workers, once forked, find chunks left to take
     return i, os.getpid()
 
 for i, pid in ordered_map(work, list(range(40)), 3, weight=lambda i: i % 7):

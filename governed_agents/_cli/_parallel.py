@@ -2,18 +2,19 @@
 
 ``ordered_map(fn, items, jobs)`` yields ``fn(item)`` for every item, in input order, exactly as the
 serial loop would. With more than one job the parent first computes the first item of each kind
-(so everything the work imports lazily is imported before any fork), then deals the other items by
-weight to itself and ``jobs - 1`` forked children; a child sends its results back pickled over a
-pipe. A result that does not come back — the child died or was killed, ``fn`` raised, the payload
-did not arrive whole — is computed again in the parent when its turn comes: no item is skipped,
-and a failure surfaces at that item, after every earlier result, as in the serial loop. What ``fn``
-prints while it runs ahead of its turn is held and replayed at its turn.
+(so everything the work imports lazily is imported before any fork), then it and ``jobs - 1``
+forked children take the other items chunk by chunk, heaviest first, each when it is free; a child
+sends its results back pickled over a pipe. A result that does not come back — the child died or
+was killed, ``fn`` raised, the payload did not arrive whole — is computed again in the parent when
+its turn comes: no item is skipped, and a failure surfaces at that item, after every earlier
+result, as in the serial loop. What ``fn`` prints while it runs ahead of its turn is held and
+replayed at its turn.
 
 Serial when there is one job, when ``os.fork`` is missing, or when the process already runs other
 threads (forking a threaded process can copy a lock held by another thread).
 
 The collector: a command may turn it off for its start-up (``gc.disable()``: the imports allocate a
-great deal and free almost nothing, 7% of a one-file ``check``'s instructions went to collections);
+great deal and free almost nothing: 5% of a one-file ``check``'s instructions went to collections);
 ``ordered_map`` turns it on again once the first item (of each kind) is done, which is when the
 work's lazy imports have happened, after ``gc.freeze()`` has moved everything that exists then out
 of its way (later collections, and forked children's pages, leave the imported world alone).
@@ -22,7 +23,6 @@ of its way (later collections, and forked children's pages, leave the imported w
 from __future__ import annotations
 
 import gc
-import heapq
 import io
 import os
 import signal
@@ -40,6 +40,8 @@ R = TypeVar("R")
 MIN_SHARE = 16
 """Items per worker below which the default stays serial: a fork and a pipe cost about as much as
 analysing a dozen small files."""
+
+_MAX_CHUNKS = 1024
 
 _Done = dict[int, tuple[str, str, Any]]
 
@@ -78,8 +80,7 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], jobs: int | None, *,
     done = _compute(fn, items, ahead)  # the lazy imports happen here, before any fork
     _collect_again()
     rest = sorted(set(range(len(items))) - set(ahead))
-    shares = _deal(rest, [weight(items[index]) for index in rest], workers)
-    done.update(_fork_and_compute(fn, items, shares))
+    done.update(_share_out(fn, items, _chunks(rest, [weight(items[index]) for index in rest], workers), workers))
     for index, item in enumerate(items):
         got = done.pop(index, None)
         if got is None:
@@ -99,15 +100,12 @@ def _collect_again() -> None:
         gc.enable()
 
 
-def _deal(indices: list[int], weights: list[int], workers: int) -> list[list[int]]:
-    """Heaviest first, each to the least loaded share (so shares end at about the same time)."""
-    shares: list[list[int]] = [[] for _ in range(workers)]
-    load = [(0, share) for share in range(workers)]
-    for weight, index in sorted(zip(weights, indices, strict=True), key=lambda pair: -pair[0]):
-        total, share = heapq.heappop(load)
-        shares[share].append(index)
-        heapq.heappush(load, (total + max(weight, 1), share))
-    return [sorted(share) for share in shares]
+def _chunks(indices: list[int], weights: list[int], workers: int) -> list[list[int]]:
+    """Heaviest items first, in chunks of about a sixteenth of a process's share: each process takes
+    the next chunk when it is free, so one slowed down (by other load on the machine) takes fewer."""
+    order = [index for _, index in sorted(zip(weights, indices, strict=True), key=lambda pair: -pair[0])]
+    size = max(1, -(-len(order) // min(_MAX_CHUNKS, workers * 16)))
+    return [order[start:start + size] for start in range(0, len(order), size)]
 
 
 def _compute(fn: Callable[[T], R], items: Sequence[T], indices: list[int]) -> _Done:
@@ -124,38 +122,40 @@ def _compute(fn: Callable[[T], R], items: Sequence[T], indices: list[int]) -> _D
     return done
 
 
-def _fork_and_compute(fn: Callable[[T], R], items: Sequence[T], shares: list[list[int]]) -> _Done:
-    """Share 0 here, every other share in a forked child; what came back whole."""
+def _share_out(fn: Callable[[T], R], items: Sequence[T], chunks: list[list[int]], workers: int) -> _Done:
+    """The chunks to this process and ``workers - 1`` forked children, each taking the next chunk's
+    number from a pipe written in full (and closed) before the fork; what came back whole."""
     import pickle
 
     sys.stdout.flush()
     sys.stderr.flush()
-    children: dict[int, tuple[int, list[int]]] = {}
-    done: _Done = {}
+    tokens, write = os.pipe()
+    with os.fdopen(write, "wb") as pipe:  # at most _MAX_CHUNKS * 4 bytes: within any pipe's buffer
+        pipe.write(b"".join(number.to_bytes(4, "little") for number in range(len(chunks))))
+    children: dict[int, int] = {}
     try:
-        for share in shares[1:]:
-            if not share:
-                continue
+        for _ in range(workers - 1):
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: compute, send, and leave without running the parent's code
                 status = 1
                 try:
                     os.close(read)
-                    payload = pickle.dumps(_compute(fn, items, share), protocol=pickle.HIGHEST_PROTOCOL)
+                    payload = pickle.dumps(_take(fn, items, chunks, tokens), protocol=pickle.HIGHEST_PROTOCOL)
                     with os.fdopen(write, "wb") as pipe:
                         pipe.write(payload)
                     status = 0
                 finally:
                     os._exit(status)
             os.close(write)
-            children[pid] = (read, share)
-        done.update(_compute(fn, items, shares[0]))
-        for pid, (read, share) in list(children.items()):
-            done.update(_collect(pid, read, share))
+            children[pid] = read
+        done = _take(fn, items, chunks, tokens)
+        for pid, read in list(children.items()):
+            done.update(_collect(pid, read, len(items)))
             del children[pid]
     finally:
-        for pid, (read, _share) in children.items():  # interrupted: end the children still running
+        os.close(tokens)
+        for pid, read in children.items():  # interrupted: end the children still running
             with suppress(OSError):
                 os.close(read)
             with suppress(OSError):
@@ -165,7 +165,18 @@ def _fork_and_compute(fn: Callable[[T], R], items: Sequence[T], shares: list[lis
     return done
 
 
-def _collect(pid: int, read: int, share: list[int]) -> _Done:
+def _take(fn: Callable[[T], R], items: Sequence[T], chunks: list[list[int]], tokens: int) -> _Done:
+    """Chunk after chunk, while the pipe has numbers (a short read ends it: what is left is computed
+    again at its turn)."""
+    done: _Done = {}
+    while len(token := os.read(tokens, 4)) == 4:
+        number = int.from_bytes(token, "little")
+        if number < len(chunks):
+            done.update(_compute(fn, items, chunks[number]))
+    return done
+
+
+def _collect(pid: int, read: int, count: int) -> _Done:
     import pickle
 
     with os.fdopen(read, "rb") as pipe:
@@ -179,4 +190,5 @@ def _collect(pid: int, read: int, share: list[int]) -> _Done:
         return {}
     if not isinstance(got, dict):
         return {}
-    return {index: got[index] for index in share if index in got}
+    return {index: value for index, value in got.items()
+            if isinstance(index, int) and 0 <= index < count and isinstance(value, tuple) and len(value) == 3}
