@@ -16,10 +16,15 @@ clock), and CPU time (user + system of the child) is printed beside it. Children
 ``PYTHONDONTWRITEBYTECODE`` would otherwise compile its own modules from source at every start,
 which a pip-installed package (and bandit here) never does.
 
+``--instructions`` counts instead, once per command, the instructions each process executes under
+valgrind's cachegrind: deterministic, so it compares on a loaded machine where wall clock cannot.
+With workers the figure is the longest process's (a forked child's count includes what its parent
+ran before the fork): the critical path, which is what the wall clock would follow on free cores.
+
 Corpus: RedCode-Exec Python dev half (RedCode authors, AI-secure/RedCode, CC BY 4.0; see
 shared/benchmarks/redcode-exec/README.md).
 
-    python benchmarks/startup.py [--repeat N]
+    python benchmarks/startup.py [--repeat N] [--instructions]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -66,6 +72,29 @@ def measure(commands: dict[str, list[str]], repeat: int) -> dict[str, tuple[floa
     return best
 
 
+def instructions(commands: dict[str, list[str]]) -> dict[str, int]:
+    """Instructions of the longest process of each command, under cachegrind."""
+    counts = {}
+    for name, argv in commands.items():
+        done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                               *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV,
+                              check=False)
+        found = [int(n.replace(",", "")) for n in re.findall(r"I\s+refs:\s+([\d,]+)", done.stderr)]
+        if not found:
+            raise SystemExit(f"startup.py: no instruction count for {name} (is valgrind installed?)")
+        counts[name] = max(found)
+    return counts
+
+
+def print_instructions(title: str, commands: dict[str, list[str]], base: str, goal: str) -> None:
+    counts = instructions(commands)
+    print(f"{title} (instructions under cachegrind, longest process)")
+    for name, count in counts.items():
+        print(f"  {name:<18} {count / 1e6:8.0f} M  ({count / counts[base]:4.2f}x {base})")
+    print(goal.format(**{name: counts[base] / count for name, count in counts.items()},
+                      **{f"{name} cost": count / counts[base] for name, count in counts.items()}))
+
+
 STOCK = """
 import asyncio, sys, warnings
 from autogen_core import CancellationToken
@@ -92,6 +121,7 @@ def _check(*paths: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind) instead of time")
     args = parser.parse_args()
     codes = [c["code"] for c in json.loads(CORPUS.read_text())]
     env_note = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
@@ -104,6 +134,26 @@ def main() -> None:
         for i, code in enumerate(codes):
             (corpus / f"case_{i:03d}.py").write_text(code)
         one = str(corpus / "case_000.py")
+        if args.instructions:
+            for argv in (_check(one), [PY, "-m", "bandit", "-q", one]):  # write the .pyc files
+                _run(argv)
+            print_instructions("start-up, one file", {
+                "python -c pass": [PY, "-c", "pass"],
+                "bandit": [PY, "-m", "bandit", "-q", one],
+                "check": _check(one),
+                "analyze --json": [PY, "-m", "governed_agents.cli", "analyze", "--json", one],
+                "import libcst": [PY, "-c", "import libcst"],
+                "import pydantic": [PY, "-c", "import pydantic; from pydantic import BaseModel"],
+            }, "bandit", "one-file check start-up: {check cost:.2f}x bandit's instructions (goal <= 1.0x)")
+            print_instructions(f"\nthroughput, {len(codes)} snippets in one command each", {
+                "bandit -r -f json": [PY, "-m", "bandit", "-q", "-r", "-f", "json", str(corpus)],
+                "analyze --json": [PY, "-m", "governed_agents.cli", "analyze", "--json", str(corpus)],
+                "check --json": [*_check(str(corpus))[:-1], "--json", str(corpus)],
+                "analyze --jobs 1": [PY, "-m", "governed_agents.cli", "analyze", "--json", "--jobs", "1", str(corpus)],
+                "check --jobs 1": [*_check(str(corpus))[:-1], "--json", "--jobs", "1", str(corpus)],
+            }, "bandit -r -f json", "throughput on the critical path: analyze --json {analyze --json:.2f}x, "
+               "check --json {check --json:.2f}x bandit's (goal >= 1.2x)")
+            return
 
         print(f"start-up, one file ({env_note}; best of {args.repeat})")
         startup = measure({
