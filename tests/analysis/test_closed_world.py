@@ -103,7 +103,12 @@ def test_a_builtin_nobody_judged_is_an_unknown_operation(monkeypatch):
 
     from governed_agents.policy import parse_policy
 
+    from governed_agents.analysis import _scopes
+
+    # as if the interpreter had it from the start: the builtins' names are read once, at import
     monkeypatch.setattr(builtins, "spawn_shell", print, raising=False)
+    monkeypatch.setattr(_scopes, "BUILTINS", _scopes.BUILTINS | {"spawn_shell"})
+    lookup.cache_clear()
     everything = parse_policy('agent "a" { can "code_execution" with constraints { allowed_imports: ["*"] } }')
     ir = analyze("spawn_shell('/bin/sh')")
     op = next(o for o in ir.operations if o.type == "function_call")
