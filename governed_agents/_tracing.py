@@ -92,20 +92,44 @@ def traced_gate(record: Callable[_P, Coroutine[Any, Any, GateResult]]
 
 
 def traced_run(run: Callable[_P, Coroutine[Any, Any, RunReport]]) -> Callable[_P, Coroutine[Any, Any, RunReport]]:
-    """Wraps ``run_code`` in a run span."""
+    """Wraps ``run_code`` in a run span. A held run (``hold=``) is a run once its hold says go: a
+    sandbox killed while it waited (a denial, a withdrawn approval) ran no code and has no span."""
 
     async def traced(tracer: Any, args: Any, kwargs: Any) -> RunReport:
+        language = str(args[1] if len(args) > 1 else kwargs.get("language"))
         with _span(tracer, RUN_SPAN) as span:
-            language = args[1] if len(args) > 1 else kwargs.get("language")
-            _safely(lambda s, v: s.set_attribute("governed_agents.run.language", v), span, str(language))
+            _safely(lambda s, v: s.set_attribute("governed_agents.run.language", v), span, language)
             report = await run(*args, **kwargs)
             _safely(_run_attributes, span, report)
             return report
 
+    async def traced_held(tracer: Any, args: Any, kwargs: Any) -> RunReport:
+        language = str(args[1] if len(args) > 1 else kwargs.get("language"))
+        hold, started = kwargs["hold"], []
+
+        async def go() -> Any:
+            answer = await hold
+            if answer is True:
+                started.append(_start(tracer, RUN_SPAN))
+                _safely(lambda s, v: s.set_attribute("governed_agents.run.language", v), started[0], language)
+            return answer
+
+        report: RunReport | None = None
+        try:
+            report = await run(*args, **{**kwargs, "hold": go()})
+            return report
+        finally:
+            for span in started:
+                if report is not None:
+                    _safely(_run_attributes, span, report)
+                _safely(lambda s, _: s.end(), span, None)
+
     @functools.wraps(run)
     def run_traced(*args: _P.args, **kwargs: _P.kwargs) -> Coroutine[Any, Any, RunReport]:
         tracer = _tracer_or_none()
-        return run(*args, **kwargs) if tracer is None else traced(tracer, args, kwargs)
+        if tracer is None:
+            return run(*args, **kwargs)
+        return traced(tracer, args, kwargs) if kwargs.get("hold") is None else traced_held(tracer, args, kwargs)
 
     return run_traced
 
@@ -117,16 +141,21 @@ def _tracer_or_none() -> Any:
         return None
 
 
+def _start(tracer: Any, name: str) -> Any:
+    """A span started in the current context (not made current), or None when the tracer raises."""
+    try:
+        return tracer.start_span(name)
+    except Exception:
+        return None
+
+
 @contextlib.contextmanager
 def _span(tracer: Any, name: str) -> Iterator[Any]:
     """The span, current while the body runs. A tracer or span processor that raises never reaches
     the gate or the run: the body then runs with no span (``None``), or the span is left unended."""
     from opentelemetry import trace
 
-    try:
-        span = tracer.start_span(name)
-    except Exception:
-        span = None
+    span = _start(tracer, name)
     if span is None:
         yield None
         return

@@ -11,6 +11,7 @@ Framework-free: nothing here imports AutoGen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import time
@@ -314,37 +315,88 @@ class Governor:
         run what is approved — on the governed local runtime, or through ``inner`` — and append
         the execution receipt.
 
-        On the local runtime an approved batch starts its sandbox while the receipt is written, and
-        the code inside waits for it: a log that cannot write withdraws the approval, and the code
-        never runs.
+        On the local runtime the sandbox starts before the code is analysed: its limits come from
+        the agent's rule alone (:meth:`rule_limits`), so it boots while the blocks are analysed and
+        judged and the decision's receipt is made durable, and the code inside waits for that
+        (the runtime's ``hold``). Only an approved decision under those same limits, recorded, lets
+        it go. Anything else kills the waiting sandbox before the code runs, and the decision takes
+        the ordinary path: a denial is recorded, a "needs approval" asked. A log that cannot write
+        withdraws the approval.
         """
         suggester, context = _with_provenance(suggester, context)
+        limits = self.rule_limits(executor, suggester) if inner is None and code_blocks else None
+        if limits is not None:
+            return await self._execute_held(code_blocks, limits, executor=executor, suggester=suggester,
+                                            context=context, work_dir=work_dir, timeout=timeout,
+                                            cancellation=cancellation, approval_handler=approval_handler)
         decision = self.decide_blocks(code_blocks, executor=executor, suggester=suggester, work_dir=work_dir)
-        runtime = self.runtime_plan(inner_name) if decision.outcome != "denied" else None
-        if decision.outcome != "approved" or inner is not None or not code_blocks:
-            gate = await self.record_gate(decision, context=context, runtime=runtime)
-            gate = await self.settle(gate, approval_handler, context=context)
-            return await self.run_approved(gate, code_blocks, work_dir=work_dir, timeout=timeout,
-                                           cancellation=cancellation, inner=inner, inner_name=inner_name)
-        recording = asyncio.ensure_future(self.record_gate(decision, context=context, runtime=runtime))
-        approval: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        return await self._execute_decided(decision, code_blocks, context=context, work_dir=work_dir, timeout=timeout,
+                                           cancellation=cancellation, approval_handler=approval_handler, inner=inner,
+                                           inner_name=inner_name)
 
-        def answer(done: asyncio.Future[GateResult]) -> None:
-            if not approval.done():
-                approval.set_result(not done.cancelled() and done.exception() is None and done.result().approved)
-
-        recording.add_done_callback(answer)
+    def rule_limits(self, executor: str, suggester: str | None) -> RuntimeLimits | None:
+        """The runtime limits ``executor``'s rule (∩ ``suggester``'s) sets, known before any code is
+        read; None when the rule alone does not approve (no rule, delegation refused, python not an
+        allowed language). The limits of a decision depend on the rules only, never on the code: a
+        decision whose limits differ from these is still never run under these."""
+        probe = SovereignIR(code_signature="sha256:" + hashlib.sha256(b"").hexdigest())
         try:
-            started = time.monotonic()
-            exit_code, output, reports = await self._run_local(code_blocks, decision.limits, work_dir=work_dir,
-                                                               timeout=timeout, cancellation=cancellation,
-                                                               hold=approval)
-        except asyncio.CancelledError:
-            raise  # the receipt is still written: the decision was made
+            decision = self.policy.evaluate(probe, executor=executor, suggester=suggester)
+        except Exception:
+            return None
+        return decision.limits if decision.outcome == "approved" else None
+
+    async def _execute_held(
+        self, code_blocks: Sequence[tuple[str, str]], limits: RuntimeLimits, *, executor: str,
+        suggester: str | None, context: ConversationContext | None, work_dir: str | os.PathLike[str],
+        timeout: float | None, cancellation: asyncio.Event | None, approval_handler: ApprovalHandler | None,
+    ) -> Execution:
+        """``execute`` on the local runtime: the sandbox first, held until the decision is approved
+        and durably recorded."""
+        runtime = self.runtime_plan()
+        approval: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        started = time.monotonic()
+        running = asyncio.ensure_future(self._run_local(code_blocks, limits, work_dir=work_dir, timeout=timeout,
+                                                        cancellation=cancellation, hold=approval))
+        try:
+            await asyncio.sleep(0)  # the sandbox's process is started in this step: it boots while the code is judged
+            decision = self.decide_blocks(code_blocks, executor=executor, suggester=suggester, work_dir=work_dir)
+            if decision.outcome != "approved" or decision.limits != limits:
+                approval.set_result(False)  # the waiting sandbox is killed (none of this code ran) while the
+                _, execution = await asyncio.gather(running, self._execute_decided(  # decision takes its path
+                    decision, code_blocks, context=context, work_dir=work_dir, timeout=timeout,
+                    cancellation=cancellation, approval_handler=approval_handler))
+                return execution
+            recording = asyncio.ensure_future(self.record_gate(decision, context=context, runtime=runtime))
+
+            def answer(done: asyncio.Future[GateResult]) -> None:
+                if not approval.done():
+                    approval.set_result(not done.cancelled() and done.exception() is None and done.result().approved)
+
+            recording.add_done_callback(answer)
+            exit_code, output, reports = await running  # a cancellation still leaves the receipt written
+        except BaseException:
+            if not approval.done():  # cancelled before the answer: the waiting sandbox is killed, the code never runs
+                approval.set_result(False)
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(running)  # and it is gone before this returns
+            raise
         gate = await recording
         if not gate.approved:
             return Execution(gate, DENIED_EXIT_CODE, f"governed-agents: {gate.decision.explain()}")
         return await self._executed(gate, exit_code, output, reports, time.monotonic() - started)
+
+    async def _execute_decided(
+        self, decision: Decision, code_blocks: Sequence[tuple[str, str]], *, context: ConversationContext | None,
+        work_dir: str | os.PathLike[str], timeout: float | None, cancellation: asyncio.Event | None,
+        approval_handler: ApprovalHandler | None, inner: InnerRunner | None = None, inner_name: str | None = None,
+    ) -> Execution:
+        """``execute`` once decided, nothing started yet: record, settle, run what is approved."""
+        runtime = self.runtime_plan(inner_name) if decision.outcome != "denied" else None
+        gate = await self.record_gate(decision, context=context, runtime=runtime)
+        gate = await self.settle(gate, approval_handler, context=context)
+        return await self.run_approved(gate, code_blocks, work_dir=work_dir, timeout=timeout,
+                                       cancellation=cancellation, inner=inner, inner_name=inner_name)
 
     async def settle(self, gate: GateResult, approval_handler: ApprovalHandler | None, *,
                      context: ConversationContext | None = None) -> GateResult:

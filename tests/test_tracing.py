@@ -3,6 +3,7 @@ in, and a governed_agents.run span per sandboxed run; nothing at all without a t
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -138,6 +139,33 @@ async def test_a_run_span_names_the_limit_the_code_broke(spans, tmp_path):
     assert span.attributes["governed_agents.run.language"] == "python"
     assert span.attributes["governed_agents.run.exit_code"] == report.exit_code
     assert span.attributes["governed_agents.run.layers"] == tuple(f"{k}={v}" for k, v in report.layers.items())
+
+
+@pytest.mark.parametrize("go", [True, False])
+async def test_a_held_run_is_a_span_only_once_its_hold_says_go(spans, tmp_path, go):
+    # the governor starts a sandbox before the code is judged; one killed while it waited ran nothing
+    import asyncio
+
+    _, exporter = spans
+    answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    answered = []
+
+    def say() -> None:
+        answered.append(time.time_ns())
+        answer.set_result(go)
+
+    asyncio.get_running_loop().call_later(0.2, say)
+    report = await run_code("print(6 * 7)\n", "python", RuntimeLimits(max_execution_time=10), work_dir=tmp_path,
+                            hold=answer)
+    assert ("42" in report.stdout) is go
+    runs = named(exporter, "governed_agents.run")
+    if not go:
+        assert runs == []
+        return
+    (span,) = runs
+    assert span.attributes["governed_agents.run.exit_code"] == 0
+    assert span.attributes["governed_agents.run.language"] == "python"
+    assert span.start_time >= answered[0]  # the run, not the wait before it
 
 
 async def test_without_a_tracer_nothing_is_traced_and_the_gate_is_the_same(tmp_path):

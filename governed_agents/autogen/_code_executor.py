@@ -102,9 +102,9 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
         suggester: str | None = None,
         context: ConversationContext | None = None,
     ) -> tuple[GateResult, CommandLineCodeResult]:
-        """Gate, then run — the Governor's one path (``Governor.execute``), which the CLI shares: an
-        approved batch on the local runtime starts its sandbox while the receipt is written, and
-        every run appends its execution receipt."""
+        """Gate, then run — the Governor's one path (``Governor.execute``), which the CLI shares: on
+        the local runtime the sandbox starts before the blocks are judged and the code inside waits
+        until the decision is approved and its receipt written; every run appends its execution receipt."""
         execution = await self.governor.execute(
             [(b.language, b.code) for b in code_blocks], executor=self.agent_name, suggester=suggester,
             context=context, work_dir=self.work_dir, timeout=float(self.timeout),

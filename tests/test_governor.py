@@ -1,0 +1,139 @@
+"""Governor.execute on the local runtime: the sandbox starts before the code is judged and waits,
+held, until the decision is approved and its receipt is in the log; anything else kills it before a
+line of the code runs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+import governed_agents.runtime
+from governed_agents._provenance import ConversationContext
+from governed_agents.governor import Governor
+from governed_agents.policy import RuntimeLimits, parse_policy
+from governed_agents.receipts import ReceiptLog
+
+POLICY = """agent "reader" {{ can "code_execution" with constraints {{
+    allowed_file_operations: ["read"], max_execution_time: 30_seconds }} }}
+agent "asker" {{ can "code_execution" with constraints {{
+    allowed_file_operations: ["read", "write"], allowed_file_paths: ["{work}"],
+    requires_approval: ["file_write"], max_execution_time: 30_seconds }} }}
+agent "writer" {{ can "code_execution" with constraints {{
+    allowed_file_operations: ["read", "write"], allowed_file_paths: ["{work}"], max_execution_time: 30_seconds }} }}
+"""
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def governor(tmp_path: Path, work: Path) -> Governor:
+    return Governor(parse_policy(POLICY.format(work=work)), tmp_path / "receipts.db")
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Every run_code call the governor makes: (whether it was held, its report)."""
+    seen: list[tuple[bool, object]] = []
+    real = governed_agents.runtime.run_code
+
+    async def spy(*args, **kwargs):
+        report = await real(*args, **kwargs)
+        seen.append((kwargs.get("hold") is not None, report))
+        return report
+
+    monkeypatch.setattr(governed_agents.runtime, "run_code", spy)
+    return seen
+
+
+async def test_a_denied_block_is_never_run_by_the_sandbox_started_before_its_analysis(governor, work, runs):
+    code = "open('ran.txt', 'w').write('x')\n"  # the work dir is writable inside: were it let go, the file would be there
+    execution = await governor.execute([("python", code)], executor="reader", work_dir=work)
+    assert not execution.ran and execution.exit_code != 0
+    assert "allowed_file_operations" in execution.output
+    assert not (work / "ran.txt").exists()
+    [(held, report)] = runs  # started before the analysis had finished, and killed while it waited
+    assert held and "withdrawn" in report.stderr  # type: ignore[attr-defined]
+    assert [(r.outcome, r.is_execution) for r in governor.receipts.receipts()] == [("denied", False)]
+
+
+async def test_the_code_runs_once_its_decision_is_in_the_log(tmp_path, work, runs):
+    # the receipt log lies in the work dir, which the sandbox sees: the code reads the log's files and
+    # finds its own decision there, committed before its first line ran (a slow log: the sandbox is
+    # ready long before the receipt is)
+    class Slow(ReceiptLog):
+        async def aappend(self, receipt):
+            await asyncio.sleep(0.5)
+            return await super().aappend(receipt)
+
+    governor = Governor(parse_policy(POLICY.format(work=work)), Slow(work / "receipts.db"))
+    context = ConversationContext(message_from_suggester="token-5f1c2a")
+    code = ("import glob\n"
+            "data = b''.join(open(p, 'rb').read() for p in glob.glob('receipts.db*'))\n"
+            "print('found' if b'token-5f1c2a' in data else 'missing')\n")
+    execution = await governor.execute([("python", code)], executor="reader", work_dir=work, context=context)
+    assert execution.ran and execution.output.strip() == "found", execution.output
+    [(held, _)] = runs
+    assert held
+    assert [(r.outcome, r.is_execution) for r in governor.receipts.receipts()] == [("approved", False),
+                                                                                  ("executed", True)]
+
+
+async def test_a_block_needing_approval_runs_once_approved_and_only_then(governor, work, runs):
+    asked = []
+
+    async def approve(decision):
+        asked.append(decision.outcome)
+        return True, "reviewer", "fine"
+
+    code = "open('out.txt', 'a').write('x')\nprint('wrote')\n"
+    execution = await governor.execute([("python", code)], executor="asker", work_dir=work, approval_handler=approve)
+    assert execution.ran and execution.output.strip() == "wrote" and asked == ["needs_approval"]
+    assert (work / "out.txt").read_text() == "x"  # once: the sandbox started early never ran it
+    assert [held for held, _ in runs] == [True, False]
+    assert [(r.outcome, r.approver) for r in governor.receipts.receipts()] == [
+        ("needs_approval", None), ("approved", "reviewer"), ("executed", "reviewer")]
+
+
+async def test_a_refused_approval_runs_nothing(governor, work, runs):
+    async def refuse(decision):
+        return False, "reviewer", "no"
+
+    code = "open('out.txt', 'a').write('x')\n"
+    execution = await governor.execute([("python", code)], executor="asker", work_dir=work, approval_handler=refuse)
+    assert not execution.ran and not (work / "out.txt").exists()
+    assert [held for held, _ in runs] == [True]
+
+
+async def test_code_runs_under_its_decisions_limits_even_when_the_early_ones_differ(governor, work, runs, monkeypatch):
+    # the early start takes its limits from the rule; should they ever differ from the decision's,
+    # the early sandbox is killed and the code runs under the decision's limits
+    monkeypatch.setattr(governor, "rule_limits", lambda executor, suggester: RuntimeLimits(max_execution_time=0.5))
+    execution = await governor.execute([("python", "import time\ntime.sleep(1.5)\nprint('slept')\n")],
+                                       executor="reader", work_dir=work)
+    assert "slept" in execution.output  # the decision's 30 s, not the early 0.5 s
+    assert [held for held, _ in runs] == [True, False]
+
+
+async def test_an_agent_without_a_rule_starts_no_sandbox(governor, work, runs):
+    execution = await governor.execute([("python", "print(1)\n")], executor="stranger", work_dir=work)
+    assert not execution.ran and runs == []
+
+
+async def test_a_cancelled_execute_leaves_no_sandbox_and_runs_nothing(governor, work):
+    from tests.runtime.test_runtime import working_in
+
+    task = asyncio.ensure_future(governor.execute([("python", f"open({str(work / 'ran.txt')!r}, 'w').write('x')\n")],
+                                                  executor="writer", work_dir=work))
+    await asyncio.sleep(0)  # the sandbox is being started, the code not yet judged
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.5)
+    assert working_in(work) == [] and not (work / "ran.txt").exists()
