@@ -1,17 +1,27 @@
 """A governed RoundRobin team (replay model, local executor, 20 turns) against the same stock team,
 same process. Prints the ratio (goal <= 1.10x).
 
-    python benchmarks/team.py [--repeat N]
+    python benchmarks/team.py [--repeat N] [--breakdown]
+
+``--breakdown`` also says where each execution's time goes (medians over every execution of every
+repeat): the stock executor against the governed sandbox's run (``run_code``, from its start to its
+report), the gate's work before the sandbox starts, the execution receipt after it, and the rest of
+the turn (AutoGen's own work, the same for both). The timers wrap those calls, so the team figures of
+a ``--breakdown`` run are a little higher than without it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import tempfile
 import time
 import warnings
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from autogen_agentchat.agents import AssistantAgent, CodeExecutorAgent
 from autogen_agentchat.conditions import MaxMessageTermination
@@ -56,7 +66,8 @@ async def governed_run(work: Path, receipts: Path) -> float:
     return time.perf_counter() - start
 
 
-async def main(repeat: int) -> None:
+async def main(repeat: int, breakdown: bool) -> None:
+    spans = _timers() if breakdown else None
     stock, governed = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
@@ -65,9 +76,81 @@ async def main(repeat: int) -> None:
     s, g = min(stock), min(governed)
     print(f"{TURNS} turns ({TURNS // 2} executions): stock {s * 1e3:.0f} ms, governed {g * 1e3:.0f} ms "
           f"(best of {repeat}): {g / s:.2f}x (goal <= 1.10x)")
+    if spans is not None:
+        _report(spans, stock, governed)
+
+
+def _timers() -> dict[str, list[float]]:
+    """Wrap the calls each execution passes through with timers (durations in seconds)."""
+    import governed_agents.runtime
+
+    spans: dict[str, list[float]] = defaultdict(list)
+
+    def timed(owner: Any, name: str, label: str) -> None:
+        call: Callable[..., Any] = getattr(owner, name)
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return await call(*args, **kwargs)
+            finally:
+                spans[label].append(time.perf_counter() - start)
+
+        setattr(owner, name, wrapper)
+
+    timed(LocalCommandLineCodeExecutor, "execute_code_blocks", "stock executor")
+    timed(Governor, "execute", "governed execute")
+    timed(Governor, "record_execution", "execution receipt")
+    run_code = governed_agents.runtime.run_code
+
+    async def sandbox(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        hold = kwargs.get("hold")
+        if hold is not None:
+            async def answered() -> Any:
+                answer = await hold
+                spans["decision recorded"].append(time.perf_counter() - start)
+                return answer
+
+            kwargs["hold"] = answered()
+        spans["gate before the sandbox"].append(start - entered[-1])
+        try:
+            return await run_code(*args, **kwargs)
+        finally:
+            spans["sandbox run"].append(time.perf_counter() - start)
+
+    entered: list[float] = []
+    execute = Governor.execute
+
+    async def entering(*args: Any, **kwargs: Any) -> Any:
+        entered.append(time.perf_counter())
+        return await execute(*args, **kwargs)
+
+    Governor.execute = entering  # type: ignore[method-assign]
+    governed_agents.runtime.run_code = sandbox
+    return spans
+
+
+def _report(spans: dict[str, list[float]], stock: list[float], governed: list[float]) -> None:
+    def ms(label: str) -> float:
+        return statistics.median(spans[label]) * 1e3 if spans[label] else 0.0
+
+    def rest(totals: list[float], label: str) -> float:  # the turn outside the executor, mean per execution
+        return (sum(totals) - sum(spans[label])) * 1e3 / len(spans[label])
+
+    print(f"per execution, medians of {len(spans['stock executor'])}:\n"
+          f"  stock executor {ms('stock executor'):.1f} ms (write the file, start python, run)\n"
+          f"  governed execute {ms('governed execute'):.1f} ms: the gate before the sandbox starts "
+          f"{ms('gate before the sandbox'):.2f} ms, the sandbox's run {ms('sandbox run'):.1f} ms (the decision "
+          f"recorded {ms('decision recorded'):.1f} ms after it started), the execution receipt "
+          f"{ms('execution receipt'):.2f} ms\n"
+          f"  the rest of each turn pair (AutoGen, the assistant), mean: stock {rest(stock, 'stock executor'):.1f} ms, "
+          f"governed {rest(governed, 'governed execute'):.1f} ms")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
-    asyncio.run(main(parser.parse_args().repeat))
+    parser.add_argument("--breakdown", action="store_true")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.repeat, arguments.breakdown))
