@@ -406,8 +406,16 @@ class Governor:
         if approval_handler is None:
             return await self.settle_approval(gate, approved=False, approver="governed-agents",
                                               reason="no approver is configured", context=context)
-        approved, approver, reason = await approval_handler(gate.decision)
-        return await self.settle_approval(gate, approved=approved, approver=approver, reason=reason, context=context)
+        try:
+            approved, approver, reason = await approval_handler(gate.decision)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an approver that fails has not approved: a recorded refusal
+            return await self.settle_approval(gate, approved=False, approver="governed-agents",
+                                              reason=f"the approver failed ({type(exc).__name__}: {exc})",
+                                              context=context)
+        return await self.settle_approval(gate, approved=approved is True, approver=approver, reason=reason,
+                                          context=context)
 
     async def run_approved(
         self,

@@ -77,11 +77,20 @@ class GovernedUserProxyAgent(GovernedLoading, TurnsInState, UserProxyAgent):
                 state = self._governance
                 turn = self._turns.now(state)
                 context = ConversationContext(group_chat=state.group, message_from_suggester=text, turn_number=turn)
-                gate, result = await self._executor.gate_and_run(blocks, cancellation_token, suggester=source,
-                                                                 context=context)
-                reply = TextMessage(content=result.output or f"(exit code {result.exit_code}, no output)",
-                                    source=self.name,
-                                    metadata=provenance_metadata(gate, turn))
+                try:
+                    gate, result = await self._executor.gate_and_run(blocks, cancellation_token, suggester=source,
+                                                                     context=context)
+                except Exception as exc:  # never raise into AutoGen: that ends the whole group chat
+                    reply = TextMessage(content=f"governed-agents: denied, the gate failed closed ({exc})",
+                                        source=self.name, metadata={"governed.executor": self.name,
+                                                                    "governed.suggester": source or "",
+                                                                    "governed.approved": "false",
+                                                                    "governed.receipt_id": "",
+                                                                    "governed.turn": str(turn)})
+                else:
+                    reply = TextMessage(content=result.output or f"(exit code {result.exit_code}, no output)",
+                                        source=self.name,
+                                        metadata=provenance_metadata(gate, turn))
                 self._turns.seen += 1
                 yield Response(chat_message=reply)
                 return

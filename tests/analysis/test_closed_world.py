@@ -101,9 +101,8 @@ def test_a_builtin_nobody_judged_is_an_unknown_operation(monkeypatch):
     """A name a later Python adds to builtins is outside every allow-list until it is judged."""
     import builtins
 
-    from governed_agents.policy import parse_policy
-
     from governed_agents.analysis import _scopes
+    from governed_agents.policy import parse_policy
 
     # as if the interpreter had it from the start: the builtins' names are read once, at import
     monkeypatch.setattr(builtins, "spawn_shell", print, raising=False)

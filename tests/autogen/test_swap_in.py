@@ -612,3 +612,31 @@ def test_every_governed_team_runs_a_governed_group_chat_manager():
         assert issubclass(governed, stock) and issubclass(governed, GovernedGroupChatManager)
         assert governed.__name__ == f"Governed{stock.__name__}" and governed.select_speaker is not stock.select_speaker
     assert not issubclass(RoundRobinGroupChatManager, GovernedGroupChatManager)
+
+
+async def test_user_proxy_whose_person_cannot_answer_refuses_and_the_chat_goes_on(tmp_path):
+    """input_func raising (stdin closed: EOFError) is no approval: a recorded refusal, never an
+    exception into the group chat, and the code does not run."""
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    policy = tmp_path / "p.policy"
+    policy.write_text(f'agent "user_proxy" {{ can "code_execution" with constraints {{ allowed_file_operations: '
+                      f'["read", "write"], allowed_file_paths: ["{tmp_path}"], requires_approval: ["file_write"] }} }}')
+    governor = Governor(policy, tmp_path / "r.db")
+    marker = tmp_path / "written"
+
+    async def no_person(prompt, cancellation_token=None):
+        raise EOFError("stdin is closed")
+
+    proxy = GovernedUserProxyAgent("user_proxy", governor=governor, input_func=no_person,
+                                   code_executor=LocalCommandLineCodeExecutor(work_dir=tmp_path))
+    code = f"```python\nopen('{marker}', 'w').write('x')\n```"
+    response = await proxy.on_messages([TextMessage(content=code, source="analyst")], CancellationToken())
+    reply = response.chat_message
+    assert reply.metadata["governed.approved"] == "false" and not marker.exists()
+    assert "refused approval" in reply.content
+    receipts = [r for r in governor.receipts.receipts() if not r.is_execution]
+    assert receipts[-1].outcome == "denied" and receipts[-1].approver == "governed-agents"
+    assert any("the approver failed" in v["message"] and "stdin is closed" in v["message"]
+               for v in receipts[-1].violations)
