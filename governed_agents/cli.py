@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     finally:
-        if collecting:  # analyze and check turn the collector off for their start-up (_cli/_parallel.py)
+        if collecting:  # analyze, check and run turn the collector off for their start-up
             gc.enable()
 
 
