@@ -337,6 +337,17 @@ async def test_a_sandbox_bubblewrap_cannot_build_says_why_and_runs_nothing(tmp_p
     assert f"Can't find source path {gone}" in report.stderr, report.stderr
 
 
+async def test_the_process_limit_holds_from_the_code_s_first_statement(tmp_path, marker):
+    # the cgroup move is the runner's, before the go: a fork at once is already counted
+    code = (f"# {marker}\nimport os, time\nborn, refused = 0, 0\nfor _ in range(20):\n    try:\n"
+            "        pid = os.fork()\n    except OSError:\n        refused += 1\n        continue\n"
+            "    if pid == 0:\n        time.sleep(1)\n        os._exit(0)\n    born += 1\nprint(born, refused)\n")
+    report = await run_code(code, "python", RuntimeLimits(max_processes=8, allowed_commands=("*",),
+                                                          max_execution_time=20), work_dir=tmp_path)
+    born, refused = map(int, report.stdout.split())
+    assert born == 7 and refused == 13, report.output  # 8 processes in all, the first one included
+
+
 async def test_the_rlimits_are_in_force_and_cannot_be_raised_even_through_libc(tmp_path, marker):
     # the launcher sets them through libc after bubblewrap's set-up (max_file_size 5000 is below the
     # /etc files bubblewrap copies in: set from outside, it stopped the sandbox's start)
