@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -373,7 +374,7 @@ def test_jobs_must_be_a_positive_number():
 
 
 _DRIVER = """
-import os, sys, time
+import os, signal, sys, time
 from governed_agents._cli._parallel import ordered_map
 parent = os.getpid()
 mode = sys.argv[1]
@@ -383,6 +384,8 @@ def work(i):
         os._exit(9)
     if mode == "one raises" and i == 17:
         raise ValueError(f"item {i} cannot be read")
+    if mode == "one ends its process" and i == 17:  # as a crash in a native parser would
+        os.kill(os.getpid(), signal.SIGKILL)
     print(f"note {i}")
     time.sleep(0.02)  # long enough that the workers, once forked, find chunks left to take
     return i, os.getpid()
@@ -392,17 +395,19 @@ for i, pid in ordered_map(work, list(range(40)), 3, weight=lambda i: i % 7):
 """
 
 
-@pytest.mark.parametrize("mode", ["well", "children die", "one raises"])
+@pytest.mark.parametrize("mode", ["well", "children die", "one raises", "one ends its process"])
 def test_an_item_a_worker_does_not_return_is_computed_again_at_its_turn(mode):
     result = subprocess.run([sys.executable, "-c", _DRIVER, mode], capture_output=True, text=True, cwd=ROOT)
     lines = result.stdout.splitlines()
-    last = 17 if mode == "one raises" else 40
+    last = 17 if mode.startswith("one") else 40
     assert [line for line in lines if line.startswith("note")] == [f"note {i}" for i in range(last)]
     assert [line.split()[1] for line in lines if line.startswith("result")] == [str(i) for i in range(last)]
     assert lines[::2] == [f"note {i}" for i in range(last)]  # what an item printed comes at its turn
     workers = [line for line in lines if line.endswith("worker")]
     if mode == "one raises":  # at item 17, after the 17 before it, as one process would fail
         assert result.returncode == 1 and "ValueError: item 17 cannot be read" in result.stderr
+    elif mode == "one ends its process":  # the worker died; the main process, trying again, too
+        assert result.returncode == -signal.SIGKILL
     else:
         assert result.returncode == 0, result.stderr
         assert bool(workers) == (mode == "well")  # dead workers' items were all computed in the parent

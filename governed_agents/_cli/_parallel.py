@@ -2,13 +2,13 @@
 
 ``ordered_map(fn, items, jobs)`` yields ``fn(item)`` for every item, in input order, exactly as the
 serial loop would. With more than one job the parent first computes the first item of each kind
-(so everything the work imports lazily is imported before any fork), then it and ``jobs - 1``
-forked children take the other items chunk by chunk, heaviest first, each when it is free; a child
-sends its results back pickled over a pipe. A result that does not come back — the child died or
-was killed, ``fn`` raised, the payload did not arrive whole — is computed again in the parent when
-its turn comes: no item is skipped, and a failure surfaces at that item, after every earlier
-result, as in the serial loop. What ``fn`` prints while it runs ahead of its turn is held and
-replayed at its turn.
+(so everything the work imports lazily is imported before any fork), then ``jobs`` forked
+children take the other items chunk by chunk, heaviest first, each when it is free, and send their
+results back pickled over a pipe; the parent only waits, then yields. A result that does not come
+back — the child died or was killed, ``fn`` raised, the payload did not arrive whole — is computed
+again in the parent when its turn comes: no item is skipped, and a failure (even one that ends the
+process) surfaces at that item, after every earlier result was yielded, as in the serial loop.
+What ``fn`` prints while it runs ahead of its turn is held and replayed at its turn.
 
 Serial when there is one job, when ``os.fork`` is missing, or when the process already runs other
 threads (forking a threaded process can copy a lock held by another thread).
@@ -123,8 +123,8 @@ def _compute(fn: Callable[[T], R], items: Sequence[T], indices: list[int]) -> _D
 
 
 def _share_out(fn: Callable[[T], R], items: Sequence[T], chunks: list[list[int]], workers: int) -> _Done:
-    """The chunks to this process and ``workers - 1`` forked children, each taking the next chunk's
-    number from a pipe written in full (and closed) before the fork; what came back whole."""
+    """The chunks to ``workers`` forked children, each taking the next chunk's number from a pipe
+    written in full (and closed) before the forks; what came back whole."""
     import pickle
 
     sys.stdout.flush()
@@ -134,7 +134,7 @@ def _share_out(fn: Callable[[T], R], items: Sequence[T], chunks: list[list[int]]
         pipe.write(b"".join(number.to_bytes(4, "little") for number in range(len(chunks))))
     children: dict[int, int] = {}
     try:
-        for _ in range(workers - 1):
+        for _ in range(workers):
             read, write = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: compute, send, and leave without running the parent's code
@@ -149,12 +149,15 @@ def _share_out(fn: Callable[[T], R], items: Sequence[T], chunks: list[list[int]]
                     os._exit(status)
             os.close(write)
             children[pid] = read
-        done = _take(fn, items, chunks, tokens)
+        os.close(tokens)
+        tokens = -1
+        done: _Done = {}
         for pid, read in list(children.items()):
             done.update(_collect(pid, read, len(items)))
             del children[pid]
     finally:
-        os.close(tokens)
+        if tokens >= 0:
+            os.close(tokens)
         for pid, read in children.items():  # interrupted: end the children still running
             with suppress(OSError):
                 os.close(read)
