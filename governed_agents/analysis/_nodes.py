@@ -116,6 +116,17 @@ def _on_call(w: Walker, node: cst.Call, stack: list[Any]) -> None:
     if type(func) is cst.Attribute and type(func.value) is cst.Name and func.attr.value in _GROWS \
             and type(w.value(func.value)) is Const:
         _forget(w, func.value.value)  # paths.append("/etc/passwd"): the literal is not all it holds
+    if type(func) is not cst.Name or func.value not in _READS_ONLY:
+        for arg in node.args:  # add(paths): the callee may grow the list it was handed
+            if type(arg.value) is cst.Name and type(w.value(arg.value)) is Const \
+                    and isinstance(w.value(arg.value).value, tuple):
+                _forget(w, arg.value.value)
+
+
+# Builtins that read a container handed to them and never change it.
+_READS_ONLY = frozenset({"len", "print", "sorted", "list", "tuple", "set", "frozenset", "dict", "enumerate", "zip",
+                         "max", "min", "sum", "any", "all", "str", "repr", "iter", "reversed", "isinstance", "type",
+                         "id", "hash", "map", "filter", "range", "bool", "format"})
 
 
 # Methods that put new values into a list, dict or set (sort, pop, remove only reorder or take away).

@@ -436,6 +436,8 @@ REACHED = [  # a module reached through another, a container changed out of sigh
     ("paths = ['/data/analysis/a']\npaths.append('/etc/passwd')\n[open(x).read() for x in paths]", PATHS),
     ("paths = ['/data/analysis/a']\npaths[0] = '/etc/passwd'\nopen(paths[0]).read()", PATHS),
     ("paths = ['/data/analysis/a']\nq = paths\nq.insert(0, '/etc/passwd')\nfor p in paths:\n    open(p).read()", PATHS),
+    ("def add(items):\n    items.append('/etc/passwd')\npaths = ['/data/analysis/a']\nadd(paths)\n"
+     "for p in paths:\n    open(p).read()", PATHS),
 ]
 
 DATA_MORE = [  # data-library file formats, canvases, SQL that names files, engine URLs
