@@ -1,7 +1,10 @@
 """A governed RoundRobin team (replay model, local executor, 20 turns) against the same stock team,
 same process. Prints the ratio (goal <= 1.10x).
 
-    python benchmarks/team.py [--repeat N] [--breakdown]
+    python benchmarks/team.py [--repeat N] [--breakdown] [--long]
+
+``--long``: each step's block is 73 lines of plain Python (loops, dicts, prints) instead of two, as
+a model's analysis step might be: its analysis is no longer negligible beside the run.
 
 ``--breakdown`` also says where each execution's time goes (medians over every execution of every
 repeat): the stock executor against the governed sandbox's run (``run_code``, from its start to its
@@ -40,11 +43,26 @@ warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
 TURNS = 20
 SCRIPT = [f"Step {i}:\n```python\nvalues = [{i}, 2, 3]\nprint(sum(values) * {i})\n```" for i in range(TURNS // 2)]
+_STEP = """rows = [{{'region': r, 'price': p, 'quantity': q}} for r, p, q in [('n', 3.0, {i}), ('s', 4.5, 2), ('e', 1.0, 7)]]
+totals = {{}}
+for row in rows:
+    totals[row['region']] = totals.get(row['region'], 0) + row['price'] * row['quantity']
+for region, total in sorted(totals.items()):
+    if total > 10:
+        print(region, round(total, 2))
+    else:
+        print(region, 'small')
+values = [1, 2, 3, {i}]
+mean = sum(values) / len(values)
+print(mean, max(values) - min(values))
+"""
+LONG_SCRIPT = [f"Step {i}:\n```python\n" + "\n".join(_STEP.format(i=i * 10 + k) for k in range(6)) + "```"
+               for i in range(TURNS // 2)]
 
 
-async def stock_run(work: Path) -> float:
+async def stock_run(work: Path, script: list[str] = SCRIPT) -> float:
     team = RoundRobinGroupChat(
-        [AssistantAgent("agent_analysis", model_client=ReplayChatCompletionClient(SCRIPT)),
+        [AssistantAgent("agent_analysis", model_client=ReplayChatCompletionClient(script)),
          CodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=work))],
         termination_condition=MaxMessageTermination(TURNS + 1))
     start = time.perf_counter()
@@ -52,12 +70,12 @@ async def stock_run(work: Path) -> float:
     return time.perf_counter() - start
 
 
-async def governed_run(work: Path, receipts: Path) -> float:
+async def governed_run(work: Path, receipts: Path, script: list[str] = SCRIPT) -> float:
     governor = Governor(ROOT / "policies" / "seed.policy", receipts)
     assert governor.receipts is not None
     governor.receipts.checkpoint()  # set-up: a new log makes its key pair when it first signs, once per log
     team = GovernedRoundRobinGroupChat(
-        [GovernedAssistantAgent("agent_analysis", model_client=ReplayChatCompletionClient(SCRIPT), governor=governor),
+        [GovernedAssistantAgent("agent_analysis", model_client=ReplayChatCompletionClient(script), governor=governor),
          GovernedCodeExecutorAgent("user_proxy", LocalCommandLineCodeExecutor(work_dir=work), governor=governor)],
         termination_condition=MaxMessageTermination(TURNS + 1))
     start = time.perf_counter()
@@ -66,16 +84,21 @@ async def governed_run(work: Path, receipts: Path) -> float:
     return time.perf_counter() - start
 
 
-async def main(repeat: int, breakdown: bool) -> None:
+async def main(repeat: int, breakdown: bool, script: list[str]) -> None:
     spans = _timers() if breakdown else None
     stock, governed = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
-            stock.append(await stock_run(Path(tmp) / f"s{i}"))
-            governed.append(await governed_run(Path(tmp) / f"g{i}", Path(tmp) / f"r{i}.db"))
+            stock.append(await stock_run(Path(tmp) / f"s{i}", script))
+            governed.append(await governed_run(Path(tmp) / f"g{i}", Path(tmp) / f"r{i}.db", script))
     s, g = min(stock), min(governed)
     print(f"{TURNS} turns ({TURNS // 2} executions): stock {s * 1e3:.0f} ms, governed {g * 1e3:.0f} ms "
           f"(best of {repeat}): {g / s:.2f}x (goal <= 1.10x)")
+    # each governed team ran right after its stock one: under a load that drifts, their ratio pair by pair
+    # says more than two minima taken at different moments
+    paired = sorted(b / a for a, b in zip(stock, governed, strict=True))
+    print(f"  governed/stock run by run: median {statistics.median(paired):.2f}x "
+          f"(from {paired[0]:.2f}x to {paired[-1]:.2f}x)")
     if spans is not None:
         _report(spans, stock, governed)
 
@@ -152,5 +175,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--breakdown", action="store_true")
+    parser.add_argument("--long", action="store_true")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.repeat, arguments.breakdown))
+    asyncio.run(main(arguments.repeat, arguments.breakdown, LONG_SCRIPT if arguments.long else SCRIPT))
