@@ -59,7 +59,7 @@ class ReceiptLog:
     config directory (:func:`default_key_path`). The public half is ``<key>.pub``, and the log
     records the public key it is signed with (the ``meta`` table): a writer holding another key is
     refused. Each distinct analysis and rule that receipts reference by hash is kept once, in the
-    same table under ``part:sha256:<hex>``, written before the first receipt that names it. Every writer of one PostgreSQL log needs the same private key file; an auditor needs
+    same table under ``part:sha256:<hex>``, written in the transaction of the first receipt that names it. Every writer of one PostgreSQL log needs the same private key file; an auditor needs
     only the public one. A checkpoint is signed in the same transaction as every append.
 
     The signing key is loaded on the first append or checkpoint, never to read or verify — an
@@ -149,18 +149,18 @@ class ReceiptLog:
             denied = r.counts_as_denial
             entries.append((r.receipt_id, r.executor_agent, denied, r.conversation_context.group_chat, body,
                             leaf_hash(body)))
+        # each analysis and rule once per log, in the transaction of the first leaf that names it
+        new_parts = {ref: part for ref, part in parts.items() if ref not in self._parts}
         try:
             key = self._key
-            for ref, part in parts.items():  # each analysis and rule once per log, before any leaf names it
-                if ref not in self._parts:
-                    self._store.set_meta(PART_PREFIX + ref, part.decode())
-                    self._parts[ref] = part
             first = self._store.append(
-                entries, checkpoint=lambda size, root: SignedCheckpoint.sign(key, size, root).model_dump_json())
+                entries, checkpoint=lambda size, root: SignedCheckpoint.sign(key, size, root).model_dump_json(),
+                meta=[(PART_PREFIX + ref, part.decode()) for ref, part in new_parts.items()])
         except ReceiptStoreError:
             raise
         except Exception as exc:
             raise ReceiptStoreError(f"the receipt log {self.location} could not write: {exc}") from exc
+        self._parts.update(new_parts)
         return [r.model_copy(update={"merkle_index": first + i}) for i, r in enumerate(receipts)]
 
     async def aappend(self, receipt: Receipt) -> Receipt:

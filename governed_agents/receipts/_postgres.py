@@ -131,7 +131,8 @@ class PostgresStore:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def append(self, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str]) -> int:
+    def append(self, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str],
+               meta: Sequence[tuple[str, str]] = ()) -> int:
         """Append rows at the size the locked head row holds; returns the first index.
 
         Two round trips hold the row lock: ``BEGIN`` + the locking read, then every write and the
@@ -140,14 +141,15 @@ class PostgresStore:
         with self._lock:
             conn = self._live()
             try:
-                return self._append(conn, entries, checkpoint)
+                return self._append(conn, entries, checkpoint, meta)
             except BaseException:
                 if not conn.broken and not conn.closed:
                     with contextlib.suppress(psycopg.Error):
                         conn.execute("ROLLBACK")  # a no-op (with a warning) when nothing is open
                 raise
 
-    def _append(self, conn: Any, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str]) -> int:
+    def _append(self, conn: Any, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str],
+                meta: Sequence[tuple[str, str]]) -> int:
         with conn.pipeline():
             conn.execute("BEGIN")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
@@ -168,6 +170,8 @@ class PostgresStore:
         if len(rows) >= _COPY_FROM:
             self._copy(conn, rows, nodes)
         with conn.pipeline(), conn.cursor() as cur:
+            if meta:  # the parts the rows reference, in the same transaction (kept if already there)
+                cur.executemany(f"INSERT INTO {SCHEMA}.meta VALUES (%s, %s) ON CONFLICT DO NOTHING", meta)
             if len(rows) < _COPY_FROM:
                 cur.executemany(f"INSERT INTO {SCHEMA}.leaves VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
                 if nodes:

@@ -97,17 +97,21 @@ class SQLiteStore:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def append(self, entries: Sequence[Entry],
-               checkpoint: Callable[[int, bytes], str]) -> int:
+    def append(self, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str],
+               meta: Sequence[tuple[str, str]] = ()) -> int:
         """Append ``(receipt_id, executor, denied, group, body, leaf)`` rows; returns the first index.
 
         ``checkpoint(size, root)`` signs the new tree head inside the transaction: there is no
-        append without one, since ``verify`` reports receipts no signed checkpoint covers.
+        append without one, since ``verify`` reports receipts no signed checkpoint covers. ``meta``
+        (the parts the rows reference, kept if already there) commits in the same transaction: one
+        fsync for a receipt and its new analysis.
         """
         with self._lock:
             db = self._db
             self._retrying(lambda: db.execute("BEGIN IMMEDIATE"))
             try:
+                if meta:
+                    db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", meta)
                 size = db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM leaves").fetchone()[0]
                 compact = CompactRange(size, self._frontier(size))
                 rows, nodes = [], []

@@ -40,13 +40,14 @@ class NotAReceiptLog(ValueError):
 
 
 class Store(Protocol):
-    """What a receipt store does. Appends are atomic: the rows, the tree nodes they complete and
-    the checkpoint signed for the new size commit together, at indices assigned inside the
-    transaction, or not at all."""
+    """What a receipt store does. Appends are atomic: the meta entries the rows reference (the
+    analyses and rules, each kept once), the rows, the tree nodes they complete and the checkpoint
+    signed for the new size commit together, at indices assigned inside the transaction, or not at all."""
 
     location: str  # for messages: a path, or a URL without its password
 
-    def append(self, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str]) -> int: ...
+    def append(self, entries: Sequence[Entry], checkpoint: Callable[[int, bytes], str],
+               meta: Sequence[tuple[str, str]] = ()) -> int: ...
     def save_checkpoint(self, size: int, body: str) -> None: ...
     def meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...

@@ -422,3 +422,35 @@ def test_another_applications_sqlite_file_is_not_turned_into_a_receipt_log(tmp_p
     with sqlite3.connect(path) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"users", "meta"}
+
+
+def analysed(i: int) -> Receipt:
+    """A receipt whose analysis is its own (a part stored once, referenced by hash)."""
+    return receipt(i).model_copy(update={"policy_evaluation": PolicyEvaluation(
+        approved=True, constraints={"max_execution_time": 30.0}, analysis={"code_signature": f"sha256:{i:064x}"})})
+
+
+def a_failed_append_leaves_nothing_and_the_retry_keeps_the_analysis(log: ReceiptLog, monkeypatch) -> None:
+    """An analysis is written in the transaction of the receipt that first names it: an append that
+    fails (here when the checkpoint is signed) leaves neither, and the retry stores both."""
+    from governed_agents.receipts import _log
+
+    before = dict(log._store.meta_items())
+
+    def refuse(*args, **kwargs):
+        raise OSError("the signature could not be made")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_log.SignedCheckpoint, "sign", refuse)
+        with pytest.raises(ReceiptStoreError):
+            log.append(analysed(7))
+    assert dict(log._store.meta_items()) == before  # no analysis without its receipt
+    stored = log.append(analysed(7))
+    assert log.get(stored.merkle_index).policy_evaluation.analysis == {"code_signature": f"sha256:{7:064x}"}
+    assert log.verify().ok
+
+
+def test_an_analysis_commits_with_the_receipt_that_names_it(tmp_path, monkeypatch):
+    with ReceiptLog(tmp_path / "receipts.db") as log:
+        log.append(receipt(0))
+        a_failed_append_leaves_nothing_and_the_retry_keeps_the_analysis(log, monkeypatch)

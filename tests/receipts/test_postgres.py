@@ -382,3 +382,11 @@ async def test_a_database_refusing_the_write_denies_and_a_role_may_use_a_log_it_
     assert result.approved and result.receipt is not None and result.receipt.merkle_index == 1
     done = cli("audit", "show", f"postgresql://nobody:pw@{host}")
     assert done.returncode == 2 and "Traceback" not in done.stderr and ":pw@" not in done.stderr, done.stderr
+
+
+def test_an_analysis_commits_with_the_receipt_that_names_it(postgres_log_url, key_env, monkeypatch):
+    from tests.receipts.test_log import a_failed_append_leaves_nothing_and_the_retry_keeps_the_analysis
+
+    with ReceiptLog(postgres_log_url) as log:
+        log.append(receipt(0))
+        a_failed_append_leaves_nothing_and_the_retry_keeps_the_analysis(log, monkeypatch)
