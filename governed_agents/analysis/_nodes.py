@@ -54,6 +54,7 @@ def _subclasses(base: type) -> set[type]:
 # Every concrete libcst node class: a set lookup, since isinstance on libcst's ABCs is slow.
 NODE_TYPES: frozenset[type] = frozenset(_subclasses(cst.CSTNode))
 _CHILD_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+_CHILD_NAMES: dict[type, tuple[str, ...]] = {}
 # Filled for every node type once the tables below exist (the end of this module).
 KINDS: dict[type, tuple[str, Any, Any, Callable[[Any], tuple[Any, ...]]]] = {}
 
@@ -66,11 +67,14 @@ def _child_names(node_type: type) -> tuple[str, ...]:
     """A node type's fields that may hold nodes, last field first (the walk pushes them on a stack).
     ``dataclasses.fields``, not ``__dataclass_fields__``: that also lists the ``__slots__`` class
     variable, whose names the walk would push as items."""
-    return tuple(
-        f.name for f in dataclasses.fields(node_type)
-        if not any(s in f.name for s in _SKIP_FIELD) and f.type not in _TEXT_TYPES
-        and get_origin(f.type) is not Literal
-    )[::-1]
+    names = _CHILD_NAMES.get(node_type)
+    if names is None:
+        names = _CHILD_NAMES[node_type] = tuple(
+            f.name for f in dataclasses.fields(node_type)
+            if not any(s in f.name for s in _SKIP_FIELD) and f.type not in _TEXT_TYPES
+            and get_origin(f.type) is not Literal
+        )[::-1]
+    return names
 
 
 def _child_fields(node_type: type) -> Callable[[Any], tuple[Any, ...]]:
@@ -110,7 +114,7 @@ def _on_call(w: Walker, node: cst.Call, stack: list[Any]) -> None:
     for arg in node.args:
         if arg.keyword is not None:  # f(open=1), sns.pairplot(vars=[…]): a name, not the builtin handed on
             consumed.add(id(arg.keyword))
-    if isinstance(func, cst.Attribute) and not (type(func.value) is cst.Name and func.value.value in DUNDER_ESCAPES):
+    if type(func) is cst.Attribute and not (type(func.value) is cst.Name and func.value.value in DUNDER_ESCAPES):
         w.consumed.add(id(func.value))  # but __loader__.load_module(…) is a use of __loader__
     w.on_call(node)
     if type(func) is cst.Attribute and type(func.value) is cst.Name and func.attr.value in _GROWS \
@@ -185,9 +189,10 @@ def _on_subscript(w: Walker, node: cst.Subscript, stack: list[Any]) -> None:
 
 
 def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> None:
-    if isinstance(target, cst.Name):
+    target_type = type(target)  # not isinstance: on libcst's ABCs a miss is slow
+    if target_type is cst.Name:
         w.scopes.rebind(target.value, value, joined=joined)
-    elif isinstance(target, (cst.Tuple, cst.List)):
+    elif target_type is cst.Tuple or target_type is cst.List:
         items = value.value if isinstance(value, Const) and isinstance(value.value, tuple) else ()
         for i, element in enumerate(target.elements):
             sub = Const(items[i]) if i < len(items) and items[i] is not UNKNOWN else UNKNOWN
@@ -215,9 +220,10 @@ def _assign_targets(w: Walker, targets: list[Any], value_node: Any) -> None:
 
 
 def _consume_targets(w: Walker, target: Any) -> None:
-    if isinstance(target, cst.Name):
+    target_type = type(target)
+    if target_type is cst.Name:
         w.consumed.add(id(target))
-    elif isinstance(target, (cst.Tuple, cst.List)):
+    elif target_type is cst.Tuple or target_type is cst.List:
         for element in target.elements:
             _consume_targets(w, element.value)
 

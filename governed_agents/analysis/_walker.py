@@ -72,12 +72,14 @@ class Walker:
         """Module-level imports bind for the whole module: a function body may use a name that
         is imported below it. Operations are emitted later, in source order, by the walk."""
         for statement in self.module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is not cst.SimpleStatementLine:  # type(): isinstance on libcst's ABCs is slow
                 continue
+            small: Any
             for small in statement.body:
-                if isinstance(small, cst.Import):
+                small_type = type(small)
+                if small_type is cst.Import:
                     self.bind_import(small)
-                elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                elif small_type is cst.ImportFrom and type(small.names) is not cst.ImportStar:
                     self.bind_import_from(small)
 
     def walk(self) -> None:
