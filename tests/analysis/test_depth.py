@@ -73,3 +73,26 @@ def test_a_long_logical_line_is_risky(code: str) -> None:
 ])
 def test_text_that_only_looks_deep_is_not(code: str) -> None:
     assert not may_overflow(code)
+
+
+def _in_blocks(line: str) -> str:
+    """``line`` at the bottom of 99 nested blocks, one short of the tokenizer's 100 levels."""
+    return "".join(" " * i + "if a:\n" for i in range(99)) + " " * 99 + line + "\n"
+
+
+AT_THE_BOUND = {
+    "199 brackets and 90 unary operators": _in_blocks("x = " + "(" * 199 + "-" * 90 + "1" + ")" * 199),
+    "a lambda chain": _in_blocks("x = " + "lambda: " * 86 + "1"),
+    "a subscript chain": _in_blocks("x = a" + "[0]" * 225),
+    "a call chain": _in_blocks("x = f" + "()" * 340),
+}
+
+
+@pytest.mark.parametrize("code", AT_THE_BOUND.values(), ids=AT_THE_BOUND.keys())
+def test_text_just_under_the_bound_is_parsed_by_libcst_alone_and_safely(code: str) -> None:
+    # the bound leaves a margin: the deepest text it lets through, in the deepest blocks libcst's
+    # tokenizer accepts, does not come near the stack (run in a child all the same)
+    assert not may_overflow(code)
+    probe = "import sys, libcst; libcst.parse_module(sys.stdin.read()); print('parsed')"
+    done = subprocess.run([sys.executable, "-c", probe], input=code, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "parsed", done.stderr[-500:]
