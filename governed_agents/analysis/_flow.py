@@ -59,7 +59,8 @@ def loop(w: Walker, node: cst.For | cst.While, stack: list[Any], push_children: 
     a few dozen names; reading the body for assignments costs more)."""
     scopes = w.scopes.stack
     before = [dict(scope) for scope in scopes]
-    state: dict[str, Any] = {"passes": 1, "head": before, "ops": len(w.ops), "tokens": len(w.tokens)}
+    state: dict[str, Any] = {"passes": 1, "head": before, "start": len(w.ops), "ops": len(w.ops),
+                             "tokens": len(w.tokens)}
 
     def end_of_body() -> None:
         head: list[dict[str, Any]] = state["head"]
@@ -91,7 +92,9 @@ def loop(w: Walker, node: cst.For | cst.While, stack: list[Any], push_children: 
 
     def _leave(changed: list[tuple[int, str]]) -> None:
         if state["passes"] > 1:  # what the later passes found again is no new operation
-            seen = {repr(op) for op in w.ops[:state["ops"]]}
+            # against the first pass's own operations (an operation from before the loop stands
+            # elsewhere): all of them were read for every loop, quadratic in a long file
+            seen = {repr(op) for op in w.ops[state["start"]:state["ops"]]}
             w.ops[state["ops"]:] = [op for op in w.ops[state["ops"]:] if repr(op) not in seen]
             del w.tokens[state["tokens"]:]
         for level, name in changed:  # after the loop: as before it (no iteration), or after the body
