@@ -578,3 +578,20 @@ def test_an_interpreter_under_tmp_is_brought_back_into_the_private_tmp(tmp_path,
     argv = build_view(RuntimeLimits(readable_paths=readable), tmp_path, interpreter=["/tmp/clone/.venv"]).argv
     tmpfs, venv, work = argv.index("/tmp"), argv.index("/tmp/clone/.venv"), argv.index(str(tmp_path))
     assert argv[tmpfs - 1] == "--tmpfs" and argv[venv - 1] == "--ro-bind" and tmpfs < venv < work
+
+
+def test_a_process_that_ends_right_after_its_runs_leaves_no_cgroup_behind(tmp_path):
+    import glob
+    import sys
+
+    script = ("import os, sys\nfrom governed_agents.policy import RuntimeLimits\n"
+              "from governed_agents.runtime import run_code_sync\nfor _ in range(3):\n"
+              "    run_code_sync('print(1)', 'python', RuntimeLimits(max_memory=300_000_000), work_dir=sys.argv[1])\n"
+              "print(os.getpid())\n")
+    for _ in range(5):  # the daemon thread's removal was cut short in about one exit in four
+        done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        pid = done.stdout.split()[-1]
+        left = glob.glob(f"/sys/fs/cgroup/governed-{pid}-*") + glob.glob(f"/sys/fs/cgroup/*/governed-{pid}-*")
+        assert left == [], left
