@@ -5,8 +5,8 @@ The walk goes once, in source order. Without this, a name holds the last value b
 
 * Inside a conditional statement (``if``/``elif``/``else``, ``try`` with its handlers, ``match``)
   a name bound again holds both values (``_values.join``), and so does a walrus anywhere.
-* A loop's body is walked again while a name it binds comes out of it with another value than it
-  went in with: the second pass starts from both (``join``), a third from what only the type
+* A loop's body is walked again while a name it binds (noted as it is bound: ``Scopes.loops``)
+  comes out of it with another value than it went in with: the second pass starts from both (``join``), a third from what only the type
   says (``widen``); the later passes' operations that the first already reported are dropped, and
   their tokens are not part of the code's signature. After the loop a name holds what it held
   before (no iteration) or after the body.
@@ -55,50 +55,64 @@ def conditional(w: Walker, node: Any, stack: list[Any]) -> None:
 def loop(w: Walker, node: cst.For | cst.While, stack: list[Any], push_children: Callable[..., Any]) -> Any:
     """Walk a loop's children with a mark after the body (before ``else``) that decides whether
     the body needs another pass. Returns the walker's SKIP_CHILDREN sentinel via ``push_children``.
-    What the body binds is found by comparing every scope with a copy taken before it (a scope is
-    a few dozen names; reading the body for assignments costs more)."""
-    scopes = w.scopes.stack
-    before = [dict(scope) for scope in scopes]
-    state: dict[str, Any] = {"passes": 1, "head": before, "start": len(w.ops), "ops": len(w.ops),
+    What the body binds is noted as it is bound (``Scopes.loops``): a frame per loop, so the cost
+    follows the loop's own assignments, not the size of the scopes around it."""
+    scopes = w.scopes
+    frame: dict[tuple[int, str], tuple[dict[str, Any], str, Any]] = {}
+    scopes.loops.append(frame)
+    state: dict[str, Any] = {"passes": 1, "head": {}, "start": len(w.ops), "ops": len(w.ops),
                              "tokens": len(w.tokens)}
 
+    def bound() -> list[tuple[tuple[int, str], dict[str, Any], str, Any]]:
+        live = {id(scope) for scope in scopes.stack}  # a function's scope inside the body is gone
+        return [(key, scope, name, before) for key, (scope, name, before) in frame.items() if id(scope) in live]
+
     def end_of_body() -> None:
-        head: list[dict[str, Any]] = state["head"]
-        changed = [(level, name) for level, scope in enumerate(scopes) for name, value in scope.items()
-                   if head[level].get(name, _MISSING) != value]
+        head: dict[tuple[int, str], Any] = state["head"]
+        items = bound()
+        changed = [(key, scope, name, before) for key, scope, name, before in items
+                   if scope.get(name, _MISSING) != head.get(key, before)]
         # another pass only for what the body brings that the pass did not start from (a fixpoint:
         # a pass that started from "a or b" and ends with "b" has seen it all)
-        grown = [(level, name) for level, name in changed
-                 if _either(head[level].get(name, _MISSING), scopes[level][name]) != head[level].get(name, _MISSING)]
-        again = any(_matters(scopes[level][name]) or _matters(head[level].get(name, _MISSING))
-                    for level, name in grown)
+        again = False
+        for key, scope, name, before in changed:
+            started, after = head.get(key, before), scope.get(name, _MISSING)
+            if _either(started, after) != started and (_matters(after) or _matters(started)):
+                again = True
+                break
         if again and state["passes"] < _MAX_PASSES:
             state["passes"] += 1
-            start = [dict(scope) for scope in head]
-            for level, name in changed:
-                value = _either(before[level].get(name, _MISSING), scopes[level][name])
-                start[level][name] = widen(value) if state["passes"] == _MAX_PASSES else value
+            start = dict(head)
+            for key, scope, name, before in changed:
+                value = _either(before, scope.get(name, _MISSING))
+                start[key] = widen(value) if state["passes"] == _MAX_PASSES else value
+            for key, scope, name, before in items:  # the pass starts where the last one did, joined
+                value = start.get(key, before)
+                if value is _MISSING:
+                    scope.pop(name, None)
+                else:
+                    scope[name] = value
             state["head"] = start
-            for level, scope in enumerate(start):
-                scopes[level].clear()
-                scopes[level].update(scope)
             w.cache.clear()  # values computed in the last pass came from other bindings
             if state["passes"] == 2:
                 state["ops"], state["tokens"] = len(w.ops), len(w.tokens)
             stack.append(Mark(end_of_body))
             _push_body(node, stack)
             return None
-        return _leave(changed)
+        return _leave(items)
 
-    def _leave(changed: list[tuple[int, str]]) -> None:
+    def _leave(items: list[tuple[tuple[int, str], dict[str, Any], str, Any]]) -> None:
+        scopes.loops.remove(frame)
         if state["passes"] > 1:  # what the later passes found again is no new operation
             # against the first pass's own operations (an operation from before the loop stands
             # elsewhere): all of them were read for every loop, quadratic in a long file
             seen = {repr(op) for op in w.ops[state["start"]:state["ops"]]}
             w.ops[state["ops"]:] = [op for op in w.ops[state["ops"]:] if repr(op) not in seen]
             del w.tokens[state["tokens"]:]
-        for level, name in changed:  # after the loop: as before it (no iteration), or after the body
-            scopes[level][name] = _either(before[level].get(name, _MISSING), scopes[level][name])
+        for _, scope, name, before in items:  # after the loop: as before it (no iteration), or after the body
+            after = scope.get(name, _MISSING)
+            if after is not _MISSING and after != before:
+                scope[name] = _either(before, after)
 
     return push_children(node, stack, {"orelse": Mark(end_of_body)})
 

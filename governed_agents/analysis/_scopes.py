@@ -31,13 +31,15 @@ class ClassScope(dict[str, Any]):
 
 
 class Scopes:
-    __slots__ = ("joining", "stack", "star_modules", "unbound")
+    __slots__ = ("joining", "loops", "stack", "star_modules", "unbound")
 
     def __init__(self) -> None:
         self.stack: list[dict[str, Any]] = [{}]
         self.star_modules: list[str] = []
         self.unbound: set[str] = set()  # names read from outside their scope
         self.joining = 0  # inside a statement whose branches may not run (_flow.conditional)
+        # one per loop being walked (_flow.loop): (scope, name) bound in it → what it held before
+        self.loops: list[dict[tuple[int, str], tuple[dict[str, Any], str, Any]]] = []
 
     def push(self, names: Iterable[str], *, is_class: bool = False) -> None:
         self.stack.append((ClassScope if is_class else dict).fromkeys(names, UNKNOWN))
@@ -60,10 +62,18 @@ class Scopes:
                           and (name in outer or outer is self.stack[0])), scope)
         return scope
 
+    def _noted(self, scope: dict[str, Any], name: str) -> None:
+        key = (id(scope), name)
+        for frame in self.loops:
+            if key not in frame:
+                frame[key] = (scope, name, scope.get(name, MISSING))
+
     def bind(self, name: str, value: Any) -> None:
         scope = self._target(name)
         if type(scope.get(name)) is Mod and value == _NONE:
             return  # `except ImportError: subprocess = None` leaves a may-be module
+        if self.loops:
+            self._noted(scope, name)
         scope[name] = value
 
     def rebind(self, name: str, value: Any, *, joined: bool = False) -> None:
@@ -73,6 +83,8 @@ class Scopes:
         old = scope.get(name, MISSING)
         if type(old) is Mod and value == _NONE:
             return
+        if self.loops:
+            self._noted(scope, name)
         scope[name] = join(old, value) if (joined or self.joining) and old is not MISSING else value
 
     def snapshot(self, names: Iterable[str]) -> dict[str, Any]:
