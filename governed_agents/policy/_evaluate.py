@@ -143,21 +143,23 @@ _CHECKS: dict[str, Check] = {
 }
 
 
-def _approval_kinds(op: Any) -> set[str]:
-    kinds = {
-        "module_import": {"import"},
-        "network_call": {"network"},
-        "process_spawn": {"process"},
-        "environment_access": {"environment"},
-        "dynamic_code": {"dynamic_code"},
-        "function_call": {"system"},
-        "tool_call": {"tool"},
-    }.get(op.type, set())
+_APPROVAL_KINDS: dict[str, frozenset[str]] = {
+    "module_import": frozenset({"import", "*"}),
+    "network_call": frozenset({"network", "*"}),
+    "process_spawn": frozenset({"process", "*"}),
+    "environment_access": frozenset({"environment", "*"}),
+    "dynamic_code": frozenset({"dynamic_code", "*"}),
+    "function_call": frozenset({"system", "*"}),
+    "tool_call": frozenset({"tool", "*"}),
+}
+
+
+def _approval_kinds(op: Any) -> frozenset[str]:
     if op.type == "file_operation":
-        kinds = {f"file_{op.operation}"}
+        return frozenset({f"file_{op.operation}", "*"})
     if op.type == "database_operation":
-        kinds = {"database", f"database_{op.verb or 'other'}"}
-    return kinds | {"*"}
+        return frozenset({"database", f"database_{op.verb or 'other'}", "*"})
+    return _APPROVAL_KINDS.get(op.type, frozenset({"*"}))
 
 
 def _rules(policy: PolicySet, executor: str, suggester: str | None, action: str
@@ -188,6 +190,24 @@ def _rules(policy: PolicySet, executor: str, suggester: str | None, action: str
         else:
             rules.append((suggester, other_rule))
     return rules, violations, rule.delegation
+
+
+# The runtime limits and the effective constraints depend on the rules alone: computed once per
+# combination of rule objects (the rules are frozen; the cache holds them, so their ids stay theirs).
+_DERIVED: dict[tuple[tuple[str, int], ...], tuple[tuple[Any, ...], RuntimeLimits, dict[str, Any]]] = {}
+_DERIVED_MAX = 256
+
+
+def _derived(rules: list[tuple[str, Any]]) -> tuple[RuntimeLimits, dict[str, Any]]:
+    key = tuple((name, id(rule)) for name, rule in rules)
+    hit = _DERIVED.get(key)
+    if hit is not None and all(kept is rule for kept, (_, rule) in zip(hit[0], rules, strict=True)):
+        return hit[1], hit[2]
+    limits, constraints = _limits(rules), (_constraints(rules) if rules else {})
+    if len(_DERIVED) >= _DERIVED_MAX:
+        _DERIVED.clear()
+    _DERIVED[key] = (tuple(rule for _, rule in rules), limits, constraints)
+    return limits, constraints
 
 
 def _limits(rules: list[tuple[str, Any]]) -> RuntimeLimits:
@@ -248,11 +268,22 @@ def evaluate_speaker(policy: PolicySet, speaker: str, previous: str | None) -> D
     )
 
 
+_IDENTITIES: dict[tuple[int, str], tuple[PolicySet, PolicyRef]] = {}
+
+
 def _identity(policy: PolicySet, executor: str) -> PolicyRef:
-    """The block that decided: the executor's own, or the glob (``agent "*"``) that stands for it."""
+    """The block that decided: the executor's own, or the glob (``agent "*"``) that stands for it.
+    Once per policy set and agent (the cache holds the set, so its id stays its own)."""
+    hit = _IDENTITIES.get((id(policy), executor))
+    if hit is not None and hit[0] is policy:
+        return hit[1]
     agent = policy.agent(executor)
-    return PolicyRef(agent_exec_policy=agent.name if agent is not None else executor, sha256=policy.sha256,
-                     source=policy.source)
+    ref = PolicyRef(agent_exec_policy=agent.name if agent is not None else executor, sha256=policy.sha256,
+                    source=policy.source)
+    if len(_IDENTITIES) >= _DERIVED_MAX:
+        _IDENTITIES.clear()
+    _IDENTITIES[(id(policy), executor)] = (policy, ref)
+    return ref
 
 
 def _constraints(rules: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -299,11 +330,11 @@ def evaluate(policy: PolicySet, ir: SovereignIR, *, executor: str, suggester: st
         if not rules and not violations:
             violations.append(Violation(constraint="policy", message=f"{executor} has no rule: denied"))
         outcome = "denied" if violations else ("needs_approval" if approvals else "approved")
+        limits, constraints = _derived(rules)
         return Decision(
             outcome=outcome, executor=executor, suggester=suggester, action="code_execution",
             delegation=delegation, violations=tuple(violations), approval_reasons=tuple(dict.fromkeys(approvals)),
-            constraints=_constraints(rules) if rules else {}, limits=_limits(rules),
-            policy=_identity(policy, executor), ir=ir,
+            constraints=constraints, limits=limits, policy=_identity(policy, executor), ir=ir,
         )
     except Exception as exc:  # fail closed
         return _internal(exc, ir, executor, suggester, "code_execution")

@@ -199,3 +199,20 @@ def test_no_input_makes_evaluation_raise_or_approve_unparsable_code(text):
         d = SEED.evaluate(ir, executor=agent)
         if ir.unresolved:
             assert not d.approved
+
+
+def test_limits_and_constraints_follow_the_rules_that_decide_each_time():
+    """Computed once per set of rule objects: another suggester, or the same text loaded again with
+    other limits, decides with its own."""
+    text = ('agent "e" { can "code_execution" with constraints { allowed_imports: ["*"], max_memory: 1_gigabyte, '
+            'delegation: "intersection" } }\nagent "s" { can "code_execution" with constraints { allowed_imports: '
+            '["*"], max_memory: 100_megabytes } }')
+    policy = parse_policy(text)
+    own = decide(policy, "e", "print(1)")
+    handed = decide(policy, "e", "print(1)", suggester="s")
+    assert own.limits.max_memory == 1_000_000_000 and handed.limits.max_memory == 100_000_000
+    assert decide(policy, "e", "print(2)").limits == own.limits
+    assert set(handed.constraints) == {"executor:e", "suggester:s"} and "max_memory" in own.constraints
+    again = parse_policy(text.replace("1_gigabyte", "2_gigabytes"))
+    assert decide(again, "e", "print(1)").limits.max_memory == 2_000_000_000
+    assert decide(policy, "e", "print(1)").limits.max_memory == 1_000_000_000
