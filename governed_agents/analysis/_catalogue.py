@@ -887,6 +887,7 @@ _DEFAULT_SPECS: dict[str, Spec] = {
     "proc": Spec("proc", arg=None),
     "dyn": Spec("dyn", "dynamic_import", arg=None),
     "unknown": UNKNOWN_SPEC,
+    "env": Spec("env", READ, arg=None),  # settings libraries: which variables is not followed
 }
 
 

@@ -4,7 +4,7 @@ runners, remote execution, template and expression engines, credential stores, s
 They are not installed here, so their names cannot be walked as the standard library's are
 (``_closed``). A name of one of them that the catalogue does not list is an operation with the
 package's default effect — a network connection to an unknown destination, a process with an
-unknown command, dynamic code, or an unknown operation — never pure. Looked up by the longest
+unknown command, dynamic code, a read of the environment, or an unknown operation — never pure. Looked up by the longest
 dotted prefix; catalogued names (``requests.get``) are found first.
 """
 
@@ -44,9 +44,12 @@ _UNKNOWN = _names(
     "netifaces pyroute2 iptc nftables python_iptables systemd dbus psycopg_pool sqlalchemy.pool"
 )
 
+# settings libraries: they read the environment (and .env files) when a settings object is made
+_ENV = _names("pydantic_settings environs decouple envparse everett dynaconf environ_config goodconf envier")
+
 OUTSIDE_PACKAGES: dict[str, str] = {
     **{m: "net" for m in _NET}, **{m: "proc" for m in _PROC}, **{m: "dyn" for m in _DYN},
-    **{m: "unknown" for m in _UNKNOWN},
+    **{m: "unknown" for m in _UNKNOWN}, **{m: "env" for m in _ENV},
 }
 
 

@@ -146,7 +146,7 @@ def test_a_name_of_an_unjudged_module_is_unknown_and_third_party_modules_are_not
 def test_a_package_that_reaches_outside_is_never_pure_but_its_catalogued_names_keep_their_meaning():
     from governed_agents.analysis._outside import OUTSIDE_PACKAGES
 
-    assert set(OUTSIDE_PACKAGES.values()) <= {"net", "proc", "dyn", "unknown"}
+    assert set(OUTSIDE_PACKAGES.values()) <= {"net", "proc", "dyn", "unknown", "env"}
     redis = next(o for o in analyze("import redis\nredis.Redis(host='h').get('k')").operations
                  if o.type == "network_call")
     assert redis.destination is None  # where it connects is not followed: an unknown destination

@@ -481,6 +481,11 @@ HUBS = [  # model APIs, hubs and dataset downloaders; an HTTP client reached thr
     ("from pip._internal import main\nmain(['install', 'evil'])", DYN),
     ("from pip._internal.cli.main import main\nmain(['install', 'x'])", DYN),
     ("import setuptools\nsetuptools.setup(name='x')", DYN),
+    ("import pydantic_settings\nclass S(pydantic_settings.BaseSettings):\n    key: str = ''\nprint(S().key)", ENV),
+    ("from pydantic_settings import BaseSettings\nBaseSettings()", ENV),
+    ("import environs\nenvirons.Env().str('AWS_SECRET_ACCESS_KEY')", ENV),
+    ("from decouple import config\nconfig('SECRET_KEY')", ENV),
+    ("import dynaconf\ndynaconf.Dynaconf(envvar_prefix='APP')", ENV),
 ]
 
 ROUTES = [*SOURCE, *STDLIB_FILES, *NETWORK, *PROCESSES, *DATA, *RESOLVERS, *PATHLIB, *ENVIRONMENT, *LABELS, *BUILTINS,
