@@ -142,6 +142,25 @@ def _pandas_expression(w: Walker, call: cst.Call, api: str) -> None:
     w.emit(call, DynamicCode, kind="eval", detail=detail, api=api)
 
 
+@_register(CALL_HOOKS, "fileinput.input", "fileinput.FileInput")
+def _fileinput_inplace(w: Walker, call: cst.Call, api: str) -> None:
+    """``fileinput.input(files, inplace=True)`` rewrites each file it reads: a write of each too."""
+    positional, keywords, _ = w.args(call)
+    flag_node = keywords.get("inplace") or (positional[1] if len(positional) > 1 else None)
+    if flag_node is None:
+        return
+    flag = w.value(flag_node)
+    if isinstance(flag, Const) and not flag.value:
+        return
+    node = keywords.get("files") or (positional[0] if positional else None)
+    value = w.value(node) if node is not None else UNKNOWN
+    names = value.value if isinstance(value, Const) else UNKNOWN
+    items = (names,) if isinstance(names, str) else names if isinstance(names, tuple) else (UNKNOWN,)
+    for name in items or (UNKNOWN,):
+        where = normalise_path(name, w.work_dir) if isinstance(name, str) else None
+        w.emit(call, FileOperation, operation="write", paths=(where,), api=api)
+
+
 @_register(CALL_HOOKS, "duckdb.connect")
 def _duckdb_connect(w: Walker, call: cst.Call, api: str) -> None:
     """``duckdb.connect(path)`` opens (and creates) a database file, as ``sqlite3.connect`` does."""

@@ -272,6 +272,8 @@ LABELS = [  # effects labelled right: writes are writes, capture is monitoring
     ("import tarfile\ntarfile.open('/data/analysis/a.tar', 'w:gz')", FILES),
     ("import dbm.dumb\ndbm.dumb.open('/data/analysis/d')", FILES),
     # sqlite3.connect opens its file read-write and creates it; SQL can open further files
+    ("import fileinput\nfor line in fileinput.input('/data/analysis/a', inplace=True):\n    print(line)", FILES),
+    ("import fileinput\nfileinput.input(files='/data/analysis/a', inplace=flag)", FILES),
     ("import sqlite3\nsqlite3.connect('/data/analysis/finance.db')", FILES),
     ("import sqlite3\nsqlite3.connect(database='/data/analysis/new.db')", FILES),
     ("from sqlite3 import dbapi2\ndbapi2.connect('/data/analysis/finance.db')", FILES),
