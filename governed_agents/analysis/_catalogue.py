@@ -980,7 +980,7 @@ _PURE_STDLIB_NAMES = (
     "secrets shlex spwd sre_compile sre_constants sre_parse stat statistics string stringprep struct symtable "
     "sysconfig textwrap threading time timeit token tomllib traceback types typing unicodedata unittest uuid "
     "warnings weakref xdrlib zlib zoneinfo xml urllib concurrent importlib wsgiref xmlrpc posix nt posixpath "
-    "ntpath genericpath bdb pdb imp _io _pickle _ctypes _posixsubprocess _winapi"
+    "ntpath genericpath bdb pdb imp"
 )
 PURE_STDLIB = frozenset(_PURE_STDLIB_NAMES.split())
 

@@ -245,16 +245,13 @@ def _db(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
         return
     for verb, tables in sql_operations(carried) or [("other", ())]:
         w.emit(call, DatabaseOperation, verb=verb, tables=tables, api=api)
-    files, urls, native = sql_reach(carried)  # COPY … TO '/x', read_csv('/etc/passwd'), INSTALL httpfs
-    for path, operations in [*sql_files(carried), *files]:  # ATTACH DATABASE '/etc/x.db', VACUUM INTO '…'
-        where = normalise_path(path, w.work_dir) if path is not None else None
-        for operation in operations:
-            w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+    files, urls, runs = sql_reach(carried)  # COPY … TO '/x', read_csv('/etc/passwd'), INSTALL httpfs
+    w.emit_files(call, [*sql_files(carried), *files], api)  # and ATTACH DATABASE '/etc/x.db', VACUUM INTO '…'
     for url in urls:
         host, port, full = host_port(url)
         w.emit(call, NetworkCall, destination=host, port=port, url=full, api=api)
-    if native:
-        w.emit(call, DynamicCode, kind="native_code", detail="SQL that installs or loads an extension", api=api)
+    if runs is not None:
+        w.emit(call, DynamicCode, kind="native_code", detail=runs, api=api)
 
 
 def _dyn(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:

@@ -122,8 +122,7 @@ def _on_call(w: Walker, node: cst.Call, stack: list[Any]) -> None:
         _forget(w, func.value.value)  # paths.append("/etc/passwd"): the literal is not all it holds
     if type(func) is not cst.Name or func.value not in _READS_ONLY:
         for arg in node.args:  # add(paths): the callee may grow the list it was handed
-            if type(arg.value) is cst.Name and type(w.value(arg.value)) is Const \
-                    and isinstance(w.value(arg.value).value, tuple):
+            if type(arg.value) is cst.Name and _literal_container(w.value(arg.value)):
                 _forget(w, arg.value.value)
 
 
@@ -136,6 +135,10 @@ _READS_ONLY = frozenset({"len", "print", "sorted", "list", "tuple", "set", "froz
 # Methods that put new values into a list, dict or set (sort, pop, remove only reorder or take away).
 _GROWS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "__setitem__", "__iadd__",
                     "__ior__", "appendleft", "extendleft"})
+
+
+def _literal_container(value: Any) -> bool:
+    return type(value) is Const and type(value.value) is tuple
 
 
 def _forget(w: Walker, name: str) -> None:
@@ -231,8 +234,7 @@ def _consume_targets(w: Walker, target: Any) -> None:
 def _on_assign(w: Walker, node: cst.Assign, stack: list[Any]) -> None:
     for t in node.targets:
         _consume_targets(w, t.target)
-    if type(node.value) is cst.Name and type(w.value(node.value)) is Const \
-            and isinstance(w.value(node.value).value, tuple):
+    if type(node.value) is cst.Name and _literal_container(w.value(node.value)):
         _forget(w, node.value.value)  # q = paths: a change through q is one to paths, out of sight
         _assign_targets(w, [t.target for t in node.targets], node.value)
         return

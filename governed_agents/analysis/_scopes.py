@@ -23,7 +23,7 @@ BUILTINS = frozenset(dir(builtins))
 LEAVE = object()  # pushed below a scope's children: the scope ends when it comes off the stack
 OUTER = object()  # in a scope: the name is declared global/nonlocal there
 _NONE = Const(None)
-MISSING = object()  # in a snapshot: the name was not bound
+MISSING = object()  # not bound (a loop frame notes a name that had no value before the loop)
 
 
 class ClassScope(dict[str, Any]):
@@ -86,17 +86,6 @@ class Scopes:
         if self.loops:
             self._noted(scope, name)
         scope[name] = join(old, value) if (joined or self.joining) and old is not MISSING else value
-
-    def snapshot(self, names: Iterable[str]) -> dict[str, Any]:
-        return {name: self._target(name).get(name, MISSING) for name in names}
-
-    def restore(self, values: dict[str, Any]) -> None:
-        for name, value in values.items():
-            scope = self._target(name)
-            if value is MISSING:
-                scope.pop(name, None)
-            else:
-                scope[name] = value
 
     def lookup(self, name: str) -> Any:
         stack = self.stack

@@ -66,6 +66,15 @@ _SQLITE_URI_POSITION = 7  # connect(database, timeout, detect_types, isolation_l
 # factory, cached_statements, uri)
 
 
+def _database_name(w: Walker, call: cst.Call, absent: Any) -> Any:
+    """The ``database`` argument of a connect call as text (a path object's too), or UNKNOWN."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("database") or (positional[0] if positional else None)
+    value = w.value(node) if node is not None else absent
+    text = value.value if isinstance(value, (Const, Obj)) else UNKNOWN
+    return text.decode("utf-8", "surrogateescape") if isinstance(text, bytes) else text
+
+
 @_register(CALL_HOOKS, "sqlite3.connect", "sqlite3.dbapi2.connect")
 def _sqlite_connect(w: Walker, call: cst.Call, api: str) -> None:
     """``sqlite3.connect(path)`` opens the file read-write and creates it when it is missing: a read
@@ -73,21 +82,13 @@ def _sqlite_connect(w: Walker, call: cst.Call, api: str) -> None:
     ``mode=memory``); a read only for a URI (``uri=True``) with ``mode=ro`` or ``immutable=1``. When
     ``uri`` is not a constant, both readings of the text are reported."""
     positional, keywords, _ = w.args(call)
-    node = keywords.get("database") or (positional[0] if positional else None)
-    value = w.value(node) if node is not None else UNKNOWN
-    text = value.value if isinstance(value, (Const, Obj)) else UNKNOWN
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "surrogateescape")
+    text = _database_name(w, call, UNKNOWN)
     uri_node = keywords.get("uri") or (positional[_SQLITE_URI_POSITION] if len(positional) > _SQLITE_URI_POSITION
                                        else None)
     uri = w.value(uri_node) if uri_node is not None else Const(False)
     flag = uri.value if isinstance(uri, Const) else None
-    files = sqlite_database_files(text if isinstance(text, str) else None,
-                                  uri=None if flag is None else bool(flag))
-    for path, operations in files:
-        where = normalise_path(path, w.work_dir) if path is not None else None
-        for operation in operations:
-            w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+    w.emit_files(call, sqlite_database_files(text if isinstance(text, str) else None,
+                                             uri=None if flag is None else bool(flag)), api)
 
 
 @_register(CALL_HOOKS, *(f"{m}.{f}" for m in ("matplotlib.style", "matplotlib.pyplot.style", "matplotlib.style.core")
@@ -155,23 +156,19 @@ def _fileinput_inplace(w: Walker, call: cst.Call, api: str) -> None:
     node = keywords.get("files") or (positional[0] if positional else None)
     value = w.value(node) if node is not None else UNKNOWN
     names = value.value if isinstance(value, Const) else UNKNOWN
-    items = (names,) if isinstance(names, str) else names if isinstance(names, tuple) else (UNKNOWN,)
-    for name in items or (UNKNOWN,):
-        where = normalise_path(name, w.work_dir) if isinstance(name, str) else None
-        w.emit(call, FileOperation, operation="write", paths=(where,), api=api)
+    items = (names,) if isinstance(names, str) else names if isinstance(names, tuple) else ()
+    w.emit_files(call, [(n if isinstance(n, str) else None, ("write",)) for n in items or (None,)], api)
 
 
 @_register(CALL_HOOKS, "duckdb.connect")
 def _duckdb_connect(w: Walker, call: cst.Call, api: str) -> None:
-    """``duckdb.connect(path)`` opens (and creates) a database file, as ``sqlite3.connect`` does."""
-    positional, keywords, _ = w.args(call)
-    node = keywords.get("database") or (positional[0] if positional else None)
-    value = w.value(node) if node is not None else Const(":memory:")
-    text = value.value if isinstance(value, (Const, Obj)) else UNKNOWN
-    for path, operations in sqlite_database_files(text if isinstance(text, str) else None, uri=False):
-        where = normalise_path(path, w.work_dir) if path is not None else None
-        for operation in operations:
-            w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+    """``duckdb.connect(path)`` opens (and creates) a database file, as ``sqlite3.connect`` does;
+    ``md:``/``motherduck:`` names a database in MotherDuck's cloud."""
+    text = _database_name(w, call, Const(":memory:"))
+    if isinstance(text, str) and text.startswith(("md:", "motherduck:")):
+        w.emit(call, NetworkCall, destination=None, port=None, url=text, api=api)
+        return
+    w.emit_files(call, sqlite_database_files(text if isinstance(text, str) else None, uri=False), api)
 
 
 @_register(CALL_HOOKS, "sqlalchemy.create_engine")
@@ -184,11 +181,10 @@ def _engine_url(w: Walker, call: cst.Call, api: str) -> None:
     if url is not None and url.split(":", 1)[0].split("+", 1)[0] == "sqlite":
         rest = url.split(":", 1)[1] if ":" in url else ""
         path = rest[3:].split("?", 1)[0] if rest.startswith("///") else None
-        for database, operations in sqlite_database_files(path if path else ":memory:", uri=False):
-            where = normalise_path(database, w.work_dir) if database is not None else None
-            for operation in operations:
-                w.emit(call, FileOperation, operation=operation, paths=(where,), api=api)
+        w.emit_files(call, sqlite_database_files(path if path else ":memory:", uri=False), api)
         return
+    if url is None:  # a URL not known here may name a sqlite file as well as a server
+        w.emit_files(call, sqlite_database_files(None, uri=False), api)
     host, port, full = host_port(url) if url is not None else (None, None, None)
     w.emit(call, NetworkCall, destination=host, port=port, url=full, api=api)
 
@@ -221,21 +217,26 @@ def _sys_modules(w: Walker, node: cst.Subscript, api: str) -> None:
         w.emit(node, DynamicCode, kind="introspection", detail="sys.modules with a computed name", api=api)
 
 
-@_register(CALL_HOOKS, "sys.modules.get", "sys.modules.__getitem__", "sys.modules.pop", "sys.modules.setdefault")
-def _sys_modules_get(w: Walker, call: cst.Call, api: str) -> None:
+def _module_key(w: Walker, call: cst.Call) -> str | None:
+    """The module name ``sys.modules.get(name)`` and its kin are asked for, when it is a literal."""
     positional, _, _ = w.args(call)
     key = w.value(positional[0]) if positional else UNKNOWN
-    if isinstance(key, Const) and isinstance(key.value, str):
-        w.emit(call, ModuleImport, module=key.value, api=api)
+    return key.value if isinstance(key, Const) and isinstance(key.value, str) else None
+
+
+@_register(CALL_HOOKS, "sys.modules.get", "sys.modules.__getitem__", "sys.modules.pop", "sys.modules.setdefault")
+def _sys_modules_get(w: Walker, call: cst.Call, api: str) -> None:
+    key = _module_key(w, call)
+    if key is not None:
+        w.emit(call, ModuleImport, module=key, api=api)
     else:
         w.emit(call, DynamicCode, kind="introspection", detail="sys.modules with a computed name", api=api)
 
 
 @_register(RESULT_HOOKS, "sys.modules.get", "sys.modules.__getitem__", "sys.modules.pop", "sys.modules.setdefault")
 def _sys_modules_get_value(w: Walker, call: cst.Call, receiver: Any) -> Any:
-    positional, _, _ = w.args(call)
-    key = w.value(positional[0]) if positional else UNKNOWN
-    return Mod(key.value) if isinstance(key, Const) and isinstance(key.value, str) else UNKNOWN
+    key = _module_key(w, call)
+    return Mod(key) if key is not None else UNKNOWN
 
 
 @_register(SUBSCRIPT_VALUES, "sys.modules")
@@ -274,7 +275,7 @@ def _import_path_store(w: Walker, target: Any, api: str) -> None:
     path, from which the next import reads (and runs) code. Which ones is not followed here: a read
     of an unknown path (``sys.path.append(p)`` names its path: the catalogue)."""
     w.consumed.add(id(target))
-    w.emit(target, FileOperation, operation="read", paths=(None,), api=api)
+    w.emit_files(target, [(None, ("read",))], api)
 
 
 # -- pathlib, as pathlib computes it ---------------------------------------------------------

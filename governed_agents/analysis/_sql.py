@@ -50,23 +50,37 @@ _FILE_STATEMENT = re.compile(r"^\s*(?:attach|vacuum)\b", re.I)
 
 # files SQL names by itself (duckdb, PostgreSQL's server-side COPY): COPY … TO/FROM 'path', the
 # table functions read_csv('path') and friends, INSTALL/LOAD of extensions
-_COPY = re.compile(r"\bcopy\b.*?\b(to|from)\s+'((?:[^']|'')*)'", re.I | re.S)
+_COPY = re.compile(r"\bcopy\b[^;]*?\b(to|from)\s+'((?:[^']|'')*)'", re.I)
+# COPY … TO/FROM a file given as a parameter or an expression (STDIN/STDOUT are the client's)
+_COPY_UNKNOWN = re.compile(r"\bcopy\b[^;]*?\b(to|from)\s+(?![\s']|stdin\b|stdout\b|program\b)", re.I)
+_COPY_PROGRAM = re.compile(r"\bcopy\b[^;]*?\b(?:to|from)\s+program\b", re.I)  # PostgreSQL runs a command
 _TABLE_FUNCTION = re.compile(r"\b(?:read_\w+|\w+_scan|from_\w+_auto|glob|sniff_csv)\s*\(\s*'((?:[^']|'')*)'", re.I)
+_TABLE_FUNCTION_UNKNOWN = re.compile(r"\b(?:read_\w+|\w+_scan|from_\w+_auto|sniff_csv)\s*\(\s*(?![\s')])", re.I)
+_QUOTED_RELATION = re.compile(r"\b(?:from|join)\s+'((?:[^']|'')*)'", re.I)  # duckdb: SELECT * FROM 'x.csv'
 _REMOTE = re.compile(r"'(?:https?|s3|gcs|gs|az|azure|abfss?|hf|r2)://[^']*'", re.I)
 _EXTENSION = re.compile(r"^\s*(?:force\s+)?(?:install|load)\b", re.I)
 
 
-def sql_reach(sql: str) -> tuple[list[FileUse], list[str], bool]:
-    """(files, remote URLs, loads native code) that SQL text reaches by naming them."""
+def sql_reach(sql: str) -> tuple[list[FileUse], list[str], str | None]:
+    """(files, remote URLs, the code it runs if any) that SQL text reaches by naming them: COPY …
+    TO/FROM 'path', a relation or table function naming a file (``FROM 'x.csv'``,
+    ``read_csv('x')``); the file unknown where it is a parameter; ``INSTALL``/``LOAD`` of an
+    extension and ``COPY … PROGRAM`` run code."""
     files: list[FileUse] = []
     text = _COMMENTS.sub(" ", sql)
     for direction, path in _COPY.findall(text):
         files.append((path.replace("''", "'"), ("write",) if direction.lower() == "to" else ("read",)))
-    files.extend((path.replace("''", "'"), ("read",)) for path in _TABLE_FUNCTION.findall(text))
+    files.extend((None, ("write",) if direction.lower() == "to" else ("read",))
+                 for direction in _COPY_UNKNOWN.findall(text))
+    files.extend((path.replace("''", "'"), ("read",))
+                 for path in (*_TABLE_FUNCTION.findall(text), *_QUOTED_RELATION.findall(text)))
+    files.extend((None, ("read",)) for _ in _TABLE_FUNCTION_UNKNOWN.findall(text))
     urls = [u.strip("'") for u in _REMOTE.findall(text)]
-    files = [(p, ops) for p, ops in files if p is not None and "://" not in p]
-    native = any(_EXTENSION.match(statement) for statement in text.split(";"))
-    return files, urls, native
+    files = [(p, ops) for p, ops in files if p is None or "://" not in p]
+    runs = "SQL that runs a command (COPY … PROGRAM)" if _COPY_PROGRAM.search(text) else (
+        "SQL that installs or loads an extension"
+        if any(_EXTENSION.match(statement) for statement in text.split(";")) else None)
+    return files, urls, runs
 
 
 def sql_files(sql: str) -> list[FileUse]:

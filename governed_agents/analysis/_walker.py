@@ -37,8 +37,8 @@ from governed_agents.analysis._fold import (
 from governed_agents.analysis._positions import Locator, dotted
 from governed_agents.analysis._scopes import LEAVE, OUTER, Scopes
 from governed_agents.analysis._special import BARE_HOOKS, CALL_HOOKS, RESULT_HOOKS, SUBSCRIPT_VALUES
-from governed_agents.analysis._values import UNKNOWN, Const, Method, Mod, Obj
-from governed_agents.ir import DynamicCode, FunctionCall, ModuleImport, Unresolved
+from governed_agents.analysis._values import UNKNOWN, Const, Method, Mod, Obj, normalise_path
+from governed_agents.ir import DynamicCode, FileOperation, FunctionCall, ModuleImport, Unresolved
 
 __all__ = ["Walker"]
 
@@ -324,6 +324,14 @@ class Walker:
         fields["line"], fields["column"] = line, column
         self.ops.append(construct(op_type, fields))  # built here with the right types: no validation
 
+    def emit_files(self, node: Any, uses: Any, api: str) -> None:
+        """(path or None, operations) pairs (``_sql.FileUse``): each path made canonical, each
+        operation one FileOperation."""
+        for path, operations in uses:
+            where = normalise_path(path, self.work_dir) if path is not None else None
+            for operation in operations:
+                self.emit(node, FileOperation, operation=operation, paths=(where,), api=api)
+
     def on_call(self, call: cst.Call) -> None:
         qualified, spec, receiver = self.callee(call)
         if spec is None:
@@ -436,6 +444,6 @@ class Walker:
         self.emit(node, ModuleImport, module=module)
         # importing runs the module's code: a standard-library module nobody judged is an unknown operation
         # (from m import name: m is imported whether or not name is a module of its own)
-        for name in dict.fromkeys(m for m in (parent, module) if m is not None and unjudged_module(m)):
+        name = next((m for m in (parent, module) if m is not None and unjudged_module(m)), None)
+        if name is not None:
             self.emit(node, FunctionCall, function=f"import {name}", effect="unknown", api=name)
-            break

@@ -167,14 +167,7 @@ class GovernedCodeExecutorAgent(GovernedLoading, TurnsInState, CodeExecutorAgent
             if not gate.approved:
                 return gate, await executor.run_gated(blocks, gate, cancellation_token)
             gates.append((gate, blocks))
-        outputs: list[str] = []
-        result: CodeResult = CodeResult(exit_code=0, output="")
-        for gate, blocks in gates:
-            result = await executor.run_gated(blocks, gate, cancellation_token)
-            outputs.append(result.output)
-            if result.exit_code != 0:
-                break
-        return gates[-1][0], CodeResult(exit_code=result.exit_code, output="".join(outputs))
+        return gates[-1][0], await self._run_in_order(gates, cancellation_token)
 
     async def _gate_then_ask(
         self, authors: list[tuple[str | None, str | None, list[CodeBlock]]], cancellation_token: CancellationToken,
@@ -214,14 +207,19 @@ class GovernedCodeExecutorAgent(GovernedLoading, TurnsInState, CodeExecutorAgent
                     return gate, await executor.run_gated(blocks, gate, cancellation_token)
                 return gate, CodeResult(exit_code=1, output=f"Code execution was not approved. Reason: {reason}")
             gates.append((gate, blocks))
+        return gates[-1][0], await self._run_in_order(gates, cancellation_token)
+
+    async def _run_in_order(self, gates: list[tuple[GateResult, list[CodeBlock]]],
+                            cancellation_token: CancellationToken) -> CodeResult:
+        """Each author's approved blocks under their own decision, in order, until one fails."""
         outputs: list[str] = []
         result = CodeResult(exit_code=0, output="")
         for gate, blocks in gates:
-            result = await executor.run_gated(blocks, gate, cancellation_token)
+            result = await self._governed_executor.run_gated(blocks, gate, cancellation_token)
             outputs.append(result.output)
             if result.exit_code != 0:
                 break
-        return gates[-1][0], CodeResult(exit_code=result.exit_code, output="".join(outputs))
+        return CodeResult(exit_code=result.exit_code, output="".join(outputs))
 
     async def _ask_approval_func_for(self, reasons: Sequence[str]) -> tuple[bool, str, str]:
         """The stock request (the batch's code, the model context); the policy's reasons for needing

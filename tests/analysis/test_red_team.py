@@ -464,6 +464,14 @@ DATA_MORE = [  # data-library file formats, canvases, SQL that names files, engi
     ("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute(\"COPY t FROM '/etc/passwd'\")", PATHS),
     ("import sqlalchemy\nsqlalchemy.create_engine('sqlite:////data/analysis/x.db')", FILES),
     ("import sqlalchemy\nsqlalchemy.create_engine('postgresql://u@db.internal/x')", NET),
+    ("import sqlalchemy\nsqlalchemy.create_engine(url)", PATHS),  # a sqlite URL would be a file anywhere
+    ("import duckdb\nduckdb.sql(\"SELECT * FROM '/etc/passwd.csv'\")", PATHS),
+    ("import duckdb\nduckdb.sql(\"SELECT * FROM t JOIN '/root/x.parquet' USING (id)\")", PATHS),
+    ("import duckdb\nduckdb.sql('SELECT * FROM read_csv(?)', params=[p])", PATHS),
+    ("import duckdb\nduckdb.sql('COPY t TO $1')", FILES),
+    ("import duckdb\nduckdb.connect('md:my_db')", NET),
+    ("import sqlite3\nc = sqlite3.connect(':memory:')\nc.execute(\"COPY t FROM PROGRAM 'id'\")", DYN),
+    ("import _io\n_io.open_code('/etc/passwd')", SYS),
 ]
 
 HUBS = [  # model APIs, hubs and dataset downloaders; an HTTP client reached through its own modules
