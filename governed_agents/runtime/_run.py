@@ -351,7 +351,7 @@ def _missing_message(missing: list[str], layers: dict[str, str]) -> str:
     why = {
         "bubblewrap": ("network and filesystem isolation need bubblewrap", "apt-get install bubblewrap"),
         "seccomp": ("the system-call filter (no ptrace, no AF_UNIX, no network, no exec) needs seccomp",
-                    "pip install pyseccomp, with libseccomp2"),
+                    "apt-get install libseccomp2"),
         "memory_cgroup": ("max_memory needs a memory cgroup (RLIMIT_AS does not count tmpfs or memfd)",
                           "a writable memory controller under /sys/fs/cgroup"),
         "cgroup": ("max_processes needs a pids cgroup", "a writable pids controller under /sys/fs/cgroup"),
