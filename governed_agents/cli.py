@@ -8,11 +8,13 @@ hot CLI path; subcommands stay small.
 
 from __future__ import annotations
 
-import argparse
 import gc
-import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 _SUBCOMMANDS = ("analyze", "check", "policy", "audit", "run", "demo")
 
@@ -20,6 +22,9 @@ _SUBCOMMANDS = ("analyze", "check", "policy", "audit", "run", "demo")
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command, or with ``only`` just that subcommand (the others' modules, which import
     asyncio or SQLite at the top, are then never loaded: ``check FILE`` starts faster)."""
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="governed-agents", description="Execution authority for AutoGen agents."
     )
@@ -30,6 +35,19 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command with ``argv`` (default: this process's arguments). Run as the process's own
+    command (no ``argv`` given), ``analyze``, ``check`` and ``run`` go to the user's warm server
+    when one is up (see ``_cli/_warm_client``: same output, same exit, a fraction of the
+    start-up) and otherwise run here, starting one for the next command."""
+    if argv is None and sys.argv[1:2] and sys.argv[1] in ("analyze", "check", "run"):
+        from governed_agents._cli._warm_client import served
+
+        try:
+            code = served(sys.argv[1:])
+        except KeyboardInterrupt:
+            return 130
+        if code is not None:
+            return code
     collecting = gc.isenabled()
     try:
         return _main(argv)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+
+# The commands the tests start run cold: a warm server (governed_agents/_cli/_warm_client.py) is
+# keyed by the whole environment, which pytest changes per test, so each test would leave one
+# behind. tests/test_warm.py starts its own, in private directories, and stops them.
+os.environ.setdefault("GOVERNED_AGENTS_SERVER", "0")
 
 
 @pytest.fixture(scope="session")

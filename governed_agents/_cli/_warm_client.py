@@ -1,0 +1,219 @@
+"""The client half of the warm server: hand a command to a server that has already imported
+everything, or start one for next time and let the caller run the command itself (cold).
+
+A one-file ``check`` spends most of its life importing libcst, pydantic and the analyser before it
+looks at the file; a server that did that once forks a copy of itself per command, and the copy
+runs ``cli.main`` with the client's argv, environment, working directory, umask and standard
+streams (passed as file descriptors), so what it prints and how it exits is what a cold run gives.
+The client waits, forwards the signals a terminal sends (Ctrl-C reaches the command) and exits as
+the command did. This module imports only what the interpreter has already loaded or builds in
+(``_socket``, ``_signal``, ``_blake2``): the client's own start-up is the floor of the whole path.
+
+A server serves exactly one configuration, named by ``server_key()``: the interpreter, its flags,
+``sys.path``, the user and groups, the resource limits and CPU set, and the environment. Any
+difference reaches a different server. The server itself notices when a module it imported, or a
+file that would now shadow one, changes on disk, and then answers "stale": the client runs cold,
+the server exits, and the next command starts a fresh one.
+
+No server yet (or not usable: a directory not private to this user, a flag the key cannot see):
+``served`` returns None and the caller runs cold; it never changes what a command decides.
+``GOVERNED_AGENTS_SERVER=0`` turns the server off.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS = frozenset({"analyze", "check", "run"})
+IDLE_SECONDS = 600  # a server with nothing to do for this long exits
+_FIRST_REPLY_SECONDS = 60.0
+_FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+_KEY_IGNORES = frozenset({"PWD", "OLDPWD", "_", "SHLVL"})  # where the shell was, not what runs
+_OFF = frozenset({"0", "off", "no", "false"})
+UNKNOWN = 2
+
+
+def enabled() -> bool:
+    """Whether this process may use a server: Linux, the switch not off, and an interpreter whose
+    whole configuration the key sees (no ``-X`` options, no command-line flags, no relative
+    ``sys.path`` entry whose meaning depends on the working directory)."""
+    if os.environ.get("GOVERNED_AGENTS_SERVER", "").strip().lower() in _OFF or not sys.platform.startswith("linux"):
+        return False
+    if sys._xoptions or "" in sys.path or not all(os.path.isabs(p) for p in sys.path):
+        return False
+    options = sys.orig_argv[1:2]
+    return not options or options[0] == "-m" or not options[0].startswith("-")
+
+
+def server_dir() -> str | None:
+    """The directory of this user's sockets, created private; None when it exists and is not
+    (another owner, group or world access, not a directory): never talk through a shared place."""
+    path = os.environ.get("GOVERNED_AGENTS_SERVER_DIR") or (
+        os.path.join(os.environ["XDG_RUNTIME_DIR"], "governed-agents") if os.environ.get("XDG_RUNTIME_DIR")
+        else f"/tmp/governed-agents-{os.getuid()}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if (st.st_mode & 0o170000) != 0o040000 or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    return path
+
+
+def server_key() -> str:
+    """What a server must share with this process for a forked copy of it to behave as this
+    process would: a hash of the interpreter, flags, path, identity, limits and environment."""
+    import _blake2
+    import resource
+
+    parts = [
+        sys.executable, sys.version, repr(sys.flags), repr(sorted(sys._xoptions.items())), repr(sys.path),
+        repr((os.getuid(), os.geteuid(), os.getgid(), os.getegid(), sorted(os.getgroups()))),
+        repr([resource.getrlimit(getattr(resource, name)) for name in sorted(dir(resource)) if name.startswith("RLIMIT_")]),
+        repr(sorted(os.sched_getaffinity(0))),
+        repr(sorted((k, v) for k, v in os.environ.items() if k not in _KEY_IGNORES)),
+    ]
+    return _blake2.blake2b("\0".join(parts).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+def served(argv: list[str]) -> int | None:
+    """The exit code of ``argv`` run by a warm server, or None: run it here (no server was
+    usable; one is started for the next command where it can be)."""
+    if not argv or argv[0] not in COMMANDS or not enabled():
+        return None
+    directory = server_dir()
+    if directory is None:
+        return None
+    path = os.path.join(directory, server_key() + ".sock")
+    import _socket
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        _start_server(path)
+        return None
+    try:
+        return _converse(sock, argv)
+    finally:
+        sock.close()
+
+
+def _converse(sock: object, argv: list[str]) -> int | None:
+    import _signal
+    import _socket
+    import _struct
+
+    assert isinstance(sock, _socket.socket)
+    try:
+        fds = [0, 1, 2]
+        for fd in fds:
+            os.fstat(fd)
+        cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # a closed standard stream or an unreadable working directory: cold keeps it as it is
+        return None
+    ignored = [str(int(getattr(_signal, name))) for name in (*_FORWARDED, "SIGPIPE")
+               if _signal.getsignal(getattr(_signal, name)) == _signal.SIG_IGN]
+    env = [f"{k}={v}" for k, v in os.environ.items()]
+    fields = ["v1", f"{os.umask(0o022):o}", sys.argv[0], ",".join(ignored), str(len(argv)), *argv, *env]
+    os.umask(int(fields[1], 8))
+    request = b"\0".join(os.fsencode(f) for f in fields) + b"\0\0"
+    try:
+        sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _struct.pack("4i", *fds, cwd))])
+    except OSError:
+        return None  # the server is gone before it saw anything: nothing ran
+    finally:
+        os.close(cwd)
+    sock.settimeout(_FIRST_REPLY_SECONDS)
+    replies = _Replies(sock)
+    try:
+        first = replies.next()
+    except TimeoutError:
+        _say(f"no answer from the warm server in {_FIRST_REPLY_SECONDS:.0f} s; the command's outcome is unknown")
+        return UNKNOWN
+    if not first.startswith("pid "):  # "stale", or closed: the server started nothing (its copies wait for
+        return None                    # the go it gives after telling the pid), so run cold
+    child = int(first[4:])
+    sock.settimeout(None)
+
+    def forward(signum: int, frame: object) -> None:
+        try:  # noqa: SIM105 - contextlib is not loaded here, and the client loads nothing it can avoid
+            sock.send(bytes([signum]))
+        except OSError:
+            pass
+
+    for name in _FORWARDED:
+        signum = getattr(_signal, name)
+        if _signal.getsignal(signum) != _signal.SIG_IGN:
+            _signal.signal(signum, forward)
+    last = replies.next()
+    if last.startswith("exit "):
+        return int(last[5:])
+    if last.startswith("signal "):
+        signum = int(last[7:])
+        for name in _FORWARDED:
+            _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
+        _signal.signal(signum, _signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return 128 + signum
+    # the server died under the command: end what it left running (its process group) and say so
+    try:  # noqa: SIM105 - as above
+        os.killpg(child, 9)
+    except OSError:
+        pass
+    _say("the warm server ended before the command did; its outcome is unknown")
+    return UNKNOWN
+
+
+class _Replies:
+    """Lines from the server, one at a time; "" once it has closed."""
+
+    def __init__(self, sock: object) -> None:
+        self._sock = sock
+        self._buffer = b""
+
+    def next(self) -> str:
+        while b"\n" not in self._buffer:
+            try:
+                chunk = self._sock.recv(256)  # type: ignore[attr-defined]
+            except (ConnectionError, InterruptedError):
+                chunk = b""
+            if not chunk:
+                return ""
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("ascii", "replace")
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"governed-agents: {message}\n")
+    sys.stderr.flush()
+
+
+_SERVER_MAIN = "import sys; path = sys.argv[1]; sys.path[:] = sys.argv[2:]; " \
+               "from governed_agents._cli import _warm_server; _warm_server.main(path)"
+
+
+def _start_server(path: str) -> None:
+    """Start a server for ``path`` in its own session, detached from this terminal; it binds the
+    socket once its imports are done, so this command runs cold and the next one is warm."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        os.posix_spawn(sys.executable, [sys.executable, "-c", _SERVER_MAIN, path, *sys.path], os.environ,
+                       file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1),
+                                     (os.POSIX_SPAWN_DUP2, null, 2)], setsid=True)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
