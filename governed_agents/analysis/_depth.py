@@ -47,6 +47,35 @@ _ENDS = {
 }
 _FIELD_PARTS = re.compile(r"\{\{|\}\}|[{}'\"\\#\r\n]")
 
+# A run of simple lines, skipped in one C call (most code is such lines; the scan below costs a
+# Python step per token): lines that start at depth 0, shorter than the longest line allowed, whose
+# brackets close on the line (three levels deep at most), whose strings are one-line literals with no
+# prefix, no backslash and no third quote, and which may end in a comment (up to a carriage return,
+# as the scan reads one). Over such a line the scan
+# below would change nothing but where the current line starts, so skipping it gives the same answer;
+# anything else on a line (a backslash, a prefixed or triple-quoted string, a bracket left open) makes
+# the run stop before that line, and the scan reads it token by token. Possessive repeats (``*+``):
+# no backtracking.
+_PLAIN = r"[^()\[\]{}'\"#\\\n]"
+_STRING = r"""(?<![A-Za-z])(?:"(?!"")[^"\\\r\n]*"|'(?!'')[^'\\\r\n]*')"""
+
+
+def _nested(inner: str) -> str:
+    return rf"\((?:{inner})*+\)|\[(?:{inner})*+\]|\{{(?:{inner})*+\}}"
+
+
+_LEVEL0 = f"{_PLAIN}|{_STRING}"
+_LEVEL1 = f"{_LEVEL0}|{_nested(_LEVEL0)}"
+_LEVEL2 = f"{_LEVEL0}|{_nested(_LEVEL1)}"
+_LEVEL3 = f"{_LEVEL0}|{_nested(_LEVEL2)}"
+_SIMPLE_LINES = re.compile(rf"(?:(?=[^\n]{{0,{_LONGEST_LINE - 1}}}\n)(?:{_LEVEL3})*+(?:#[^\r\n]*)?\r?\n)*+")
+
+
+def _past_simple_lines(code: str, at: int) -> int:
+    """Where the run of simple lines from ``at`` (a line's start, outside brackets) ends."""
+    run = _SIMPLE_LINES.match(code, at)
+    return run.end() if run is not None else at  # the run may be empty: it always matches
+
 
 def may_overflow(code: str) -> bool:
     """True unless the text is sure to nest too little to overflow libcst's parser."""
@@ -58,7 +87,7 @@ def may_overflow(code: str) -> bool:
     depth = 0
     start = 0  # where the current logical line starts
     saved = 0  # characters of the current line in comments and plain strings, less one each
-    at = 0
+    at = start = _past_simple_lines(code, 0)
     while True:
         token = search(code, at)
         if token is None:
@@ -69,7 +98,8 @@ def may_overflow(code: str) -> bool:
             if depth == 0:
                 if token.start() - start - saved >= _LONGEST_LINE:
                     return True
-                start, saved = at, 0
+                saved = 0
+                at = start = _past_simple_lines(code, at)
         elif kind == "open":
             depth += 1
             if depth >= _BRACKETS:

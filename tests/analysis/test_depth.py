@@ -34,6 +34,12 @@ DEEP = {
     "a triple-quoted string holding a line break before the nesting": 'x = """\n"""\nx = ' + "[" * 1300 + "\n",
     "an elif chain": "if a:\n    pass\n" + "elif a:\n    pass\n" * 9000,
     "brackets at the end of ordinary code": ORDINARY * 200 + "x = " + "(" * 1300 + "\n",
+    # the scan skips runs of simple lines in one step: what ends such a run must still be read
+    "brackets after simple lines of strings and calls":
+        "x = f('a', [\"b\", {'c': (1)}])  # c\n" * 100 + "x = " + "(" * 1300 + "\n",
+    "brackets after a comment ended by a carriage return": ORDINARY * 200 + "# c\rx = " + "(" * 1300 + "\n",
+    "brackets after a line of three quotes read as one": ORDINARY * 200 + 'x = """a"\n"""\n' + "x = " + "(" * 1300
+        + "\n",
 }
 
 
