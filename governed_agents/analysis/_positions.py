@@ -63,6 +63,15 @@ def plain_text(node: Any) -> str | None:
     return None  # an import alias is not here: `from socket import socket` names it twice
 
 
+def _first_quote_or_hash(source: str) -> int:
+    """Where the first quote or ``#`` stands (the length of the source when none does). A literal or
+    comment holding an index starts with at most two prefix letters and then its quote or ``#``, so
+    an index before this one is in none; the prefix letters themselves are never asked about (a
+    text found there follows a letter, so it is the tail of a longer name)."""
+    found = [i for i in (source.find("'"), source.find('"'), source.find("#")) if i >= 0]
+    return min(found) if found else len(source)
+
+
 class Locator:
     """(line, column), 1-based, of nodes of one module, asked for in source order."""
 
@@ -76,6 +85,7 @@ class Locator:
         self._last: tuple[str | None, int] = (None, -1)  # the text and index of the last node located
         self._literal_starts: list[int] | None = None  # string literals and comments: where each starts
         self._literal_ends: list[int] = []  # … and ends
+        self._plain_until = -1  # no literal or comment holds an index before this one (-1: not yet known)
 
     def position(self, node: Any) -> tuple[int, int]:
         known = self._positions.get(id(node))
@@ -133,6 +143,10 @@ class Locator:
         """True when ``index`` falls inside a string literal or a comment (not at its first character:
         a node whose text is a string literal starts there)."""
         if self._literal_starts is None:
+            if self._plain_until < 0:
+                self._plain_until = _first_quote_or_hash(self.source)
+            if index < self._plain_until:
+                return False  # before any quote or '#': the literals need not be found at all (short snippets)
             starts: list[int] = []
             ends: list[int] = []
             for match in _STRING_OR_COMMENT.finditer(self.source):
