@@ -37,11 +37,14 @@ def _check_import(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[st
     return [(key, f"imports {op.module}{how}; {agent}'s {key} is {list(listed or [])}")]
 
 
+_VERBS = {"read": "reads", "write": "writes", "delete": "deletes"}
+
+
 def _check_file(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
     out = []
-    shown = ", ".join("<unknown path>" if p is None else p for p in op.paths) or "<unknown path>"
-    verb = {"read": "reads", "write": "writes", "delete": "deletes"}[op.operation]
+    verb = _VERBS[op.operation]
     if op.operation not in rule.allowed_file_operations:
+        shown = ", ".join("<unknown path>" if p is None else p for p in op.paths) or "<unknown path>"
         out.append(("allowed_file_operations",
                     f"{op.api or 'code'} {verb} {shown}; {agent} may {_ops(rule)} "
                     f"(allowed_file_operations: {list(rule.allowed_file_operations)})"))
@@ -315,6 +318,8 @@ def _judge(ir: SovereignIR, rules: list[tuple[str, Any]]) -> tuple[list[Violatio
             for key, message in found:
                 violations.append(Violation(constraint=key, operation=op, line=op.line, column=op.column,
                                             message=_where(op) + message))
+            if not rule.requires_approval:  # most rules ask for no approval: no set to build per operation
+                continue
             wanted = set(rule.requires_approval) & _approval_kinds(op)
             if wanted and not found:
                 approvals.append(f"{_where(op)}{op.type.replace('_', ' ')} ({op.api or ''}) needs approval for {name} "

@@ -22,6 +22,9 @@ def _module_specificity(pattern: str, module: str) -> int | None:
     return None
 
 
+# Pure in its (hashable) arguments, and asked the same few questions for every snippet (``os``
+# under the same lists): kept rather than matched pattern by pattern each time.
+@functools.lru_cache(maxsize=1024)
 def import_allowed(module: str, allowed: tuple[str, ...] | None, disallowed: tuple[str, ...]) -> tuple[bool, str]:
     """The most specific matching pattern decides; at equal specificity the deny wins.
 
