@@ -202,10 +202,17 @@ _DERIVED_MAX = 256
 
 
 def _derived(rules: list[tuple[str, Any]]) -> tuple[RuntimeLimits, dict[str, Any]]:
-    key = tuple((name, id(rule)) for name, rule in rules)
-    hit = _DERIVED.get(key)
-    if hit is not None and all(kept is rule for kept, (_, rule) in zip(hit[0], rules, strict=True)):
-        return hit[1], hit[2]
+    if len(rules) == 1:  # the executor's rule alone (most decisions): the key without generators
+        (name, rule), = rules
+        key: tuple[tuple[str, int], ...] = ((name, id(rule)),)
+        hit = _DERIVED.get(key)
+        if hit is not None and hit[0][0] is rule:
+            return hit[1], hit[2]
+    else:
+        key = tuple((name, id(rule)) for name, rule in rules)
+        hit = _DERIVED.get(key)
+        if hit is not None and all(kept is rule for kept, (_, rule) in zip(hit[0], rules, strict=True)):
+            return hit[1], hit[2]
     limits, constraints = _limits(rules), (_constraints(rules) if rules else {})
     if len(_DERIVED) >= _DERIVED_MAX:
         _DERIVED.clear()

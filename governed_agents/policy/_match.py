@@ -42,6 +42,7 @@ def import_allowed(module: str, allowed: tuple[str, ...] | None, disallowed: tup
     return True, ""
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a snippet's paths are judged against the same list again and again
 def path_allowed(path: str | None, allowed: tuple[str, ...] | None) -> bool:
     """``None`` (unknown) is outside every list; a directory covers its subtree; globs match."""
     if allowed is None:
