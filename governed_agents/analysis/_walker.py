@@ -34,6 +34,7 @@ from governed_agents.analysis._fold import (
     number_value,
     string_value,
 )
+from governed_agents.analysis._nodes import KINDS, SKIP_CHILDREN, on_name
 from governed_agents.analysis._positions import Locator, dotted
 from governed_agents.analysis._scopes import LEAVE, OUTER, Scopes
 from governed_agents.analysis._special import BARE_HOOKS, CALL_HOOKS, RESULT_HOOKS, SUBSCRIPT_VALUES
@@ -83,8 +84,6 @@ class Walker:
                     self.bind_import_from(small)
 
     def walk(self) -> None:
-        from governed_agents.analysis._nodes import KINDS, SKIP_CHILDREN, on_name
-
         self.prebind_imports()
         stack: list[Any] = [self.module]
         kinds = KINDS  # every node type: a non-node (None, a sentinel, a sequence, LEAVE) is not in it
