@@ -78,9 +78,18 @@ class Warm:
         raise AssertionError("no warm server came up within 60 s")
 
     def stop(self) -> None:
-        found = self.lock()
-        if found is not None:
-            _end(found[0])
+        """End every server in the directory (a client confined otherwise starts its own)."""
+        for lock in self.servers.glob("*.sock.lock"):
+            fields = lock.read_text().split()
+            if fields and _is_server(int(fields[0])):  # a lock outlives its server, whose pid may be reused
+                _end(int(fields[0]))
+
+
+def _is_server(pid: int) -> bool:
+    try:
+        return b"_warm_server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _alive(pid: int) -> bool:
@@ -274,3 +283,200 @@ def test_switched_off_it_runs_cold(warm: Warm) -> None:
     assert done.returncode == 0
     time.sleep(1)
     assert not warm.servers.exists() or not list(warm.servers.iterdir())
+
+
+ESCAPE = '''
+import glob, os, socket, struct
+key_sock = glob.glob(SERVERS + "/*.sock")[0]
+key = os.path.basename(key_sock)[:-5]
+conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+conn.connect(key_sock)
+code_in, code_out = socket.socketpair()
+code_in.sendall(f"open({MARKER!r}, 'w').write('written outside the sandbox')\\n".encode())
+code_in.shutdown(socket.SHUT_WR)
+argv = ["run", "--policy", POLICY, "--agent", "anything", "-"]
+fields = ["v1", key, "22", "governed-agents", "", str(len(argv)), *argv, "PATH=/usr/bin:/bin"]
+payload = "\\0".join(fields).encode()
+where = os.open(SERVERS, os.O_RDONLY)
+try:
+    conn.sendmsg([struct.pack("!Q", len(payload)) + payload],
+                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("4i", code_out.fileno(), 1, 2, where))])
+    reply = b""
+    while chunk := conn.recv(100):  # to the end: a client that leaves takes its command with it
+        reply += chunk
+    print("reply:", reply)
+except OSError as exc:
+    print("refused:", exc)
+'''
+
+
+def test_code_in_a_sandbox_that_reaches_the_socket_is_refused(warm: Warm) -> None:
+    """A policy granting network and a read of the server directory lets sandboxed code connect to
+    the warm server's socket (AF_UNIX ignores network namespaces). Were it served, it could start a
+    `run` on the host under any policy it names; the server refuses a peer not confined as it is."""
+    server, served = warm.up()
+    marker = warm.cwd / "PWNED"
+    anything = warm.cwd / "anything.policy"
+    anything.write_text('agent "anything" {\n  can "code_execution" with constraints {\n'
+                        '    allowed_imports: ["*"]\n    allowed_file_operations: ["read", "write"]\n'
+                        '    allowed_file_paths: ["/"]\n  }\n}\n')
+    net = warm.cwd / "net.policy"
+    net.write_text('agent "net" {\n  can "code_execution" with constraints {\n    allowed_imports: ["*"]\n'
+                   '    allowed_file_operations: ["read", "write"]\n'
+                   f'    allowed_file_paths: ["{warm.servers}"]\n'
+                   '    allowed_network_destinations: ["*"]\n    max_execution_time: 30_seconds\n  }\n}\n')
+    (warm.cwd / "escape.py").write_text(f"SERVERS = {str(warm.servers)!r}\nMARKER = {str(marker)!r}\n"
+                                        f"POLICY = {str(anything)!r}\n" + ESCAPE)
+    done = warm.run("run", "--policy", str(net), "--agent", "net", "escape.py", cold=True)
+    assert done.returncode == 0, done.stdout + done.stderr  # approved, ran, and connected
+    assert "refused:" in done.stdout or "reply: b''" in done.stdout, done.stdout  # closed without a pid
+    time.sleep(1)
+    assert not marker.exists()
+    assert warm.lock() == (server, served)  # nothing was served
+
+
+def test_a_client_confined_otherwise_is_not_served_by_this_server(warm: Warm) -> None:
+    """A client under `unshare --net` (another network namespace) gets its own server, or runs
+    cold, and never this server's copy with this server's network."""
+    if subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("unshare --net is not permitted here")
+    server, served = warm.up()
+    probe = warm.cwd / "ifs.py"
+    probe.write_text("print(sorted(line.split(':')[0].strip() for line in open('/proc/net/dev').readlines()[2:]))\n")
+    args = ("run", "--policy", str(SEED), "--agent", "agent_admin", "ifs.py")
+    inside = subprocess.run(["unshare", "--net", *warm.argv(*args)], cwd=warm.cwd, env=warm.env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert warm.lock() == (server, served)
+    cold = subprocess.run(["unshare", "--net", *warm.argv(*args)], cwd=warm.cwd,
+                          env=dict(warm.env, GOVERNED_AGENTS_SERVER="0"), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert (inside.returncode, inside.stdout) == (cold.returncode, cold.stdout)
+
+
+def test_many_clients_at_once_are_all_served(warm: Warm) -> None:
+    server, served = warm.up()
+    loop = ("for i in $(seq 8); do " + " ".join(warm.argv("check", "--policy", str(BROAD), "--agent", "broad",
+                                                          "ok.py")) + " >/dev/null || echo failed $?; done")
+    clients = [subprocess.Popen(["bash", "-c", loop], cwd=warm.cwd, env=warm.env, stdout=subprocess.PIPE,
+                                text=True) for _ in range(6)]
+    outputs = [client.communicate(timeout=120)[0] for client in clients]
+    assert outputs == [""] * 6, outputs
+    assert warm.lock() == (server, served + 48)
+
+
+def test_the_server_keeps_no_descriptor_of_the_client_that_started_it(warm: Warm) -> None:
+    """`out=$(governed-agents check … 3>&1 >/dev/null)`: the first command starts the server; a
+    descriptor it inherited would keep the reader of that pipe waiting for the server's exit."""
+    read, write = os.pipe()
+    client = subprocess.Popen(warm.argv("check", "--policy", str(BROAD), "--agent", "broad", "ok.py"),
+                              cwd=warm.cwd, env=warm.env, stdout=subprocess.DEVNULL, pass_fds=(write,))
+    os.close(write)
+    client.wait(timeout=120)
+    assert _wait_until(lambda: warm.lock() is not None, 60), "no server started"
+    os.set_blocking(read, False)
+    try:
+        assert _wait_until(lambda: _eof(read), 10), "the server holds the client's pipe open"
+    finally:
+        os.close(read)
+
+
+def _eof(fd: int) -> bool:
+    try:
+        return os.read(fd, 1) == b""
+    except BlockingIOError:
+        return False
+
+
+def test_a_command_reading_a_terminal_runs_cold(warm: Warm) -> None:
+    """A copy of the server is in no terminal's session: job control (SIGTTIN, the shell taking
+    the terminal back) could not reach it. With a terminal as standard input, `-` runs cold."""
+    server, served = warm.up()
+    leader, follower = os.openpty()
+    try:
+        os.write(leader, b"print(1)\n\x04")
+        client = subprocess.Popen(warm.argv("check", "--policy", str(BROAD), "--agent", "broad", "-"),
+                                  cwd=warm.cwd, env=warm.env, stdin=follower, stdout=subprocess.PIPE, text=True)
+        out, _ = client.communicate(timeout=120)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert "-: APPROVED" in out
+    assert warm.lock() == (server, served)
+
+
+def test_a_new_sitecustomize_or_a_shadowing_package_retires_the_server(tmp_path: Path) -> None:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    session = Warm(tmp_path / "work", tmp_path / "servers")
+    session.cwd.mkdir()
+    (session.cwd / "ok.py").write_text("print(1)\n")
+    session.env["PYTHONPATH"] = str(hooks)
+    try:
+        server, _ = session.up()
+        (hooks / "sitecustomize.py").write_text("import sys\nprint('customized', file=sys.stderr)\n")
+        args = ("check", "--policy", str(BROAD), "--agent", "broad", "ok.py")
+        hot, cold = session.run(*args), session.run(*args, cold=True)
+        assert (hot.returncode, hot.stdout, hot.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+        assert "customized" in cold.stderr
+        assert _wait_until(lambda: not _alive(server)), "a stale server stayed up"
+    finally:
+        session.stop()
+
+
+def test_a_new_entry_in_an_imported_package_directory_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "warm_probe_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "sub.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    __import__("warm_probe_package.sub")
+    try:
+        world = _warm_server._World()
+        assert not world.changed()
+        (package / "sub").mkdir()  # a package directory `sub/` would now be imported before sub.py
+        (package / "sub" / "__init__.py").write_text("X = 2\n")
+        assert world.changed()
+    finally:
+        sys.modules.pop("warm_probe_package.sub", None)
+        sys.modules.pop("warm_probe_package", None)
+
+
+IMPOSTOR = '''
+import os, socket, time
+os.unlink(SOCKET)
+fake = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+fake.bind(SOCKET)
+fake.listen(1)
+fake.settimeout(60)
+try:
+    conn, _ = fake.accept()
+    conn.recv(1 << 20)
+    conn.sendall(b"pid 1\\nexit 0\\n")
+    time.sleep(1)
+except OSError:
+    pass
+'''
+
+
+def test_a_socket_put_in_the_servers_place_from_a_sandbox_is_not_believed(warm: Warm) -> None:
+    """Sandboxed code that may write the server directory replaces the socket with its own and
+    answers "exit 0" for anything: the client must not take that for the command's outcome."""
+    warm.up()
+    net = warm.cwd / "net.policy"
+    net.write_text('agent "net" {\n  can "code_execution" with constraints {\n    allowed_imports: ["*"]\n'
+                   '    allowed_file_operations: ["read", "write", "delete"]\n'
+                   f'    allowed_file_paths: ["{warm.servers}"]\n'
+                   '    allowed_network_destinations: ["*"]\n    max_execution_time: 60_seconds\n  }\n}\n')
+    sock = next(warm.servers.glob("*.sock"))
+    (warm.cwd / "impostor.py").write_text(f"SOCKET = {str(sock)!r}\n" + IMPOSTOR)
+    before = sock.stat().st_ino
+    impostor = warm.start("run", "--policy", str(net), "--agent", "net", "impostor.py", cold=True)
+    try:
+        if not _wait_until(lambda: sock.exists() and sock.stat().st_ino != before, 60):
+            impostor.kill()
+            raise AssertionError(f"the impostor never bound: {impostor.communicate(timeout=60)}")
+        done = warm.run("check", "--policy", str(BROAD), "--agent", "broad", "bad.py")
+        assert done.returncode == 1 and "DENIED" in done.stdout, (done.returncode, done.stdout, done.stderr)
+    finally:
+        impostor.kill()
+        impostor.communicate(timeout=60)

@@ -10,9 +10,10 @@ the command did. This module imports only what the interpreter has already loade
 (``_socket``, ``_signal``, ``_blake2``): the client's own start-up is the floor of the whole path.
 
 A server serves exactly one configuration, named by ``server_key()``: the interpreter, its flags,
-``sys.path``, the user and groups, the resource limits and CPU set, and the environment. Any
-difference reaches a different server. The server itself notices when a module it imported, or a
-file that would now shadow one, changes on disk, and then answers "stale": the client runs cold,
+``sys.path``, the user and groups, the resource limits and CPU set, the confinement (namespaces,
+cgroups, seccomp, capabilities: ``_confinement``) and the environment. Any difference reaches a
+different server; the server checks the key a client sends and every peer's confinement itself.
+The server notices when a module it imported, or a file that would now shadow one, changes on disk, and then answers "stale": the client runs cold,
 the server exits, and the next command starts a fresh one.
 
 No server yet (or not usable: a directory not private to this user, a flag the key cannot see):
@@ -69,11 +70,13 @@ def server_dir() -> str | None:
 
 def server_key() -> str:
     """What a server must share with this process for a forked copy of it to behave as this
-    process would: a hash of the interpreter, flags, path, identity, limits and environment."""
+    process would: a hash of the interpreter, flags, path, identity, limits, confinement and
+    environment."""
     import _blake2
     import resource
 
     parts = [
+        repr(_own_confinement()),
         sys.executable, sys.version, repr(sys.flags), repr(sorted(sys._xoptions.items())), repr(sys.path),
         repr((os.getuid(), os.geteuid(), os.getgid(), os.getegid(), sorted(os.getgroups()))),
         repr([resource.getrlimit(getattr(resource, name)) for name in sorted(dir(resource)) if name.startswith("RLIMIT_")]),
@@ -86,12 +89,13 @@ def server_key() -> str:
 def served(argv: list[str]) -> int | None:
     """The exit code of ``argv`` run by a warm server, or None: run it here (no server was
     usable; one is started for the next command where it can be)."""
-    if not argv or argv[0] not in COMMANDS or not enabled():
+    if not argv or argv[0] not in COMMANDS or not enabled() or not _job_control_allows(argv):
         return None
     directory = server_dir()
     if directory is None:
         return None
-    path = os.path.join(directory, server_key() + ".sock")
+    key = server_key()
+    path = os.path.join(directory, key + ".sock")
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -102,17 +106,19 @@ def served(argv: list[str]) -> int | None:
         _start_server(path)
         return None
     try:
-        return _converse(sock, argv)
+        return _converse(sock, argv, key)
     finally:
         sock.close()
 
 
-def _converse(sock: object, argv: list[str]) -> int | None:
+def _converse(sock: object, argv: list[str], key: str) -> int | None:
     import _signal
     import _socket
     import _struct
 
     assert isinstance(sock, _socket.socket)
+    if not _server_confined_as_we_are(sock):
+        return None
     try:
         fds = [0, 1, 2]
         for fd in fds:
@@ -123,11 +129,14 @@ def _converse(sock: object, argv: list[str]) -> int | None:
     ignored = [str(int(getattr(_signal, name))) for name in (*_FORWARDED, "SIGPIPE")
                if _signal.getsignal(getattr(_signal, name)) == _signal.SIG_IGN]
     env = [f"{k}={v}" for k, v in os.environ.items()]
-    fields = ["v1", f"{os.umask(0o022):o}", sys.argv[0], ",".join(ignored), str(len(argv)), *argv, *env]
-    os.umask(int(fields[1], 8))
-    request = b"\0".join(os.fsencode(f) for f in fields) + b"\0\0"
+    fields = ["v1", key, f"{os.umask(0o022):o}", sys.argv[0], ",".join(ignored), str(len(argv)), *argv, *env]
+    os.umask(int(fields[2], 8))
+    payload = b"\0".join(os.fsencode(f) for f in fields)
+    request = _struct.pack("!Q", len(payload)) + payload
     try:
-        sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _struct.pack("4i", *fds, cwd))])
+        sent = sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, _struct.pack("4i", *fds, cwd))])
+        if sent < len(request):
+            sock.sendall(request[sent:])
     except OSError:
         return None  # the server is gone before it saw anything: nothing ran
     finally:
@@ -150,10 +159,20 @@ def _converse(sock: object, argv: list[str]) -> int | None:
         except OSError:
             pass
 
+    def suspend(signum: int, frame: object) -> None:
+        """Ctrl-Z: stop the command's processes, then this one; continued, continue them."""
+        forward(_signal.SIGSTOP, frame)
+        _signal.signal(_signal.SIGTSTP, _signal.SIG_DFL)
+        os.kill(os.getpid(), _signal.SIGTSTP)
+        _signal.signal(_signal.SIGTSTP, suspend)
+        forward(_signal.SIGCONT, frame)
+
     for name in _FORWARDED:
         signum = getattr(_signal, name)
         if _signal.getsignal(signum) != _signal.SIG_IGN:
             _signal.signal(signum, forward)
+    if _signal.getsignal(_signal.SIGTSTP) != _signal.SIG_IGN:
+        _signal.signal(_signal.SIGTSTP, suspend)
     last = replies.next()
     if last.startswith("exit "):
         return int(last[5:])
@@ -171,6 +190,59 @@ def _converse(sock: object, argv: list[str]) -> int | None:
         pass
     _say("the warm server ended before the command did; its outcome is unknown")
     return UNKNOWN
+
+
+def _server_confined_as_we_are(sock: object) -> bool:
+    """Whether what listens is a process of this user confined as this one is, before it sees a
+    descriptor or a byte: a socket put in the server's place from inside a sandbox (its own
+    namespaces, seccomp) could otherwise print an approval and report "exit 0" for code that
+    never ran. The peer is read through /proc while its pidfd shows it is still that process."""
+    import _signal
+    import _socket
+    import _struct
+
+    from governed_agents._cli._confinement import confinement
+
+    own = _own_confinement()
+    assert isinstance(sock, _socket.socket)
+    try:
+        pid, uid, _ = _struct.unpack("3i", sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12))
+        if uid != os.getuid() or pid <= 0:
+            return False
+        pidfd = os.pidfd_open(pid)
+        try:
+            same = confinement(pid) == own
+            _signal.pidfd_send_signal(pidfd, 0)
+        finally:
+            os.close(pidfd)
+    except OSError:
+        return False
+    return same and own is not None
+
+
+_OWN: list[tuple[object, ...] | None] = []
+
+
+def _own_confinement() -> tuple[object, ...] | None:
+    """This process's confinement, read once."""
+    if not _OWN:
+        from governed_agents._cli._confinement import confinement
+
+        _OWN.append(confinement())
+    return _OWN[0]
+
+
+def _job_control_allows(argv: list[str]) -> bool:
+    """A copy of the server is in no terminal's session, so the terminal's job control (SIGTTIN
+    for a background reader, the shell taking the terminal back) cannot reach it: a command that
+    would read a terminal (``-`` with the terminal as standard input), or any command started in
+    the background of a terminal, runs cold, where job control works as it always has."""
+    try:
+        if not os.isatty(0):
+            return True
+        return "-" not in argv[1:] and os.tcgetpgrp(0) == os.getpgrp()
+    except OSError:
+        return False
 
 
 class _Replies:

@@ -2,9 +2,13 @@
 copy per command that becomes the client's process in all but its pid.
 
 One server per socket: a lock file beside the socket (holding the server's pid) makes a second
-server for the same key exit at once. The server answers only its own user (``SO_PEERCRED``),
-serves one configuration (it checks that its own ``server_key()`` is the socket's name), and exits
-when it is idle for ``IDLE_SECONDS``, when the world it imported changes ("stale"), or on SIGTERM.
+server for the same key exit at once. The server serves one configuration: its own
+``server_key()`` is the socket's name and must be the key each request carries, and every peer
+must be its own user (``SO_PEERCRED``) confined exactly as the server is (``_confinement``, read
+through the peer's pidfd so that a pid reused meanwhile is not taken for it): a process in a
+governed sandbox, or under ``unshare``, that reaches the socket is refused, and so runs cold in
+its own confinement. It exits when idle for ``IDLE_SECONDS``, when the world it imported changes
+("stale"), or on SIGTERM. It inherits no descriptor from the client that started it.
 
 Per command: ``pid N`` once the copy is forked, then ``exit N`` or ``signal N`` when it ends. A
 client that goes away takes its command with it (the copy's process group is killed); a server
@@ -22,9 +26,14 @@ import sys
 import time
 from typing import Any
 
+from governed_agents._cli._confinement import confinement
 from governed_agents._cli._warm_client import COMMANDS, IDLE_SECONDS, server_key
 
 _MAX_REQUEST = 4 << 20
+_SO_PEERPIDFD = 77  # Linux 6.5: a pidfd of the process that connected (not in Python 3.11's socket module)
+# what a client may forward: the terminal's signals, and Ctrl-Z's stop and continue
+_FORWARDABLE = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+                          signal.SIGUSR2, signal.SIGSTOP, signal.SIGCONT})
 _RECEIVE_SECONDS = 5.0
 _PR_SET_PDEATHSIG = 1
 _LIBC: Any = None  # the C library, opened once by the warm-up (prctl for each copy)
@@ -33,13 +42,15 @@ _LIBC: Any = None  # the C library, opened once by the warm-up (prctl for each c
 def main(path: str) -> None:
     """Serve ``path`` until idle, stale or told to stop. Never raises: a server that cannot start
     leaves no socket, so clients go on running cold."""
-    with contextlib.suppress(BaseException):  # a detached process has no one to tell
-        _serve(path)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # nothing of the starting client's: a pipe held
+    with contextlib.suppress(BaseException):   # open here would keep its reader waiting for EOF
+        _serve(path)  # a detached process has no one to tell
     os._exit(0)
 
 
 def _serve(path: str) -> None:
-    if os.path.basename(path) != server_key() + ".sock":
+    key = server_key()
+    if os.path.basename(path) != key + ".sock":
         return  # started by a client whose configuration this process does not share
     import fcntl
 
@@ -56,7 +67,7 @@ def _serve(path: str) -> None:
     listener.bind(path)
     listener.listen(64)
     try:
-        _Loop(listener, world, lock).run()
+        _Loop(listener, world, lock, key).run()
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -88,13 +99,18 @@ def _warm_up() -> None:
 
 
 class _World:
-    """What the server's imports were resolved from: every loaded module's file (size and mtime),
-    and in each ``sys.path`` directory the entries that are, or could shadow, an imported
-    top-level package, plus its ``.pth`` files. Any difference means a cold run could import
-    something else."""
+    """What the server's imports were resolved from: every loaded module's file (size and mtime);
+    in each ``sys.path`` directory, the entries that are, or could shadow, an imported top-level
+    module, its ``.pth`` files and ``sitecustomize``/``usercustomize``; and the modification time
+    of each imported package's directories (an entry added there could shadow a submodule). Any
+    difference means a cold run could import something else."""
+
+    _HOOKS = frozenset({"sitecustomize", "usercustomize"})
 
     def __init__(self) -> None:
-        self._tops = {name.partition(".")[0] for name in sys.modules}
+        self._tops = {name.partition(".")[0] for name in sys.modules} | self._HOOKS
+        self._packages = sorted({d for m in list(sys.modules.values()) for d in (getattr(m, "__path__", None) or ())
+                                 if isinstance(d, str)})
         self._state = self._read()
 
     def _read(self) -> tuple[Any, ...]:
@@ -102,11 +118,7 @@ class _World:
         for module in list(sys.modules.values()):
             filename = getattr(module, "__file__", None)
             if filename:
-                try:
-                    st = os.stat(filename)
-                    files.append((filename, st.st_size, st.st_mtime_ns))
-                except OSError:
-                    files.append((filename, -1, -1))
+                files.append((filename, *_stamp(filename)))
         entries: list[tuple[str, tuple[str, ...] | None]] = []
         for directory in sys.path:
             try:
@@ -116,22 +128,34 @@ class _World:
                 continue
             entries.append((directory, tuple(sorted(
                 n for n in names if n.endswith(".pth") or n.partition(".")[0] in self._tops))))
-        return tuple(sorted(files)), tuple(entries)
+        packages = [(directory, *_stamp(directory)) for directory in self._packages]
+        return tuple(sorted(files)), tuple(entries), tuple(packages)
 
     def changed(self) -> bool:
         return self._read() != self._state
 
 
+def _stamp(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return -1, -1
+    return st.st_size, st.st_mtime_ns
+
+
 class _Loop:
     """Accept commands, fork a copy per command, report each copy's end to its client."""
 
-    def __init__(self, listener: socket.socket, world: _World, lock: int) -> None:
+    def __init__(self, listener: socket.socket, world: _World, lock: int, key: str) -> None:
         self._listener = listener
         self._world = world
         self._lock = lock
+        self._key = key
+        self._confinement = confinement()
         self._served = 0
         self._note()
         self._running: dict[int, socket.socket] = {}  # pid -> its client's connection
+        self._by_fd: dict[int, int] = {}  # a client connection's fd -> its copy's pid
         self._last = time.monotonic()
         self._stale = False
 
@@ -144,50 +168,51 @@ class _Loop:
         signal.set_wakeup_fd(wake_write)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.signal(signal.SIGTERM, _stop)
-        poller = select.poll()
-        poller.register(self._listener.fileno(), select.POLLIN)
+        self._poller = poller = select.poll()
+        listening = self._listener.fileno()
+        poller.register(listening, select.POLLIN)
         poller.register(wake_read, select.POLLIN)
+        self._fds = (listening, wake_read, wake_write, self._lock)
         try:
             while True:
                 self._reap()
                 if not self._running and (self._stale or time.monotonic() - self._last > IDLE_SECONDS):
                     return
+                # one event at a time, each checked against what is registered now: handling one
+                # (a reaped copy's connection closed, a new one accepted) can recycle an fd number
                 for fd, _ in poller.poll(1000 * min(IDLE_SECONDS, 60)):
                     if fd == wake_read:
                         _drain(wake_read)
-                    elif fd == self._listener.fileno():
-                        if not self._stale:
-                            self._accept(poller)
-                    else:
-                        self._from_client(fd, poller)
+                        self._reap()
+                    elif fd == self._listener.fileno():  # -1 once closed (stale)
+                        self._accept()
+                    elif fd in self._by_fd:
+                        self._from_client(fd)
         finally:
             for pid in self._running:
                 _kill_group(pid)
 
-    def _accept(self, poller: Any) -> None:
+    def _accept(self) -> None:
         try:
             conn, _ = self._listener.accept()
         except OSError:
             return
         self._last = time.monotonic()
         try:
-            pid_uid_gid = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            if struct.unpack("3i", pid_uid_gid)[1] != os.getuid():
-                conn.close()
-                return
-            request = _receive(conn)
+            request = _receive(conn) if self._peer_allowed(conn) else None
         except (OSError, ValueError):
-            conn.close()
-            return
-        if request is None:
-            conn.close()
+            request = None
+        if request is None or request.key != self._key:
+            if request is not None:
+                request.close()
+            conn.close()  # closed without a pid: the client knows nothing ran, and runs cold
             return
         if self._world.changed():
             self._stale = True
-            for fd in request.fds:
-                os.close(fd)
+            request.close()
             _send(conn, "stale")
             conn.close()
+            self._poller.unregister(self._listener.fileno())
             self._listener.close()
             return
         # the copy starts only once its client knows its pid ("go" on a pipe): a client that hears
@@ -197,39 +222,64 @@ class _Loop:
         pid = os.fork()
         if pid == 0:
             os.close(go_write)
-            _child(request, conn, self._listener, server, go_read)
+            _child(request, [conn, self._listener, *self._running.values()], self._fds, server, go_read)
         os.close(go_read)
-        for fd in request.fds:
-            os.close(fd)
+        request.close()
         self._running[pid] = conn
-        poller.register(conn.fileno(), 1)  # POLLIN: a forwarded signal, or the client going away
+        self._by_fd[conn.fileno()] = pid
+        self._poller.register(conn.fileno(), 1)  # POLLIN: a forwarded signal, or the client going away
         if _send(conn, f"pid {pid}"):
             os.write(go_write, b"g")
             self._served += 1
             self._note()
         os.close(go_write)  # without "g" the copy ends at once
 
+    def _peer_allowed(self, conn: socket.socket) -> bool:
+        """The peer is this user, confined as this server is, and still the process it was when
+        it connected (its pidfd is checked after its /proc entries were read)."""
+        pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                          struct.calcsize("3i")))
+        if uid != os.getuid() or pid <= 0 or self._confinement is None:
+            return False
+        try:
+            pidfd = struct.unpack("i", conn.getsockopt(socket.SOL_SOCKET, _SO_PEERPIDFD, 4))[0]
+        except OSError:  # before Linux 6.5
+            pidfd = os.pidfd_open(pid)
+        try:
+            same = confinement(pid) == self._confinement
+            signal.pidfd_send_signal(pidfd, 0)  # raises if that process is gone (its pid free for reuse)
+            return same
+        except OSError:
+            return False
+        finally:
+            os.close(pidfd)
+
     def _note(self) -> None:
         """The lock file says who serves and how many commands it has started: "PID COUNT"."""
         os.pwrite(self._lock, f"{os.getpid()} {self._served}\n".ljust(32).encode(), 0)
 
-    def _from_client(self, fd: int, poller: Any) -> None:
-        pid = next((p for p, c in self._running.items() if c.fileno() == fd), None)
-        if pid is None:
-            poller.unregister(fd)
-            return
+    def _from_client(self, fd: int) -> None:
+        pid = self._by_fd[fd]
         conn = self._running[pid]
         try:
-            data = conn.recv(64)
+            data = conn.recv(64, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return
         except OSError:
             data = b""
         if not data:  # the client is gone: so is its command
-            poller.unregister(fd)
+            self._forget(fd)
             _kill_group(pid)
             return
         for signum in data:
-            with contextlib.suppress(OSError):
-                os.killpg(pid, signum)
+            if signum in _FORWARDABLE:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signum)
+
+    def _forget(self, fd: int) -> None:
+        """Stop watching a client's connection (before it is closed and its number reused)."""
+        if self._by_fd.pop(fd, None) is not None:
+            self._poller.unregister(fd)
 
     def _reap(self) -> None:
         while self._running:
@@ -242,6 +292,7 @@ class _Loop:
             conn = self._running.pop(pid, None)
             if conn is None:
                 continue
+            self._forget(conn.fileno())
             self._last = time.monotonic()
             if os.WIFSIGNALED(status):
                 _send(conn, f"signal {os.WTERMSIG(status)}")
@@ -251,45 +302,56 @@ class _Loop:
 
 
 class _Request:
-    def __init__(self, umask: int, argv0: str, ignored: list[int], argv: list[str], env: dict[str, str],
+    def __init__(self, key: str, umask: int, argv0: str, ignored: list[int], argv: list[str], env: dict[str, str],
                  fds: list[int]) -> None:
-        self.umask, self.argv0, self.ignored, self.argv, self.env, self.fds = umask, argv0, ignored, argv, env, fds
+        self.key, self.umask, self.argv0, self.ignored, self.argv, self.env, self.fds = (
+            key, umask, argv0, ignored, argv, env, fds)
+
+    def close(self) -> None:
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _receive(conn: socket.socket) -> _Request | None:
-    """One request: NUL-separated fields ending in an empty one, with four descriptors (stdin,
-    stdout, stderr, working directory). None for anything else."""
+    """One request: its length (8 bytes, big-endian), then NUL-separated fields, with four
+    descriptors (stdin, stdout, stderr, working directory) beside the first bytes. None for
+    anything else, its descriptors closed."""
     conn.settimeout(_RECEIVE_SECONDS)
     data = b""
     fds: list[int] = []
-    while not data.endswith(b"\0\0"):
+    size = None
+    while size is None or len(data) < size + 8:
         chunk, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(4 * struct.calcsize("i")))
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[: len(payload) - len(payload) % 4]))
-        if not chunk or len(data) + len(chunk) > _MAX_REQUEST:
-            break
         data += chunk
-    fields = [os.fsdecode(f) for f in data[:-2].split(b"\0")] if data.endswith(b"\0\0") else []
-    if len(fds) != 4 or len(fields) < 5 or fields[0] != "v1":
+        if size is None and len(data) >= 8:
+            size = struct.unpack("!Q", data[:8])[0]
+        if not chunk or (size is not None and size > _MAX_REQUEST):
+            break
+    fields = [os.fsdecode(f) for f in data[8:].split(b"\0")] if size is not None and len(data) == size + 8 else []
+    request = None
+    if len(fds) == 4 and len(fields) >= 6 and fields[0] == "v1" and fields[5].isdigit():
+        argc = int(fields[5])
+        argv, env_items = fields[6:6 + argc], fields[6 + argc:]
+        if len(argv) == argc and argv and argv[0] in COMMANDS:
+            env = dict(item.split("=", 1) for item in env_items if "=" in item)
+            ignored = [int(s) for s in fields[4].split(",") if s]
+            request = _Request(fields[1], int(fields[2], 8), fields[3], ignored, argv, env, fds)
+    if request is None:
         for fd in fds:
             os.close(fd)
         return None
     conn.settimeout(None)
-    argc = int(fields[4])
-    argv, env_items = fields[5:5 + argc], fields[5 + argc:]
-    if len(argv) != argc or not argv or argv[0] not in COMMANDS:
-        for fd in fds:
-            os.close(fd)
-        return None
-    env = dict(item.split("=", 1) for item in env_items if "=" in item)
-    ignored = [int(s) for s in fields[3].split(",") if s]
-    return _Request(int(fields[1], 8), fields[2], ignored, argv, env, fds)
+    return request
 
 
-def _child(request: _Request, conn: socket.socket, listener: socket.socket, server: int, go: int) -> None:
-    """Become the client's command: its streams, directory, umask, environment and argv; then run
-    ``cli.main`` and end as a cold interpreter would."""
+def _child(request: _Request, sockets: list[socket.socket], fds: tuple[int, ...], server: int, go: int) -> None:
+    """Become the client's command: its streams, directory, umask, environment and argv, and no
+    descriptor of the server's (its listener, lock, wake-up pipe, other clients' connections);
+    then run ``cli.main`` and end as a cold interpreter would."""
     code = 1
     try:
         os.setpgid(0, 0)
@@ -304,15 +366,13 @@ def _child(request: _Request, conn: socket.socket, listener: socket.socket, serv
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for ignored in request.ignored:
             signal.signal(ignored, signal.SIG_IGN)
-        conn.close()
-        listener.close()
+        for sock in sockets:
+            sock.detach()  # closed below with the rest; a socket object would close a reused number later
         stdin, stdout, stderr, cwd = request.fds
         for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
             os.dup2(fd, target)
         os.fchdir(cwd)
-        for fd in request.fds:
-            if fd > 2:
-                os.close(fd)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the request's own, and every one of the server's
         os.umask(request.umask)
         os.environ.clear()
         os.environ.update(request.env)
@@ -320,28 +380,26 @@ def _child(request: _Request, conn: socket.socket, listener: socket.socket, serv
         sys.argv[:] = [request.argv0, *request.argv]
         from governed_agents.cli import main
 
-        code = _exit_code(lambda: main(request.argv))
+        code = _exit_code(main, request.argv)
     except BaseException:  # whatever happens, the copy never returns into the server loop
         code = 1
     finally:
         os._exit(code)
 
 
-def _exit_code(run: Any) -> int:
-    """What a cold ``sys.exit(main())`` would end with, exit handlers and stream flushes included."""
+def _exit_code(main: Any, argv: list[str]) -> int:
+    """What a cold ``sys.exit(main())`` would end with, exit handlers and stream flushes included;
+    a traceback starts at ``main`` (this module's frames are not the command's)."""
     import atexit
     import traceback
 
     try:
-        code = _status(run())
+        code = _status(main(argv))
     except SystemExit as exc:
         code = _status(exc.code)
-    except KeyboardInterrupt:
-        traceback.print_exc()
-        code = -signal.SIGINT
-    except BaseException:  # as the interpreter would: traceback, status 1
-        traceback.print_exc()
-        code = 1
+    except BaseException as exc:  # as the interpreter would: traceback, status 1 (or death by SIGINT)
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None)
+        code = -signal.SIGINT if isinstance(exc, KeyboardInterrupt) else 1
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -1,0 +1,53 @@
+"""What confines a process, as Linux shows it in ``/proc/<pid>``: its namespaces, root directory,
+cgroups, seccomp and no_new_privs state, capability sets, security label and nice value.
+
+The warm server serves only a client confined exactly as the server is: a forked copy of the
+server runs with the server's confinement, not its client's. A client under ``unshare --net``, in
+a memory-limited cgroup, or inside a governed sandbox (its own namespaces, seccomp, no
+capabilities) that reached the socket would otherwise have its command run outside all of that.
+So the client's key includes its own confinement (each confinement gets its own server), and the
+server compares every peer's with its own before it reads a request.
+
+Imports nothing: the client reads its own on every command.
+"""
+
+from __future__ import annotations
+
+import os
+
+_NAMESPACES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
+_STATUS = ("NoNewPrivs", "Seccomp", "Seccomp_filters", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+
+
+def confinement(pid: int | str = "self") -> tuple[object, ...] | None:
+    """The confinement of ``pid`` (default this process), or None where any part cannot be read:
+    a process whose confinement is unknown is never taken to match."""
+    proc = f"/proc/{pid}"
+    try:
+        parts: list[object] = []
+        for name in _NAMESPACES:
+            try:
+                st = os.stat(f"{proc}/ns/{name}")
+                parts.append((name, st.st_dev, st.st_ino))
+            except FileNotFoundError:  # a namespace kind this kernel does not have
+                parts.append((name, None))
+        root = os.stat(f"{proc}/root")
+        parts.append(("root", root.st_dev, root.st_ino))
+        with open(f"{proc}/cgroup", "rb") as handle:
+            parts.append(handle.read())
+        with open(f"{proc}/status", "rb") as handle:
+            for line in handle.read().decode("ascii", "replace").splitlines():
+                key, _, value = line.partition(":")
+                if key in _STATUS:
+                    parts.append((key, value.strip()))
+        try:
+            with open(f"{proc}/attr/current", "rb") as handle:
+                parts.append(handle.read())
+        except OSError:
+            parts.append(None)  # no LSM label exposed: the same for every process here
+        with open(f"{proc}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        parts.append(("nice", int(fields[16])))
+    except (OSError, ValueError, IndexError):
+        return None
+    return tuple(parts)
