@@ -21,7 +21,7 @@ __all__ = ["ALWAYS_DENIED", "SONAMES", "seccomp_program"]
 
 SONAMES = ("libseccomp.so.2",)
 _ALLOW = 0x7FFF0000
-_NE, _MASKED_EQ = 1, 7
+_NE, _EQ, _MASKED_EQ = 1, 4, 7
 _ARCH_NATIVE = 0
 _AF_UNIX = 1
 _CLONE_THREAD = 0x00010000
@@ -121,8 +121,9 @@ class _Filter:
 @functools.cache
 def seccomp_program(*, deny_network: bool, deny_exec: bool) -> bytes:
     """BPF for: io_uring off; ptrace, process_vm_* and the sandbox-changing calls off
-    (:data:`ALWAYS_DENIED`); without network, every socket — AF_UNIX included, so that a host
-    service's socket path is no way out — but ``socketpair`` (a connected pair within the process,
+    (:data:`ALWAYS_DENIED`); with network, no AF_UNIX socket (a host service's socket path, in a
+    view that shows it, is no way out: connect() works through a read-only bind); without network,
+    every socket but ``socketpair`` (a connected pair within the process,
     which asyncio and multiprocessing need); without commands, no execve/fork/vfork and no clone
     that is not a thread (clone3 answers ENOSYS so libc falls back)."""
     with _Filter(_ALLOW) as f:
@@ -134,6 +135,8 @@ def seccomp_program(*, deny_network: bool, deny_exec: bool) -> bytes:
         if deny_network:
             f.add_rule(deny, "socket")
             f.add_rule(deny, "socketpair", (0, _NE, _AF_UNIX, 0))
+        else:  # network is a policy's destinations (host and port), never a host service's socket path
+            f.add_rule(deny, "socket", (0, _EQ, _AF_UNIX, 0))
         if deny_exec:
             for name in ("execve", "execveat", "fork", "vfork"):
                 f.add_rule(deny, name)

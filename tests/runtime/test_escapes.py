@@ -157,6 +157,28 @@ async def test_4_no_af_unix_connect_to_a_host_service_without_network(tmp_path):
         server.close()
 
 
+async def test_4b_no_af_unix_connect_to_a_host_service_with_network(tmp_path):
+    """Network is a policy's destinations: a host service's socket that the view shows (a Docker
+    or database socket under a readable path, a warm governed-agents server) is no way out either,
+    even through a read-only bind, where connect() still works."""
+    work = tmp_path / "w"
+    work.mkdir()
+    server = UnixServer(work / "h.sock")
+    try:
+        code = CONNECT_UNIX_THROUGH_CTYPES.format(path=str(server.path))
+        limits = RuntimeLimits(allow_dynamic_code=True, network=True, max_execution_time=60)
+        report = await run_code(code, "python", limits, work_dir=work)
+        assert report.stdout.startswith("socket False"), report.output
+        assert server.received == b""
+        # what network code needs still works: an internet socket, and socketpair (asyncio, multiprocessing)
+        report = await run_code("import socket\nsocket.socket(socket.AF_INET, socket.SOCK_STREAM).close()\n"
+                                "a, b = socket.socketpair()\na.sendall(b'x')\nprint(b.recv(1))\n",
+                                "python", limits, work_dir=work)
+        assert report.stdout == "b'x'\n", report.output
+    finally:
+        server.close()
+
+
 FILL_RAM_BEYOND_THE_ADDRESS_SPACE = """
 import os
 chunk = b'x' * (4 << 20)

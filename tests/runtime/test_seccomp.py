@@ -30,6 +30,8 @@ def _pyseccomp_program(*, deny_network: bool, deny_exec: bool) -> bytes:
     if deny_network:
         f.add_rule(deny, "socket")
         f.add_rule(deny, "socketpair", sc.Arg(0, sc.NE, 1))
+    else:
+        f.add_rule(deny, "socket", sc.Arg(0, sc.EQ, 1))
     if deny_exec:
         for name in ("execve", "execveat", "fork", "vfork"):
             f.add_rule(deny, name)
