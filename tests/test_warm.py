@@ -310,29 +310,55 @@ except OSError as exc:
 '''
 
 
-def test_code_in_a_sandbox_that_reaches_the_socket_is_refused(warm: Warm) -> None:
-    """A policy granting network and a read of the server directory lets sandboxed code connect to
-    the warm server's socket (AF_UNIX ignores network namespaces). Were it served, it could start a
-    `run` on the host under any policy it names; the server refuses a peer not confined as it is."""
-    server, served = warm.up()
+def _escape(warm: Warm) -> tuple[Path, Path]:
+    """escape.py: connect to the server's socket and ask for a `run` under a policy that allows
+    anything, writing a marker file; (the script, the marker)."""
     marker = warm.cwd / "PWNED"
     anything = warm.cwd / "anything.policy"
     anything.write_text('agent "anything" {\n  can "code_execution" with constraints {\n'
                         '    allowed_imports: ["*"]\n    allowed_file_operations: ["read", "write"]\n'
                         '    allowed_file_paths: ["/"]\n  }\n}\n')
+    script = warm.cwd / "escape.py"
+    script.write_text(f"SERVERS = {str(warm.servers)!r}\nMARKER = {str(marker)!r}\n"
+                      f"POLICY = {str(anything)!r}\n" + ESCAPE)
+    return script, marker
+
+
+def _unshared(warm: Warm, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``argv`` run in a network namespace of its own (same user, same files): confined otherwise."""
+    if subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False).returncode != 0:
+        pytest.fail("unshare --net is not permitted here (the test needs a process confined otherwise)")
+    return subprocess.run(["unshare", "--net", *argv], cwd=warm.cwd, env=warm.env, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_code_in_a_sandbox_cannot_reach_the_socket(warm: Warm) -> None:
+    """A policy granting network and the server directory: the sandboxed code cannot even make the
+    AF_UNIX socket (seccomp), so the socket is no way out of the sandbox."""
+    server, served = warm.up()
+    script, marker = _escape(warm)
     net = warm.cwd / "net.policy"
     net.write_text('agent "net" {\n  can "code_execution" with constraints {\n    allowed_imports: ["*"]\n'
                    '    allowed_file_operations: ["read", "write"]\n'
                    f'    allowed_file_paths: ["{warm.servers}"]\n'
                    '    allowed_network_destinations: ["*"]\n    max_execution_time: 30_seconds\n  }\n}\n')
-    (warm.cwd / "escape.py").write_text(f"SERVERS = {str(warm.servers)!r}\nMARKER = {str(marker)!r}\n"
-                                        f"POLICY = {str(anything)!r}\n" + ESCAPE)
-    done = warm.run("run", "--policy", str(net), "--agent", "net", "escape.py", cold=True)
-    assert done.returncode == 0, done.stdout + done.stderr  # approved, ran, and connected
-    assert "refused:" in done.stdout or "reply: b''" in done.stdout, done.stdout  # closed without a pid
+    done = warm.run("run", "--policy", str(net), "--agent", "net", script.name, cold=True)
+    assert done.returncode == 1 and "PermissionError" in done.stderr, done.stdout + done.stderr
+    assert not marker.exists()
+    assert warm.lock() == (server, served)
+
+
+def test_a_peer_confined_otherwise_is_refused(warm: Warm) -> None:
+    """Were a process in other namespaces (a sandbox, `unshare`) served, the copy would run its
+    `run` with the server's: here one that names a policy allowing anything. The server compares
+    every peer's confinement with its own and closes the connection without a pid."""
+    server, served = warm.up()
+    script, marker = _escape(warm)
+    done = _unshared(warm, sys.executable, str(script))
+    assert "refused:" in done.stdout or "reply: b''" in done.stdout, done.stdout + done.stderr
     time.sleep(1)
     assert not marker.exists()
-    assert warm.lock() == (server, served)  # nothing was served
+    assert warm.lock() == (server, served)
 
 
 def test_a_client_confined_otherwise_is_not_served_by_this_server(warm: Warm) -> None:
@@ -458,19 +484,18 @@ except OSError:
 '''
 
 
-def test_a_socket_put_in_the_servers_place_from_a_sandbox_is_not_believed(warm: Warm) -> None:
-    """Sandboxed code that may write the server directory replaces the socket with its own and
-    answers "exit 0" for anything: the client must not take that for the command's outcome."""
+def test_a_socket_put_in_the_servers_place_by_a_process_confined_otherwise_is_not_believed(warm: Warm) -> None:
+    """A process in another network namespace that may write the server directory replaces the
+    socket with its own and answers "exit 0" for anything: the client checks the listener's
+    confinement before it sends a byte, and runs cold (a denial stays a denial)."""
     warm.up()
-    net = warm.cwd / "net.policy"
-    net.write_text('agent "net" {\n  can "code_execution" with constraints {\n    allowed_imports: ["*"]\n'
-                   '    allowed_file_operations: ["read", "write", "delete"]\n'
-                   f'    allowed_file_paths: ["{warm.servers}"]\n'
-                   '    allowed_network_destinations: ["*"]\n    max_execution_time: 60_seconds\n  }\n}\n')
     sock = next(warm.servers.glob("*.sock"))
-    (warm.cwd / "impostor.py").write_text(f"SOCKET = {str(sock)!r}\n" + IMPOSTOR)
     before = sock.stat().st_ino
-    impostor = warm.start("run", "--policy", str(net), "--agent", "net", "impostor.py", cold=True)
+    (warm.cwd / "impostor.py").write_text(f"SOCKET = {str(sock)!r}\n" + IMPOSTOR)
+    if subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False).returncode != 0:
+        pytest.fail("unshare --net is not permitted here (the test needs a process confined otherwise)")
+    impostor = subprocess.Popen(["unshare", "--net", sys.executable, "impostor.py"], cwd=warm.cwd, env=warm.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         if not _wait_until(lambda: sock.exists() and sock.stat().st_ino != before, 60):
             impostor.kill()
