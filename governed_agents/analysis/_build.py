@@ -4,8 +4,8 @@ The analyser makes every operation itself, with the right types, so it skips pyd
 (``model_construct``). ``model_construct`` still walks every field of the class, its aliases and
 defaults, on each call: a third of the analysis of a two-line snippet. Here that walk is done once
 per class; a call copies the defaults and sets the given values, in the class's field order, as
-``model_construct`` does. A class this cannot copy faithfully (aliases, default factories, a
-post-init hook), or a call that leaves a required field out or names no field, goes through
+``model_construct`` does. A class this cannot copy faithfully (aliases, a post-init hook), or a
+call that leaves out a required field or one with a default factory, or names no field, goes through
 ``model_construct`` itself (tests/analysis/test_build.py holds the two to the same result).
 """
 
@@ -30,10 +30,10 @@ def _plan(cls: type[BaseModel]) -> tuple[dict[str, Any], frozenset[str], frozens
     defaults: dict[str, Any] = {}
     required = set()
     for name, field in cls.__pydantic_fields__.items():
-        if field.alias is not None or field.validation_alias is not None or field.default_factory is not None:
+        if field.alias is not None or field.validation_alias is not None:
             return None
-        if field.is_required():
-            required.add(name)
+        if field.is_required() or field.default_factory is not None:
+            required.add(name)  # a default factory runs in model_construct: here the value must be given
         defaults[name] = field.default  # a required field's slot keeps the order; it is always given
     return defaults, frozenset(required), frozenset(defaults)
 

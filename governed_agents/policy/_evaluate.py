@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from governed_agents.analysis._build import construct
 from governed_agents.ir import SovereignIR, ToolCall
 from governed_agents.policy._decision import Decision, PolicyRef, RuntimeLimits, Violation
 from governed_agents.policy._match import import_allowed, matches_any, path_allowed
@@ -322,9 +323,9 @@ def _judge(ir: SovereignIR, rules: list[tuple[str, Any]]) -> tuple[list[Violatio
         check = _CHECKS.get(op.type)
         for name, rule in code_rules:
             found = check(op, rule, name) if check is not None else [("analysis", f"unknown operation {op.type}")]
-            for key, message in found:
-                violations.append(Violation(constraint=key, operation=op, line=op.line, column=op.column,
-                                            message=_where(op) + message))
+            for key, message in found:  # every value made here or read off the IR: built unvalidated
+                violations.append(construct(Violation, {"constraint": key, "message": _where(op) + message,
+                                                        "operation": op, "line": op.line, "column": op.column}))
             if not rule.requires_approval:  # most rules ask for no approval: no set to build per operation
                 continue
             wanted = set(rule.requires_approval) & _approval_kinds(op)
@@ -343,11 +344,16 @@ def evaluate(policy: PolicySet, ir: SovereignIR, *, executor: str, suggester: st
             violations.append(Violation(constraint="policy", message=f"{executor} has no rule: denied"))
         outcome = "denied" if violations else ("needs_approval" if approvals else "approved")
         limits, constraints = _derived(rules)
-        return Decision(
-            outcome=outcome, executor=executor, suggester=suggester, action="code_execution",
-            delegation=delegation, violations=tuple(violations), approval_reasons=tuple(dict.fromkeys(approvals)),
-            constraints=constraints, limits=limits, policy=_identity(policy, executor), ir=ir,
-        )
+        fields = {"outcome": outcome, "executor": executor, "suggester": suggester, "action": "code_execution",
+                  "delegation": delegation, "violations": tuple(violations),
+                  "approval_reasons": tuple(dict.fromkeys(approvals)), "constraints": constraints, "limits": limits,
+                  "policy": _identity(policy, executor), "ir": ir}
+        if type(executor) is str and (suggester is None or type(suggester) is str) and type(ir) is SovereignIR:
+            # Everything else was made here, of the field's type: pydantic's validation (a third of
+            # a two-line snippet's evaluate) would only copy the constraints, which the cache shares.
+            fields["constraints"] = dict(constraints)
+            return construct(Decision, fields)
+        return Decision(**fields)  # a caller's argument of another type: validated (and refused) as before
     except Exception as exc:  # fail closed
         return _internal(exc, ir, executor, suggester, "code_execution")
 
