@@ -19,7 +19,13 @@ __all__ = ["construct"]
 
 M = TypeVar("M", bound=BaseModel)
 
-_set = object.__setattr__
+# The slots every pydantic model has, set through their descriptors: object.__setattr__ would look
+# each one up on the class first (a third of this function's time).
+_SLOTS = BaseModel.__dict__
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
 _PLANS: dict[type, tuple[dict[str, Any], frozenset[str], frozenset[str]] | None] = {}
 
 
@@ -50,11 +56,9 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     given = values.keys()
     if not (required <= given <= names):
         return cls.model_construct(**values)
-    fields = defaults.copy()
-    fields.update(values)
     model = cls.__new__(cls)
-    _set(model, "__dict__", fields)
-    _set(model, "__pydantic_fields_set__", set(given))
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
+    _set_dict(model, {**defaults, **values})
+    _set_fields_set(model, set(given))
+    _set_extra(model, None)
+    _set_private(model, None)
     return model

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Any, Literal
 
 from governed_agents.ir import SovereignIR, Unresolved
 
@@ -18,14 +18,25 @@ def normalise_language(language: str | None) -> str:
     return lang
 
 
+_analyze_python: Any = None  # imported on the first Python input (a shell-only process never loads libcst)
+
+
+def _python() -> Any:
+    """``_python.analyze_python``, imported once: an import statement here ran on every call."""
+    global _analyze_python
+    if _analyze_python is None:
+        from governed_agents.analysis._python import analyze_python
+
+        _analyze_python = analyze_python
+    return _analyze_python
+
+
 def analyze(code: str, language: str = "python", work_dir: str | None = None) -> SovereignIR:
     """Analyse ``code`` into a SovereignIR. Never raises; failures become ``unresolved``."""
     lang = normalise_language(language)
     try:
         if lang == "python":
-            from governed_agents.analysis._python import analyze_python
-
-            return analyze_python(code, work_dir=work_dir)
+            return _python()(code, work_dir=work_dir)
         if lang in ("bash", "sh"):
             from governed_agents.analysis._shell import analyze_shell
 

@@ -426,11 +426,12 @@ def _operator(node: Any) -> str:
 
 
 def _import_names(node: Any) -> str:
-    names = node.names if not isinstance(node.names, cst.ImportStar) else ()
-    aliases = " ".join(f"{dotted(a.name)}>{dotted(a.asname.name) if a.asname else ''}" for a in names)
-    if isinstance(node, cst.ImportFrom):
+    star = type(node.names) is cst.ImportStar  # type(), not isinstance: on libcst's ABCs that is slow
+    names = node.names if not star else ()
+    aliases = " ".join([f"{dotted(a.name)}>{dotted(a.asname.name) if a.asname else ''}" for a in names])
+    if type(node) is cst.ImportFrom:
         module = dotted(node.module) if node.module is not None else ""
-        return f"{len(node.relative)}{module}:{'*' if isinstance(node.names, cst.ImportStar) else aliases}"
+        return f"{len(node.relative)}{module}:{'*' if star else aliases}"
     return aliases
 
 

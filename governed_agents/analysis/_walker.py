@@ -161,7 +161,7 @@ class Walker:
         if node_type is cst.Tuple or node_type is cst.List:
             items = []
             for element in node.elements:
-                if isinstance(element, cst.StarredElement):
+                if type(element) is cst.StarredElement:
                     return UNKNOWN
                 v = self.value(element.value)
                 items.append(v.value if isinstance(v, Const) else UNKNOWN)
@@ -221,7 +221,7 @@ class Walker:
         return Const("".join(out))
 
     def subscript_key(self, node: cst.Subscript) -> str | None:
-        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        if len(node.slice) == 1 and type(node.slice[0].slice) is cst.Index:
             key = self.value(node.slice[0].slice.value)
             if isinstance(key, Const) and isinstance(key.value, str):
                 return key.value
@@ -390,9 +390,9 @@ class Walker:
                 self.escape(earlier, self.value(earlier))
             return
         branches: tuple[Any, ...] = ()
-        if isinstance(value_node, cst.IfExp):
+        if type(value_node) is cst.IfExp:
             branches = (value_node.body, value_node.orelse)
-        elif isinstance(value_node, cst.BooleanOperation):
+        elif type(value_node) is cst.BooleanOperation:
             branches = (value_node.left, value_node.right)
         if branches:  # sp = subprocess if ok else None is an alias of subprocess; a choice of two APIs is none
             if len({v for v in map(self.value, branches) if type(v) is Mod or type(v) is Method}) > 1:
@@ -406,7 +406,7 @@ class Walker:
     def bind_import(self, node: cst.Import) -> None:
         for alias in node.names:
             name = dotted(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 self.bind(alias.asname.name.value, Mod(name))
             else:
                 top = name.split(".")[0]
@@ -415,11 +415,11 @@ class Walker:
     def bind_import_from(self, node: cst.ImportFrom) -> list[tuple[cst.ImportAlias, str]]:
         base = "." * len(node.relative) + (dotted(node.module) if node.module is not None else "")
         bound = []
-        for alias in node.names if not isinstance(node.names, cst.ImportStar) else ():
+        for alias in node.names if type(node.names) is not cst.ImportStar else ():
             name = dotted(alias.name)
             full = f"{base}.{name}" if base and not base.endswith(".") else f"{base}{name}"
-            local = alias.asname.name.value if alias.asname is not None and isinstance(
-                alias.asname.name, cst.Name) else name
+            local = alias.asname.name.value if alias.asname is not None and type(
+                alias.asname.name) is cst.Name else name
             self.bind(local, Mod(full))
             bound.append((alias, full))
         return bound
@@ -430,7 +430,7 @@ class Walker:
             self._import(alias, dotted(alias.name))
 
     def on_import_from(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
+        if type(node.names) is cst.ImportStar:
             base = "." * len(node.relative) + (dotted(node.module) if node.module is not None else "")
             self.scopes.star_modules.append(base)
             self._import(node, base)
@@ -443,6 +443,7 @@ class Walker:
         self.emit(node, ModuleImport, module=module)
         # importing runs the module's code: a standard-library module nobody judged is an unknown operation
         # (from m import name: m is imported whether or not name is a module of its own)
-        name = next((m for m in (parent, module) if m is not None and unjudged_module(m)), None)
+        name = parent if parent is not None and unjudged_module(parent) else (
+            module if unjudged_module(module) else None)
         if name is not None:
             self.emit(node, FunctionCall, function=f"import {name}", effect="unknown", api=name)
