@@ -415,7 +415,8 @@ class Walker:
     def bind_import_from(self, node: cst.ImportFrom) -> list[tuple[cst.ImportAlias, str]]:
         base = "." * len(node.relative) + (dotted(node.module) if node.module is not None else "")
         bound = []
-        for alias in node.names if type(node.names) is not cst.ImportStar else ():
+        names: Any = node.names if type(node.names) is not cst.ImportStar else ()  # type(): libcst's ABCs
+        for alias in names:
             name = dotted(alias.name)
             full = f"{base}.{name}" if base and not base.endswith(".") else f"{base}{name}"
             local = alias.asname.name.value if alias.asname is not None and type(
