@@ -71,17 +71,33 @@ class Walker:
 
     def prebind_imports(self) -> None:
         """Module-level imports bind for the whole module: a function body may use a name that
-        is imported below it. Operations are emitted later, in source order, by the walk."""
+        is imported below it. Operations are emitted later, in source order, by the walk.
+
+        When every module-level import comes before any other statement (most snippets), nothing is
+        walked before them: the walk binds the same names, in the same order, before anything can
+        read one (an import reads no name), so binding them here too would only be done twice."""
+        imports: list[Any] = []
+        prefix = True  # every statement so far is an import
+        needed = False  # an import follows some other statement
         for statement in self.module.body:
             if type(statement) is not cst.SimpleStatementLine:  # type(): isinstance on libcst's ABCs is slow
+                prefix = False
                 continue
             small: Any
             for small in statement.body:
                 small_type = type(small)
-                if small_type is cst.Import:
-                    self.bind_import(small)
-                elif small_type is cst.ImportFrom and type(small.names) is not cst.ImportStar:
-                    self.bind_import_from(small)
+                if small_type is cst.Import or small_type is cst.ImportFrom:
+                    imports.append(small)
+                    needed = needed or not prefix
+                else:
+                    prefix = False
+        if not needed:
+            return
+        for small in imports:
+            if type(small) is cst.Import:
+                self.bind_import(small)
+            elif type(small.names) is not cst.ImportStar:
+                self.bind_import_from(small)
 
     def walk(self) -> None:
         self.prebind_imports()
