@@ -505,3 +505,119 @@ def test_a_socket_put_in_the_servers_place_by_a_process_confined_otherwise_is_no
     finally:
         impostor.kill()
         impostor.communicate(timeout=60)
+
+
+def test_a_closed_standard_stream_is_closed_for_the_command_too(warm: Warm) -> None:
+    """With stdout or stderr closed, the client's socket must not take its number (the command's
+    output would go to the server as forwarded signals)."""
+    server, served = warm.up()
+    command = " ".join(warm.argv("check", "--policy", str(BROAD), "--agent", "broad", "ok.py"))
+    for closing in (">&-", "2>&-"):
+        results = []
+        for switch in ("0", "1"):
+            done = subprocess.run(["bash", "-c", f"{command} {closing}; echo rc=$?"], cwd=warm.cwd,
+                                  env=dict(warm.env, GOVERNED_AGENTS_SERVER=switch), capture_output=True,
+                                  text=True, timeout=120, check=False)
+            results.append(done.stdout.splitlines()[-1] if done.stdout else done.stderr)
+        assert results[0] == results[1], (closing, results)
+    assert warm.lock() == (server, served)  # run cold both times
+
+
+def test_the_server_does_not_inherit_its_starters_signal_state(warm: Warm) -> None:
+    """A first command started with SIGALRM and SIGTERM ignored (a supervisor, nohup) starts a
+    server that ignores neither: its copies would inherit that, and SIGTERM must stop it. (Each
+    copy then ignores what its own client ignores.)"""
+    starter = warm.cwd / "starter.py"
+    starter.write_text("import os, signal, sys\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+                       "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nos.execv(sys.executable, sys.argv[1:])\n")
+    subprocess.run([sys.executable, str(starter), *warm.argv("check", "--policy", str(BROAD), "--agent", "broad",
+                                                              "ok.py")], cwd=warm.cwd, env=warm.env,
+                   capture_output=True, timeout=120, check=False)
+    assert _wait_until(lambda: warm.lock() is not None, 60), "no server started"
+    found = warm.lock()
+    assert found is not None
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{found[0]}/status").read_text().splitlines())
+    assert int(status["SigBlk"], 16) == 0
+    ignored = int(status["SigIgn"], 16)
+    assert not ignored & (1 << (signal.SIGALRM - 1)) and not ignored & (1 << (signal.SIGTERM - 1))
+    _end(found[0])
+    assert not _alive(found[0]), "SIGTERM did not stop the server"
+
+
+def test_a_client_with_signals_blocked_is_not_served_by_a_server_without(warm: Warm) -> None:
+    server, served = warm.up()
+    starter = warm.cwd / "blocker.py"
+    starter.write_text("import os, signal, sys\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})\n"
+                       "os.execv(sys.executable, sys.argv[1:])\n")
+    args = ("check", "--policy", str(BROAD), "--agent", "broad", "bad.py")
+    done = subprocess.run([sys.executable, str(starter), *warm.argv(*args)], cwd=warm.cwd, env=warm.env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1 and "DENIED" in done.stdout
+    assert warm.lock() == (server, served)
+
+
+FORGED = '''
+import os, resource, socket, struct
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))  # confined otherwise: a smaller file size limit
+path = [os.path.join(SERVERS, n) for n in os.listdir(SERVERS) if n.endswith(".sock")][0]
+key = os.path.basename(path)[:-5]
+conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+conn.connect(path)
+pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+nonce = [v.split(b"=", 1)[1].decode() for v in open(f"/proc/{pid}/environ", "rb").read().split(b"\\0")
+         if v.startswith(b"GOVERNED_AGENTS_SERVER_NONCE=")][0]
+if BOGUS:
+    nonce = "0" * len(nonce)
+argv = ["check", "--policy", POLICY, "--agent", "broad", "ok.py"]
+fields = ["v1", key, nonce, "22", "governed-agents", "", str(len(argv)), *argv, "PATH=/usr/bin:/bin"]
+payload = "\\0".join(fields).encode()
+where = os.open(".", os.O_RDONLY)
+try:
+    conn.sendmsg([struct.pack("!Q", len(payload)) + payload],
+                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("4i", 0, 1, 2, where))])
+    reply = b""
+    while chunk := conn.recv(100):
+        reply += chunk
+    print("reply:", reply)
+except OSError as exc:
+    print("refused:", exc)
+'''
+
+
+@pytest.mark.parametrize("bogus", [True, False], ids=["wrong nonce", "other rlimits"])
+def test_a_forged_request_is_refused(warm: Warm, bogus: bool) -> None:
+    """A request with the socket's name as its key is still refused from a process whose limits
+    differ (its command would run without them), or without the server's nonce."""
+    server, served = warm.up()
+    script = warm.cwd / "forged.py"
+    script.write_text(f"SERVERS = {str(warm.servers)!r}\nPOLICY = {str(BROAD)!r}\nBOGUS = {bogus}\n" + FORGED)
+    done = subprocess.run([sys.executable, str(script)], cwd=warm.cwd, env=warm.env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert "refused:" in done.stdout or "reply: b''" in done.stdout, done.stdout + done.stderr
+    assert warm.lock() == (server, served)
+
+
+def test_a_slow_client_delays_others_by_seconds_at_most(warm: Warm) -> None:
+    server, served = warm.up()
+    import socket as socket_module
+
+    path = next(warm.servers.glob("*.sock"))
+    slow = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
+    slow.connect(str(path))
+    slow.send(b"\0")  # and then nothing
+    try:
+        started = time.monotonic()
+        done = warm.run("check", "--policy", str(BROAD), "--agent", "broad", "ok.py")
+        assert done.returncode == 0 and "APPROVED" in done.stdout, done.stderr
+        assert time.monotonic() - started < 30
+        assert warm.lock() == (server, served + 1)
+    finally:
+        slow.close()
+
+
+def test_a_symlinked_server_directory_is_not_used(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(real)
+    assert _warm_client.opened(str(real)) is not None
+    assert _warm_client.opened(str(tmp_path / "link")) is None

@@ -1,5 +1,8 @@
 """What confines a process, as Linux shows it in ``/proc/<pid>``: its namespaces, root directory,
-cgroups, seccomp and no_new_privs state, capability sets, security label and nice value.
+cgroups, resource limits, user and groups, CPU and memory-node sets, seccomp and no_new_privs
+state, capability sets, blocked signals, personality (ASLR off, say), OOM score adjustment,
+security label, nice value and scheduling policy. Landlock shows nowhere; the server's nonce
+(``_warm_client``), readable only by a process allowed to inspect the server, stands in for it.
 
 The warm server serves only a client confined exactly as the server is: a forked copy of the
 server runs with the server's confinement, not its client's. A client under ``unshare --net``, in
@@ -16,7 +19,9 @@ from __future__ import annotations
 import os
 
 _NAMESPACES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
-_STATUS = ("NoNewPrivs", "Seccomp", "Seccomp_filters", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+_STATUS = ("Uid", "Gid", "Groups", "NoNewPrivs", "Seccomp", "Seccomp_filters", "CapInh", "CapPrm", "CapEff",
+           "CapBnd", "CapAmb", "SigBlk", "Cpus_allowed_list", "Mems_allowed_list")
+_FILES = ("cgroup", "limits", "personality", "oom_score_adj")
 
 
 def confinement(pid: int | str = "self") -> tuple[object, ...] | None:
@@ -33,8 +38,9 @@ def confinement(pid: int | str = "self") -> tuple[object, ...] | None:
                 parts.append((name, None))
         root = os.stat(f"{proc}/root")
         parts.append(("root", root.st_dev, root.st_ino))
-        with open(f"{proc}/cgroup", "rb") as handle:
-            parts.append(handle.read())
+        for name in _FILES:
+            with open(f"{proc}/{name}", "rb") as handle:
+                parts.append((name, handle.read()))
         with open(f"{proc}/status", "rb") as handle:
             for line in handle.read().decode("ascii", "replace").splitlines():
                 key, _, value = line.partition(":")
@@ -47,7 +53,7 @@ def confinement(pid: int | str = "self") -> tuple[object, ...] | None:
             parts.append(None)  # no LSM label exposed: the same for every process here
         with open(f"{proc}/stat", "rb") as handle:
             fields = handle.read().rsplit(b")", 1)[1].split()
-        parts.append(("nice", int(fields[16])))
+        parts.append(("nice", int(fields[16]), "rt_priority", int(fields[37]), "policy", int(fields[38])))
     except (OSError, ValueError, IndexError):
         return None
     return tuple(parts)

@@ -30,7 +30,8 @@ COMMANDS = frozenset({"analyze", "check", "run"})
 IDLE_SECONDS = 600  # a server with nothing to do for this long exits
 _FIRST_REPLY_SECONDS = 60.0
 _FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
-_KEY_IGNORES = frozenset({"PWD", "OLDPWD", "_", "SHLVL"})  # where the shell was, not what runs
+NONCE = "GOVERNED_AGENTS_SERVER_NONCE"  # in a server's initial environment: who can read it may use it
+_KEY_IGNORES = frozenset({"PWD", "OLDPWD", "_", "SHLVL", NONCE})  # where the shell was, not what runs
 _OFF = frozenset({"0", "off", "no", "false"})
 UNKNOWN = 2
 
@@ -49,7 +50,9 @@ def enabled() -> bool:
 
 def server_dir() -> str | None:
     """The directory of this user's sockets, created private; None when it exists and is not
-    (another owner, group or world access, not a directory): never talk through a shared place."""
+    (another owner, group or world access, not a directory), or when its parent is another
+    user's (root with a user's XDG_RUNTIME_DIR: that user could swap the directory): never talk
+    through a shared place. Used through a descriptor opened with O_NOFOLLOW (``_opened``)."""
     path = os.environ.get("GOVERNED_AGENTS_SERVER_DIR") or (
         os.path.join(os.environ["XDG_RUNTIME_DIR"], "governed-agents") if os.environ.get("XDG_RUNTIME_DIR")
         else f"/tmp/governed-agents-{os.getuid()}")
@@ -65,7 +68,28 @@ def server_dir() -> str | None:
         return None
     if (st.st_mode & 0o170000) != 0o040000 or st.st_uid != os.getuid() or st.st_mode & 0o077:
         return None
+    try:
+        parent = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return None
+    if parent.st_uid not in (0, os.getuid()) or (parent.st_mode & 0o002 and not parent.st_mode & 0o1000):
+        return None
     return path
+
+
+def opened(directory: str) -> int | None:
+    """``directory`` opened without following a symlink, still a private directory of this
+    user's: names under ``/proc/self/fd/N/`` then reach this very directory, however its path is
+    changed meanwhile."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    st = os.fstat(fd)
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        os.close(fd)
+        return None
+    return fd
 
 
 def server_key() -> str:
@@ -77,7 +101,7 @@ def server_key() -> str:
 
     parts = [
         repr(_own_confinement()),
-        sys.executable, sys.version, repr(sys.flags), repr(sorted(sys._xoptions.items())), repr(sys.path),
+        os.path.realpath(sys.executable), sys.version, repr(sys.flags), repr(sorted(sys._xoptions.items())), repr(sys.path),
         repr((os.getuid(), os.geteuid(), os.getgid(), os.getegid(), sorted(os.getgroups()))),
         repr([resource.getrlimit(getattr(resource, name)) for name in sorted(dir(resource)) if name.startswith("RLIMIT_")]),
         repr(sorted(os.sched_getaffinity(0))),
@@ -91,24 +115,32 @@ def served(argv: list[str]) -> int | None:
     usable; one is started for the next command where it can be)."""
     if not argv or argv[0] not in COMMANDS or not enabled() or not _job_control_allows(argv):
         return None
+    try:
+        for fd in (0, 1, 2):  # checked before any descriptor is made here: a closed stream's number
+            os.fstat(fd)      # would go to the socket, and the command's output with it
+    except OSError:
+        return None
     directory = server_dir()
-    if directory is None:
+    dir_fd = None if directory is None else opened(directory)
+    if directory is None or dir_fd is None:
         return None
     key = server_key()
-    path = os.path.join(directory, key + ".sock")
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        sock.connect(path)
-    except OSError:
-        sock.close()
-        _start_server(path)
-        return None
-    try:
-        return _converse(sock, argv, key)
+        try:
+            sock.connect(f"/proc/self/fd/{dir_fd}/{key}.sock")
+        except OSError:
+            sock.close()
+            _start_server(os.path.join(directory, key + ".sock"))
+            return None
+        try:
+            return _converse(sock, argv, key)
+        finally:
+            sock.close()
     finally:
-        sock.close()
+        os.close(dir_fd)
 
 
 def _converse(sock: object, argv: list[str], key: str) -> int | None:
@@ -117,20 +149,24 @@ def _converse(sock: object, argv: list[str], key: str) -> int | None:
     import _struct
 
     assert isinstance(sock, _socket.socket)
-    if not _server_confined_as_we_are(sock):
+    nonce = _server_nonce(sock)
+    if nonce is None:
         return None
+    fds = [0, 1, 2]
     try:
-        fds = [0, 1, 2]
-        for fd in fds:
-            os.fstat(fd)
         cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:  # a closed standard stream or an unreadable working directory: cold keeps it as it is
+    except OSError:  # an unreadable working directory: cold keeps it as it is
         return None
-    ignored = [str(int(getattr(_signal, name))) for name in (*_FORWARDED, "SIGPIPE")
-               if _signal.getsignal(getattr(_signal, name)) == _signal.SIG_IGN]
+    ignored = []
+    for signum in sorted(_signal.valid_signals()):
+        try:
+            if _signal.getsignal(signum) == _signal.SIG_IGN:
+                ignored.append(str(signum))
+        except (OSError, ValueError):
+            pass
     env = [f"{k}={v}" for k, v in os.environ.items()]
-    fields = ["v1", key, f"{os.umask(0o022):o}", sys.argv[0], ",".join(ignored), str(len(argv)), *argv, *env]
-    os.umask(int(fields[2], 8))
+    fields = ["v1", key, nonce, f"{os.umask(0o022):o}", sys.argv[0], ",".join(ignored), str(len(argv)), *argv, *env]
+    os.umask(int(fields[3], 8))
     payload = b"\0".join(os.fsencode(f) for f in fields)
     request = _struct.pack("!Q", len(payload)) + payload
     try:
@@ -192,11 +228,13 @@ def _converse(sock: object, argv: list[str], key: str) -> int | None:
     return UNKNOWN
 
 
-def _server_confined_as_we_are(sock: object) -> bool:
-    """Whether what listens is a process of this user confined as this one is, before it sees a
-    descriptor or a byte: a socket put in the server's place from inside a sandbox (its own
-    namespaces, seccomp) could otherwise print an approval and report "exit 0" for code that
-    never ran. The peer is read through /proc while its pidfd shows it is still that process."""
+def _server_nonce(sock: object) -> str | None:
+    """The listener's nonce (from its initial environment, which only a process allowed to
+    inspect it can read: Landlock, for one, forbids it across domains), if what listens is a
+    process of this user confined as this one is: checked before it sees a descriptor or a byte,
+    since a socket put in the server's place from a sandbox could otherwise print an approval and
+    report "exit 0" for code that never ran. The peer is read through /proc while its pidfd (the
+    socket's own, SO_PEERPIDFD, where the kernel has it) shows it is still that process."""
     import _signal
     import _socket
     import _struct
@@ -207,19 +245,26 @@ def _server_confined_as_we_are(sock: object) -> bool:
     assert isinstance(sock, _socket.socket)
     try:
         pid, uid, _ = _struct.unpack("3i", sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12))
-        if uid != os.getuid() or pid <= 0:
-            return False
-        pidfd = os.pidfd_open(pid)
+        if uid != os.getuid() or pid <= 0 or own is None:
+            return None
+        try:
+            pidfd = _struct.unpack("i", sock.getsockopt(_socket.SOL_SOCKET, SO_PEERPIDFD, 4))[0]
+        except OSError:  # before Linux 6.5
+            pidfd = os.pidfd_open(pid)
         try:
             same = confinement(pid) == own
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                found = [item[len(NONCE) + 1:] for item in handle.read().split(b"\0")
+                         if item.startswith(NONCE.encode() + b"=")]
             _signal.pidfd_send_signal(pidfd, 0)
         finally:
             os.close(pidfd)
     except OSError:
-        return False
-    return same and own is not None
+        return None
+    return found[0].decode("ascii", "replace") if same and len(found) == 1 and found[0] else None
 
 
+SO_PEERPIDFD = 77  # Linux 6.5: a pidfd of the socket's peer (not in Python 3.11's socket module)
 _OWN: list[tuple[object, ...] | None] = []
 
 
@@ -281,10 +326,14 @@ def _start_server(path: str) -> None:
         null = os.open(os.devnull, os.O_RDWR)
     except OSError:
         return
-    try:
-        os.posix_spawn(sys.executable, [sys.executable, "-c", _SERVER_MAIN, path, *sys.path], os.environ,
+    import _signal
+
+    env = dict(os.environ, **{NONCE: os.urandom(16).hex()})
+    try:  # no signal blocked and none ignored: the server's copies must not inherit this process's
+        os.posix_spawn(sys.executable, [sys.executable, "-c", _SERVER_MAIN, path, *sys.path], env,
                        file_actions=[(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1),
-                                     (os.POSIX_SPAWN_DUP2, null, 2)], setsid=True)
+                                     (os.POSIX_SPAWN_DUP2, null, 2)], setsid=True, setsigmask=(),
+                       setsigdef=_signal.valid_signals() - {_signal.SIGKILL, _signal.SIGSTOP})
     except OSError:
         pass
     finally:

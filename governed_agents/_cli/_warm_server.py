@@ -27,9 +27,12 @@ import time
 from typing import Any
 
 from governed_agents._cli._confinement import confinement
-from governed_agents._cli._warm_client import COMMANDS, IDLE_SECONDS, server_key
+from governed_agents._cli._warm_client import COMMANDS, IDLE_SECONDS, NONCE, opened, server_key
 
 _MAX_REQUEST = 4 << 20
+_MAX_SERVERS = 8  # per directory: a ninth configuration runs cold until one of these ends
+_UNUSED_SECONDS = 120  # a server no command has used by then exits
+_LIFETIME_SECONDS = 3600  # however busy, a server is replaced hourly (libraries updated on disk, say)
 _SO_PEERPIDFD = 77  # Linux 6.5: a pidfd of the process that connected (not in Python 3.11's socket module)
 # what a client may forward: the terminal's signals, and Ctrl-Z's stop and continue
 _FORWARDABLE = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
@@ -49,12 +52,22 @@ def main(path: str) -> None:
 
 
 def _serve(path: str) -> None:
+    nonce = os.environ.pop(NONCE, "")
     key = server_key()
-    if os.path.basename(path) != key + ".sock":
+    name = os.path.basename(path)
+    if name != key + ".sock" or len(nonce) < 32:
         return  # started by a client whose configuration this process does not share
     import fcntl
 
-    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    directory = opened(os.path.dirname(path))  # private, this user's, and held: a path swapped
+    if directory is None:                      # meanwhile changes nothing below
+        return
+    if _live_servers(directory) >= _MAX_SERVERS:
+        return
+    lock = os.open(name + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory)
+    st = os.fstat(lock)
+    if (st.st_mode & 0o170000) != 0o100000 or st.st_uid != os.getuid() or st.st_nlink != 1:
+        return
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -62,15 +75,40 @@ def _serve(path: str) -> None:
     _warm_up()
     world = _World()
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+        os.unlink(name, dir_fd=directory)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    listener.bind(f"/proc/self/fd/{directory}/{name}")
     listener.listen(64)
     try:
-        _Loop(listener, world, lock, key).run()
+        _Loop(listener, world, lock, key, nonce).run()
     finally:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+            os.unlink(name, dir_fd=directory)
+
+
+def _live_servers(directory: int) -> int:
+    """Servers up in ``directory`` (their lock held); the socket of one that died unannounced
+    (SIGKILL) is removed."""
+    import fcntl
+
+    live = 0
+    for name in os.listdir(directory):
+        if not name.endswith(".sock"):
+            continue
+        try:
+            lock = os.open(name + ".lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            live += 1
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=directory)
+        finally:
+            os.close(lock)
+    return live
 
 
 def _warm_up() -> None:
@@ -111,6 +149,7 @@ class _World:
         self._tops = {name.partition(".")[0] for name in sys.modules} | self._HOOKS
         self._packages = sorted({d for m in list(sys.modules.values()) for d in (getattr(m, "__path__", None) or ())
                                  if isinstance(d, str)})
+        self._binaries = sorted({sys.executable, *_mapped_files()})  # the interpreter and its shared libraries
         self._state = self._read()
 
     def _read(self) -> tuple[Any, ...]:
@@ -119,7 +158,7 @@ class _World:
             filename = getattr(module, "__file__", None)
             if filename:
                 files.append((filename, *_stamp(filename)))
-        entries: list[tuple[str, tuple[str, ...] | None]] = []
+        entries: list[tuple[str, tuple[Any, ...] | None]] = []
         for directory in sys.path:
             try:
                 names = os.listdir(directory)
@@ -127,12 +166,23 @@ class _World:
                 entries.append((directory, None))
                 continue
             entries.append((directory, tuple(sorted(
-                n for n in names if n.endswith(".pth") or n.partition(".")[0] in self._tops))))
+                (n, *(_stamp(os.path.join(directory, n)) if n.endswith(".pth") else ()))
+                for n in names if n.endswith(".pth") or n.partition(".")[0] in self._tops))))
         packages = [(directory, *_stamp(directory)) for directory in self._packages]
-        return tuple(sorted(files)), tuple(entries), tuple(packages)
+        binaries = [(path, *_stamp(path)) for path in self._binaries]
+        return tuple(sorted(files)), tuple(entries), tuple(packages), tuple(binaries)
 
     def changed(self) -> bool:
         return self._read() != self._state
+
+
+def _mapped_files() -> set[str]:
+    try:
+        with open("/proc/self/maps") as handle:
+            return {line.split(None, 5)[5].strip() for line in handle
+                    if len(line.split(None, 5)) == 6 and line.split(None, 5)[5].startswith("/")}
+    except OSError:
+        return set()
 
 
 def _stamp(path: str) -> tuple[int, int]:
@@ -146,7 +196,9 @@ def _stamp(path: str) -> tuple[int, int]:
 class _Loop:
     """Accept commands, fork a copy per command, report each copy's end to its client."""
 
-    def __init__(self, listener: socket.socket, world: _World, lock: int, key: str) -> None:
+    def __init__(self, listener: socket.socket, world: _World, lock: int, key: str, nonce: str) -> None:
+        self._nonce = nonce
+        self._born = time.monotonic()
         self._listener = listener
         self._world = world
         self._lock = lock
@@ -176,8 +228,12 @@ class _Loop:
         try:
             while True:
                 self._reap()
-                if not self._running and (self._stale or time.monotonic() - self._last > IDLE_SECONDS):
+                now = time.monotonic()
+                if not self._running and (self._stale or now - self._last > IDLE_SECONDS
+                                          or (self._served == 0 and now - self._last > _UNUSED_SECONDS)):
                     return
+                if now - self._born > _LIFETIME_SECONDS and not self._stale:
+                    self._retire()
                 # one event at a time, each checked against what is registered now: handling one
                 # (a reaped copy's connection closed, a new one accepted) can recycle an fd number
                 for fd, _ in poller.poll(1000 * min(IDLE_SECONDS, 60)):
@@ -202,18 +258,18 @@ class _Loop:
             request = _receive(conn) if self._peer_allowed(conn) else None
         except (OSError, ValueError):
             request = None
-        if request is None or request.key != self._key:
+        import hmac
+
+        if request is None or request.key != self._key or not hmac.compare_digest(request.nonce, self._nonce):
             if request is not None:
                 request.close()
             conn.close()  # closed without a pid: the client knows nothing ran, and runs cold
             return
         if self._world.changed():
-            self._stale = True
             request.close()
             _send(conn, "stale")
             conn.close()
-            self._poller.unregister(self._listener.fileno())
-            self._listener.close()
+            self._retire()
             return
         # the copy starts only once its client knows its pid ("go" on a pipe): a client that hears
         # nothing, or only the connection closing, knows nothing ran and may run the command cold
@@ -253,6 +309,12 @@ class _Loop:
             return False
         finally:
             os.close(pidfd)
+
+    def _retire(self) -> None:
+        """Take no more commands (the ones running finish), then exit: clients run cold meanwhile."""
+        self._stale = True
+        self._poller.unregister(self._listener.fileno())
+        self._listener.close()
 
     def _note(self) -> None:
         """The lock file says who serves and how many commands it has started: "PID COUNT"."""
@@ -302,10 +364,10 @@ class _Loop:
 
 
 class _Request:
-    def __init__(self, key: str, umask: int, argv0: str, ignored: list[int], argv: list[str], env: dict[str, str],
-                 fds: list[int]) -> None:
-        self.key, self.umask, self.argv0, self.ignored, self.argv, self.env, self.fds = (
-            key, umask, argv0, ignored, argv, env, fds)
+    def __init__(self, key: str, nonce: str, umask: int, argv0: str, ignored: list[int], argv: list[str],
+                 env: dict[str, str], fds: list[int]) -> None:
+        self.key, self.nonce, self.umask, self.argv0, self.ignored, self.argv, self.env, self.fds = (
+            key, nonce, umask, argv0, ignored, argv, env, fds)
 
     def close(self) -> None:
         for fd in self.fds:
@@ -317,11 +379,15 @@ def _receive(conn: socket.socket) -> _Request | None:
     """One request: its length (8 bytes, big-endian), then NUL-separated fields, with four
     descriptors (stdin, stdout, stderr, working directory) beside the first bytes. None for
     anything else, its descriptors closed."""
-    conn.settimeout(_RECEIVE_SECONDS)
+    deadline = time.monotonic() + _RECEIVE_SECONDS  # for the whole request: a slow client stalls no one long
     data = b""
     fds: list[int] = []
     size = None
     while size is None or len(data) < size + 8:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        conn.settimeout(left)
         chunk, ancillary, _, _ = conn.recvmsg(65536, socket.CMSG_SPACE(4 * struct.calcsize("i")))
         for level, kind, payload in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -333,13 +399,13 @@ def _receive(conn: socket.socket) -> _Request | None:
             break
     fields = [os.fsdecode(f) for f in data[8:].split(b"\0")] if size is not None and len(data) == size + 8 else []
     request = None
-    if len(fds) == 4 and len(fields) >= 6 and fields[0] == "v1" and fields[5].isdigit():
-        argc = int(fields[5])
-        argv, env_items = fields[6:6 + argc], fields[6 + argc:]
+    if len(fds) == 4 and len(fields) >= 7 and fields[0] == "v1" and fields[6].isdigit():
+        argc = int(fields[6])
+        argv, env_items = fields[7:7 + argc], fields[7 + argc:]
         if len(argv) == argc and argv and argv[0] in COMMANDS:
             env = dict(item.split("=", 1) for item in env_items if "=" in item)
-            ignored = [int(s) for s in fields[4].split(",") if s]
-            request = _Request(fields[1], int(fields[2], 8), fields[3], ignored, argv, env, fds)
+            ignored = [int(s) for s in fields[5].split(",") if s]
+            request = _Request(fields[1], fields[2], int(fields[3], 8), fields[4], ignored, argv, env, fds)
     if request is None:
         for fd in fds:
             os.close(fd)
