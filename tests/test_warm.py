@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from governed_agents._cli import _warm_client, _warm_server
+from governed_agents._cli import _warm_client
 
 ROOT = Path(__file__).resolve().parents[1]
 BROAD = ROOT / "policies" / "examples" / "broad.policy"
@@ -245,18 +245,34 @@ def test_a_file_that_would_shadow_an_import_retires_the_server(warm: Warm) -> No
     assert _wait_until(lambda: not _alive(server)), "a stale server stayed up"
 
 
-def test_a_changed_module_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = tmp_path / "warm_probe_module.py"
-    module.write_text("X = 1\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    __import__("warm_probe_module")
-    try:
-        world = _warm_server._World()
-        assert not world.changed()
-        module.write_text("X = 22\n")
-        assert world.changed()
-    finally:
-        sys.modules.pop("warm_probe_module", None)
+WORLD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import warm_probe_package.sub
+from governed_agents._cli._warm_server import _World
+world = _World()
+assert not world.changed(), "changed before anything changed"
+change = sys.argv[2]
+if change == "module":
+    Path(sys.argv[1], "warm_probe_package", "sub.py").write_text("X = 22\\n")
+else:  # a package directory `sub/` would now be imported before sub.py
+    Path(sys.argv[1], "warm_probe_package", "sub").mkdir()
+    Path(sys.argv[1], "warm_probe_package", "sub", "__init__.py").write_text("X = 2\\n")
+print("seen" if world.changed() else "missed")
+"""
+
+
+@pytest.mark.parametrize("change", ["module", "package"])
+def test_a_changed_module_or_a_new_entry_in_a_package_is_seen(tmp_path: Path, change: str) -> None:
+    """In a process of its own, as the server is (the test process's own files move under it)."""
+    package = tmp_path / "warm_probe_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "sub.py").write_text("X = 1\n")
+    done = subprocess.run([sys.executable, "-c", WORLD, str(tmp_path), change], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.stdout.strip() == "seen", done.stdout + done.stderr
 
 
 def test_a_socket_directory_others_can_reach_is_never_used(warm: Warm) -> None:
@@ -447,24 +463,6 @@ def test_a_new_sitecustomize_or_a_shadowing_package_retires_the_server(tmp_path:
         assert _wait_until(lambda: not _alive(server)), "a stale server stayed up"
     finally:
         session.stop()
-
-
-def test_a_new_entry_in_an_imported_package_directory_is_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = tmp_path / "warm_probe_package"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "sub.py").write_text("X = 1\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    __import__("warm_probe_package.sub")
-    try:
-        world = _warm_server._World()
-        assert not world.changed()
-        (package / "sub").mkdir()  # a package directory `sub/` would now be imported before sub.py
-        (package / "sub" / "__init__.py").write_text("X = 2\n")
-        assert world.changed()
-    finally:
-        sys.modules.pop("warm_probe_package.sub", None)
-        sys.modules.pop("warm_probe_package", None)
 
 
 IMPOSTOR = '''
