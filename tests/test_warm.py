@@ -562,6 +562,14 @@ key = os.path.basename(path)[:-5]
 conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 conn.connect(path)
 pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+secret_read, secret_write = os.pipe()  # the challenge, answered honestly: only the nonce or the limits refuse
+os.write(secret_write, b"s" * 16)
+try:
+    conn.sendall(f"challenge {secret_read}\\n".encode())
+    print("challenge answered:", conn.recv(64))
+except OSError as exc:
+    print("refused:", exc)
+    raise SystemExit
 nonce = [v.split(b"=", 1)[1].decode() for v in open(f"/proc/{pid}/environ", "rb").read().split(b"\\0")
          if v.startswith(b"GOVERNED_AGENTS_SERVER_NONCE=")][0]
 if BOGUS:
@@ -619,3 +627,60 @@ def test_a_symlinked_server_directory_is_not_used(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(real)
     assert _warm_client.opened(str(real)) is not None
     assert _warm_client.opened(str(tmp_path / "link")) is None
+
+
+LANDLOCK = '''
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+attr = struct.pack("Q", 1 << 11)  # handles only MAKE_BLOCK: a domain that blocks nothing this test needs
+ruleset = libc.syscall(444, ctypes.create_string_buffer(attr), len(attr), 0)  # landlock_create_ruleset
+# root needs no no_new_privs for it (and with it would differ from the client's confinement)
+if ruleset < 0 or (os.getuid() != 0 and libc.prctl(38, 1, 0, 0, 0) != 0) or libc.syscall(446, ruleset, 0) != 0:
+    sys.exit(f"landlock: {os.strerror(ctypes.get_errno())}")
+os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+'''
+
+LANDLOCKED_IMPOSTOR = '''
+import os, socket, struct, time
+os.unlink(SOCKET)
+fake = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+fake.bind(SOCKET)
+fake.listen(1)
+fake.settimeout(60)
+conn, _ = fake.accept()
+first = conn.recv(1 << 20)
+if first.startswith(b"challenge"):  # its best try at the challenge, then the request
+    pid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+    try:
+        answer = os.read(os.open(f"/proc/{pid}/fd/{int(first.split()[1])}", os.O_RDONLY | os.O_NONBLOCK), 16).hex()
+    except OSError:
+        answer = "0" * 32
+    conn.sendall(answer.encode() + b"\\n")
+    conn.recv(1 << 20)
+conn.sendall(b"pid 1\\nexit 0\\n")
+time.sleep(1)
+'''
+
+
+def test_a_landlocked_impostor_is_not_believed(warm: Warm) -> None:
+    """Landlock shows nowhere in /proc and a Landlock domain may set its own nonce: an impostor
+    in one passes the listener's confinement and nonce checks. It cannot read the client's
+    /proc/<pid>/fd (Landlock denies inspecting a process outside the domain), so it fails the
+    challenge, and a denial stays a denial."""
+    warm.up()
+    sock = next(warm.servers.glob("*.sock"))
+    before = sock.stat().st_ino
+    (warm.cwd / "landlock.py").write_text(LANDLOCK)
+    (warm.cwd / "impostor.py").write_text(f"SOCKET = {str(sock)!r}\n" + LANDLOCKED_IMPOSTOR)
+    impostor = subprocess.Popen([sys.executable, "landlock.py", "impostor.py"], cwd=warm.cwd,
+                                env=dict(warm.env, GOVERNED_AGENTS_SERVER_NONCE="ab" * 16),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if not _wait_until(lambda: sock.exists() and sock.stat().st_ino != before, 60):
+            impostor.kill()
+            raise AssertionError(f"the impostor never bound: {impostor.communicate(timeout=60)}")
+        done = warm.run("check", "--policy", str(BROAD), "--agent", "broad", "bad.py")
+        assert done.returncode == 1 and "DENIED" in done.stdout, (done.returncode, done.stdout, done.stderr)
+    finally:
+        impostor.kill()
+        impostor.communicate(timeout=60)

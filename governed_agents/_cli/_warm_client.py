@@ -31,7 +31,9 @@ IDLE_SECONDS = 600  # a server with nothing to do for this long exits
 _FIRST_REPLY_SECONDS = 60.0
 _FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
 NONCE = "GOVERNED_AGENTS_SERVER_NONCE"  # in a server's initial environment: who can read it may use it
-_KEY_IGNORES = frozenset({"PWD", "OLDPWD", "_", "SHLVL", NONCE})  # where the shell was, not what runs
+# where the shell was, which terminal, which command line: not what runs (each request carries them)
+_KEY_IGNORES = frozenset({"PWD", "OLDPWD", "_", "SHLVL", NONCE, "TMUX_PANE", "WINDOWID", "TERM_SESSION_ID",
+                          "SUDO_COMMAND"})
 _OFF = frozenset({"0", "off", "no", "false"})
 UNKNOWN = 2
 
@@ -120,6 +122,8 @@ def served(argv: list[str]) -> int | None:
             os.fstat(fd)      # would go to the socket, and the command's output with it
     except OSError:
         return None
+    if _own_confinement() is None:  # no /proc to read: no server could be checked, so none is started
+        return None
     directory = server_dir()
     dir_fd = None if directory is None else opened(directory)
     if directory is None or dir_fd is None:
@@ -152,6 +156,9 @@ def _converse(sock: object, argv: list[str], key: str) -> int | None:
     nonce = _server_nonce(sock)
     if nonce is None:
         return None
+    replies = _Replies(sock)
+    if not _challenge(sock, replies):
+        return None
     fds = [0, 1, 2]
     try:
         cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
@@ -178,7 +185,6 @@ def _converse(sock: object, argv: list[str], key: str) -> int | None:
     finally:
         os.close(cwd)
     sock.settimeout(_FIRST_REPLY_SECONDS)
-    replies = _Replies(sock)
     try:
         first = replies.next()
     except TimeoutError:
@@ -275,6 +281,26 @@ def _own_confinement() -> tuple[object, ...] | None:
 
         _OWN.append(confinement())
     return _OWN[0]
+
+
+def _challenge(sock: object, replies: _Replies) -> bool:
+    """Whether the listener can inspect this process: it must read 16 random bytes from a pipe
+    only this process holds, through /proc/<this pid>/fd/N, before it sees anything else. A
+    listener inside a Landlock domain this process is not in cannot (Landlock denies inspecting a
+    process outside its domain), though this process can read its /proc entries and its nonce."""
+    secret = os.urandom(16)
+    read, write = os.pipe()
+    try:
+        os.write(write, secret)
+        os.close(write)
+        sock.settimeout(_FIRST_REPLY_SECONDS)  # type: ignore[attr-defined]
+        sock.sendall(f"challenge {read}\n".encode())  # type: ignore[attr-defined]
+        answer = replies.next()
+    except OSError:
+        return False
+    finally:
+        os.close(read)
+    return answer == secret.hex()
 
 
 def _job_control_allows(argv: list[str]) -> bool:

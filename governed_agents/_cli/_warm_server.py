@@ -53,6 +53,8 @@ def main(path: str) -> None:
 
 def _serve(path: str) -> None:
     nonce = os.environ.pop(NONCE, "")
+    if confinement() is None:
+        return  # no /proc: no peer could be checked
     key = server_key()
     name = os.path.basename(path)
     if name != key + ".sock" or len(nonce) < 32:
@@ -252,6 +254,7 @@ class _Loop:
         try:
             conn, _ = self._listener.accept()
         except OSError:
+            time.sleep(0.05)  # out of descriptors, say: poll would report the listener again at once
             return
         self._last = time.monotonic()
         try:
@@ -260,7 +263,8 @@ class _Loop:
             request = None
         import hmac
 
-        if request is None or request.key != self._key or not hmac.compare_digest(request.nonce, self._nonce):
+        if request is None or request.key != self._key or not hmac.compare_digest(
+                request.nonce.encode("utf-8", "surrogateescape"), self._nonce.encode()):
             if request is not None:
                 request.close()
             conn.close()  # closed without a pid: the client knows nothing ran, and runs cold
@@ -273,9 +277,21 @@ class _Loop:
             return
         # the copy starts only once its client knows its pid ("go" on a pipe): a client that hears
         # nothing, or only the connection closing, knows nothing ran and may run the command cold
-        go_read, go_write = os.pipe()
+        try:
+            go_read, go_write = os.pipe()
+        except OSError:
+            request.close()
+            conn.close()  # no pid: the client runs cold
+            return
         server = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes: the same
+            for fd in (go_read, go_write):
+                os.close(fd)
+            request.close()
+            conn.close()
+            return
         if pid == 0:
             os.close(go_write)
             _child(request, [conn, self._listener, *self._running.values()], self._fds, server, go_read)
@@ -302,10 +318,12 @@ class _Loop:
         except OSError:  # before Linux 6.5
             pidfd = os.pidfd_open(pid)
         try:
-            same = confinement(pid) == self._confinement
+            if confinement(pid) != self._confinement:
+                return False
+            answer = _answer_challenge(conn, pid)
             signal.pidfd_send_signal(pidfd, 0)  # raises if that process is gone (its pid free for reuse)
-            return same
-        except OSError:
+            return answer is not None and _send(conn, answer)
+        except (OSError, ValueError):
             return False
         finally:
             os.close(pidfd)
@@ -361,6 +379,27 @@ class _Loop:
             else:
                 _send(conn, f"exit {os.waitstatus_to_exitcode(status)}")
             conn.close()
+
+
+def _answer_challenge(conn: socket.socket, pid: int) -> str | None:
+    """The client's "challenge N": the 16 bytes it left in the pipe at its descriptor N, read
+    through /proc/<pid>/fd/N (hex), which proves to the client that this server may inspect it."""
+    conn.settimeout(_RECEIVE_SECONDS)
+    line = b""
+    while not line.endswith(b"\n") and len(line) < 64:
+        chunk = conn.recv(64 - len(line))
+        if not chunk:
+            return None
+        line += chunk
+    words = line.split()
+    if len(words) != 2 or words[0] != b"challenge" or not words[1].isdigit():
+        return None
+    fd = os.open(f"/proc/{pid}/fd/{int(words[1])}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        secret = os.read(fd, 16)
+    finally:
+        os.close(fd)
+    return secret.hex() if len(secret) == 16 else None
 
 
 class _Request:
