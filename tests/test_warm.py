@@ -380,19 +380,16 @@ def test_a_peer_confined_otherwise_is_refused(warm: Warm) -> None:
 def test_a_client_confined_otherwise_is_not_served_by_this_server(warm: Warm) -> None:
     """A client under `unshare --net` (another network namespace) gets its own server, or runs
     cold, and never this server's copy with this server's network."""
-    if subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False).returncode != 0:
-        pytest.skip("unshare --net is not permitted here")
     server, served = warm.up()
     probe = warm.cwd / "ifs.py"
     probe.write_text("print(sorted(line.split(':')[0].strip() for line in open('/proc/net/dev').readlines()[2:]))\n")
     args = ("run", "--policy", str(SEED), "--agent", "agent_admin", "ifs.py")
-    inside = subprocess.run(["unshare", "--net", *warm.argv(*args)], cwd=warm.cwd, env=warm.env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    inside = _unshared(warm, *warm.argv(*args))
     assert warm.lock() == (server, served)
-    cold = subprocess.run(["unshare", "--net", *warm.argv(*args)], cwd=warm.cwd,
-                          env=dict(warm.env, GOVERNED_AGENTS_SERVER="0"), capture_output=True, text=True,
-                          timeout=120, check=False)
+    warm.env["GOVERNED_AGENTS_SERVER"] = "0"
+    cold = _unshared(warm, *warm.argv(*args))
     assert (inside.returncode, inside.stdout) == (cold.returncode, cold.stdout)
+    assert inside.stdout.strip() == "['lo']", inside.stdout + inside.stderr  # its own network, not the server's
 
 
 def test_many_clients_at_once_are_all_served(warm: Warm) -> None:
@@ -482,6 +479,23 @@ except OSError:
 '''
 
 
+def _a_denial_stays_a_denial(warm: Warm, sock: Path, before: int, impostor_argv: list[str],
+                             env: dict[str, str]) -> None:
+    """With ``impostor_argv`` bound in the server's place (its socket no longer inode ``before``),
+    a check of a denied file is still denied: the client does not believe the impostor."""
+    impostor = subprocess.Popen(impostor_argv, cwd=warm.cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        if not _wait_until(lambda: sock.exists() and sock.stat().st_ino != before, 60):
+            impostor.kill()
+            raise AssertionError(f"the impostor never bound: {impostor.communicate(timeout=60)}")
+        done = warm.run("check", "--policy", str(BROAD), "--agent", "broad", "bad.py")
+        assert done.returncode == 1 and "DENIED" in done.stdout, (done.returncode, done.stdout, done.stderr)
+    finally:
+        impostor.kill()
+        impostor.communicate(timeout=60)
+
+
 def test_a_socket_put_in_the_servers_place_by_a_process_confined_otherwise_is_not_believed(warm: Warm) -> None:
     """A process in another network namespace that may write the server directory replaces the
     socket with its own and answers "exit 0" for anything: the client checks the listener's
@@ -492,17 +506,7 @@ def test_a_socket_put_in_the_servers_place_by_a_process_confined_otherwise_is_no
     (warm.cwd / "impostor.py").write_text(f"SOCKET = {str(sock)!r}\n" + IMPOSTOR)
     if subprocess.run(["unshare", "--net", "true"], capture_output=True, check=False).returncode != 0:
         pytest.fail("unshare --net is not permitted here (the test needs a process confined otherwise)")
-    impostor = subprocess.Popen(["unshare", "--net", sys.executable, "impostor.py"], cwd=warm.cwd, env=warm.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        if not _wait_until(lambda: sock.exists() and sock.stat().st_ino != before, 60):
-            impostor.kill()
-            raise AssertionError(f"the impostor never bound: {impostor.communicate(timeout=60)}")
-        done = warm.run("check", "--policy", str(BROAD), "--agent", "broad", "bad.py")
-        assert done.returncode == 1 and "DENIED" in done.stdout, (done.returncode, done.stdout, done.stderr)
-    finally:
-        impostor.kill()
-        impostor.communicate(timeout=60)
+    _a_denial_stays_a_denial(warm, sock, before, ["unshare", "--net", sys.executable, "impostor.py"], warm.env)
 
 
 def test_a_closed_standard_stream_is_closed_for_the_command_too(warm: Warm) -> None:
@@ -672,15 +676,5 @@ def test_a_landlocked_impostor_is_not_believed(warm: Warm) -> None:
     before = sock.stat().st_ino
     (warm.cwd / "landlock.py").write_text(LANDLOCK)
     (warm.cwd / "impostor.py").write_text(f"SOCKET = {str(sock)!r}\n" + LANDLOCKED_IMPOSTOR)
-    impostor = subprocess.Popen([sys.executable, "landlock.py", "impostor.py"], cwd=warm.cwd,
-                                env=dict(warm.env, GOVERNED_AGENTS_SERVER_NONCE="ab" * 16),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        if not _wait_until(lambda: sock.exists() and sock.stat().st_ino != before, 60):
-            impostor.kill()
-            raise AssertionError(f"the impostor never bound: {impostor.communicate(timeout=60)}")
-        done = warm.run("check", "--policy", str(BROAD), "--agent", "broad", "bad.py")
-        assert done.returncode == 1 and "DENIED" in done.stdout, (done.returncode, done.stdout, done.stderr)
-    finally:
-        impostor.kill()
-        impostor.communicate(timeout=60)
+    _a_denial_stays_a_denial(warm, sock, before, [sys.executable, "landlock.py", "impostor.py"],
+                             dict(warm.env, GOVERNED_AGENTS_SERVER_NONCE="ab" * 16))

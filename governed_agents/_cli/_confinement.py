@@ -11,17 +11,38 @@ capabilities) that reached the socket would otherwise have its command run outsi
 So the client's key includes its own confinement (each confinement gets its own server), and the
 server compares every peer's with its own before it reads a request.
 
-Imports nothing: the client reads its own on every command.
+Imports only built-in modules: the client reads its own on every command.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
+
+SO_PEERPIDFD = 77  # Linux 6.5: a pidfd of the socket's peer (not in Python 3.11's socket module)
 
 _NAMESPACES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 _STATUS = ("Uid", "Gid", "Groups", "NoNewPrivs", "Seccomp", "Seccomp_filters", "CapInh", "CapPrm", "CapEff",
            "CapBnd", "CapAmb", "SigBlk", "Cpus_allowed_list", "Mems_allowed_list")
 _FILES = ("cgroup", "limits", "personality", "oom_score_adj")
+
+
+def peer(sock: Any) -> tuple[int, int] | None:
+    """(pid, pidfd) of the process at the other end of a connected Unix socket, when it runs as
+    this user; None otherwise. The pidfd (the socket's own where the kernel has SO_PEERPIDFD)
+    lets the caller check, after reading the peer's /proc entries by pid, that the pid still
+    names that process; the caller closes it."""
+    import _socket
+    import _struct
+
+    pid, uid, _ = _struct.unpack("3i", sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12))
+    if uid != os.getuid() or pid <= 0:
+        return None
+    try:
+        pidfd = _struct.unpack("i", sock.getsockopt(_socket.SOL_SOCKET, SO_PEERPIDFD, 4))[0]
+    except OSError:  # before Linux 6.5
+        pidfd = os.pidfd_open(pid)
+    return pid, pidfd
 
 
 def confinement(pid: int | str = "self") -> tuple[object, ...] | None:

@@ -242,21 +242,15 @@ def _server_nonce(sock: object) -> str | None:
     report "exit 0" for code that never ran. The peer is read through /proc while its pidfd (the
     socket's own, SO_PEERPIDFD, where the kernel has it) shows it is still that process."""
     import _signal
-    import _socket
-    import _struct
 
-    from governed_agents._cli._confinement import confinement
+    from governed_agents._cli._confinement import confinement, peer
 
     own = _own_confinement()
-    assert isinstance(sock, _socket.socket)
     try:
-        pid, uid, _ = _struct.unpack("3i", sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12))
-        if uid != os.getuid() or pid <= 0 or own is None:
+        found_peer = peer(sock) if own is not None else None
+        if found_peer is None:
             return None
-        try:
-            pidfd = _struct.unpack("i", sock.getsockopt(_socket.SOL_SOCKET, SO_PEERPIDFD, 4))[0]
-        except OSError:  # before Linux 6.5
-            pidfd = os.pidfd_open(pid)
+        pid, pidfd = found_peer
         try:
             same = confinement(pid) == own
             with open(f"/proc/{pid}/environ", "rb") as handle:
@@ -270,7 +264,6 @@ def _server_nonce(sock: object) -> str | None:
     return found[0].decode("ascii", "replace") if same and len(found) == 1 and found[0] else None
 
 
-SO_PEERPIDFD = 77  # Linux 6.5: a pidfd of the socket's peer (not in Python 3.11's socket module)
 _OWN: list[tuple[object, ...] | None] = []
 
 

@@ -26,14 +26,13 @@ import sys
 import time
 from typing import Any
 
-from governed_agents._cli._confinement import confinement
+from governed_agents._cli._confinement import confinement, peer
 from governed_agents._cli._warm_client import COMMANDS, IDLE_SECONDS, NONCE, opened, server_key
 
 _MAX_REQUEST = 4 << 20
 _MAX_SERVERS = 8  # per directory: a ninth configuration runs cold until one of these ends
 _UNUSED_SECONDS = 120  # a server no command has used by then exits
 _LIFETIME_SECONDS = 3600  # however busy, a server is replaced hourly (libraries updated on disk, say)
-_SO_PEERPIDFD = 77  # Linux 6.5: a pidfd of the process that connected (not in Python 3.11's socket module)
 # what a client may forward: the terminal's signals, and Ctrl-Z's stop and continue
 _FORWARDABLE = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
                           signal.SIGUSR2, signal.SIGSTOP, signal.SIGCONT})
@@ -309,14 +308,10 @@ class _Loop:
     def _peer_allowed(self, conn: socket.socket) -> bool:
         """The peer is this user, confined as this server is, and still the process it was when
         it connected (its pidfd is checked after its /proc entries were read)."""
-        pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                          struct.calcsize("3i")))
-        if uid != os.getuid() or pid <= 0 or self._confinement is None:
+        found = peer(conn) if self._confinement is not None else None
+        if found is None:
             return False
-        try:
-            pidfd = struct.unpack("i", conn.getsockopt(socket.SOL_SOCKET, _SO_PEERPIDFD, 4))[0]
-        except OSError:  # before Linux 6.5
-            pidfd = os.pidfd_open(pid)
+        pid, pidfd = found
         try:
             if confinement(pid) != self._confinement:
                 return False
