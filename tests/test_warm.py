@@ -245,6 +245,66 @@ def test_a_file_that_would_shadow_an_import_retires_the_server(warm: Warm) -> No
     assert _wait_until(lambda: not _alive(server)), "a stale server stayed up"
 
 
+WAIT = ('import os, time\nprint("waiting", flush=True)\nwhile not os.path.exists("go"):\n    time.sleep(0.05)\n'
+        'print("done")\nraise SystemExit(3)\n')
+WAITER = ('agent "waiter" {\n  can "code_execution" with constraints {\n    allowed_imports: ["os", "time"]\n'
+          '    allowed_file_operations: ["read"]\n    max_execution_time: 60_seconds\n  }\n}\n')
+
+
+def test_a_retiring_server_makes_way_for_a_new_one_while_its_commands_finish(warm: Warm) -> None:
+    """A server that retires (here: it finds the world stale) while a long command runs in it
+    gives up its socket's name and its lock at once: the next command starts a new server, which
+    serves the one after while the old server still runs its command; the old server's exit
+    leaves the new one's socket in place; the long command ends as it would have cold."""
+    old, served = warm.up()
+    (warm.cwd / "wait.py").write_text(WAIT)
+    (warm.cwd / "waiter.policy").write_text(WAITER)
+    long = ("run", "--policy", "waiter.policy", "--agent", "waiter", "--work-dir", str(warm.sandbox), "wait.py")
+    client = warm.start(*long)
+    try:
+        assert _wait_until(lambda: _sandboxes(warm.sandbox)), "the long command never started"
+        assert warm.lock() == (old, served + 1)
+        # an entry that could shadow an import (harmless: an empty sitecustomize): the server is stale
+        (warm.cwd / "sitecustomize.py").write_text("# changes nothing\n")
+        args = ("check", "--policy", str(BROAD), "--agent", "broad", "ok.py")
+        cold = warm.run(*args, cold=True)
+        outcome = (cold.returncode, cold.stdout, cold.stderr)
+        assert cold.returncode == 0 and "APPROVED" in cold.stdout, outcome
+        noticed = warm.run(*args)  # answered "stale": runs cold, and the old server retires
+        starter = warm.run(*args)  # finds no server: runs cold, and starts one
+        for done in (noticed, starter):
+            assert (done.returncode, done.stdout, done.stderr) == outcome
+        assert _wait_until(lambda: (warm.lock() or (old, 0))[0] != old, 60), \
+            "no new server came up while the retiring one finishes its command"
+        found = warm.lock()
+        assert found is not None
+        new = found[0]
+        assert found == (new, 0)
+        assert _alive(old) and client.poll() is None, "the old server or its command ended early"
+        sockets = list(warm.servers.glob("*.sock"))
+        assert len(sockets) == 1, sockets  # the new server's: the old one's name is gone
+        bound = sockets[0].stat().st_ino
+        hot = warm.run(*args)
+        assert (hot.returncode, hot.stdout, hot.stderr) == outcome
+        assert warm.lock() == (new, 1), "not served warm by the new server"
+        assert _alive(old) and client.poll() is None
+        (warm.sandbox / "go").write_text("")
+        out, err = client.communicate(timeout=60)
+        assert (client.returncode, out, err) == (3, "waiting\ndone\n", "")
+        assert _wait_until(lambda: not _alive(old)), "the retired server outlived its last command"
+        assert sockets[0].exists() and sockets[0].stat().st_ino == bound, \
+            "the old server's exit removed the new server's socket"
+        hot = warm.run(*args)
+        assert (hot.returncode, hot.stdout, hot.stderr) == outcome
+        assert warm.lock() == (new, 2), "not served warm by the new server after the old one exited"
+        again = warm.run(*long, cold=True)  # "go" is there: the same command cold ends at once
+        assert (again.returncode, again.stdout, again.stderr) == (client.returncode, out, err)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.communicate(timeout=60)
+
+
 WORLD = """
 import sys
 from pathlib import Path

@@ -13,8 +13,9 @@ A server serves exactly one configuration, named by ``server_key()``: the interp
 ``sys.path``, the user and groups, the resource limits and CPU set, the confinement (namespaces,
 cgroups, seccomp, capabilities: ``_confinement``) and the environment. Any difference reaches a
 different server; the server checks the key a client sends and every peer's confinement itself.
-The server notices when a module it imported, or a file that would now shadow one, changes on disk, and then answers "stale": the client runs cold,
-the server exits, and the next command starts a fresh one.
+The server notices when a module it imported, or a file that would now shadow one, changes on
+disk, and then answers "stale": the client runs cold, the server gives up its socket at once (it
+exits once the commands it runs end), and the next command starts a fresh one.
 
 No server yet (or not usable: a directory not private to this user, a flag the key cannot see):
 ``served`` returns None and the caller runs cold; it never changes what a command decides.

@@ -2,13 +2,17 @@
 copy per command that becomes the client's process in all but its pid.
 
 One server per socket: a lock file beside the socket (holding the server's pid) makes a second
-server for the same key exit at once. The server serves one configuration: its own
-``server_key()`` is the socket's name and must be the key each request carries, and every peer
-must be its own user (``SO_PEERCRED``) confined exactly as the server is (``_confinement``, read
-through the peer's pidfd so that a pid reused meanwhile is not taken for it): a process in a
-governed sandbox, or under ``unshare``, that reaches the socket is refused, and so runs cold in
-its own confinement. It exits when idle for ``IDLE_SECONDS``, when the world it imported changes
-("stale"), or on SIGTERM. It inherits no descriptor from the client that started it.
+server for the same key exit at once. A server that retires (stale, or hourly) removes its
+socket's name and releases the lock at once, so the next command starts its successor while it
+finishes the commands it runs; it never removes a name that is no longer its own socket
+(``_Place``). The server serves one configuration: its own ``server_key()`` is the socket's
+name and must be the key each request carries, and every peer must be its own user
+(``SO_PEERCRED``) confined exactly as the server is (``_confinement``, read through the peer's
+pidfd so that a pid reused meanwhile is not taken for it): a process in a governed sandbox, or
+under ``unshare``, that reaches the socket is refused, and so runs cold in its own confinement.
+It exits when idle for ``IDLE_SECONDS``, when the world it imported changes ("stale") and the
+commands it runs have ended, or on SIGTERM. It inherits no descriptor from the client that
+started it.
 
 Per command: ``pid N`` once the copy is forked, then ``exit N`` or ``signal N`` when it ends. A
 client that goes away takes its command with it (the copy's process group is killed); a server
@@ -79,17 +83,77 @@ def _serve(path: str) -> None:
         os.unlink(name, dir_fd=directory)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(f"/proc/self/fd/{directory}/{name}")
+    place = _Place(directory, name, lock)
+    if not place.bound():
+        return
     listener.listen(64)
     try:
-        _Loop(listener, world, lock, key, nonce).run()
+        _Loop(listener, world, place, key, nonce).run()
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name, dir_fd=directory)
+        place.give_up()
+
+
+class _Place:
+    """The socket's name in the server directory, and the lock that makes that name this
+    server's. Only the lock's holder binds or removes the name (a starting server unlinks and
+    binds only once it holds the lock; ``_live_servers`` unlinks a name only while it holds the
+    lock itself), so while this server holds it, no other server can have put a socket there.
+
+    ``give_up`` (at retirement, and again, doing nothing, at exit) removes the name if it is
+    still the socket this server bound, and only then releases the lock: the next command finds
+    no socket, starts a new server, and that server can take the lock and bind at once, while
+    this one finishes the commands it runs. The name's identity is its inode (st_dev, st_ino) as
+    ``os.stat`` of the name shows it just after the bind: fstat of the listener would give the
+    socket's inode in sockfs, not the directory entry's."""
+
+    def __init__(self, directory: int, name: str, lock: int) -> None:
+        self._directory = directory
+        self._name = name
+        self._lock = lock
+        self._bound: tuple[int, int] | None = None
+        try:
+            st = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except OSError:
+            return
+        # what remains (no unlink-if-inode exists): another process of this user that writes this
+        # private directory without the lock could swap the name between the bind and this stat
+        # (this server then takes that socket for its own), or between the stat and the unlink in
+        # give_up (that socket is removed). No server can: it binds and unlinks under the lock.
+        if (st.st_mode & 0o170000) == 0o140000 and st.st_uid == os.getuid():
+            self._bound = st.st_dev, st.st_ino
+
+    def bound(self) -> bool:
+        return self._bound is not None
+
+    @property
+    def lock(self) -> int:
+        """The lock's descriptor, -1 once given up."""
+        return self._lock
+
+    def give_up(self) -> None:
+        """Remove the name if it is still this server's socket, then release the lock."""
+        import fcntl
+
+        lock, self._lock = self._lock, -1  # once only, even if SIGTERM's SystemExit cuts this short
+        if lock < 0:
+            return
+        try:
+            st = os.stat(self._name, dir_fd=self._directory, follow_symlinks=False)
+            if (st.st_dev, st.st_ino) == self._bound:
+                os.unlink(self._name, dir_fd=self._directory)
+        except OSError:
+            pass  # gone already (or replaced: not this server's to remove)
+        finally:
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock, fcntl.LOCK_UN)  # the description's lock, whatever copy of it a copy holds
+            os.close(lock)
 
 
 def _live_servers(directory: int) -> int:
     """Servers up in ``directory`` (their lock held); the socket of one that died unannounced
-    (SIGKILL) is removed."""
+    (SIGKILL) is removed. A retiring server is not counted: it has given up its socket's name
+    and its lock, takes no command, and ends with the last of those it runs (each one a client
+    waiting for it), so a new server for its key, or for another, is not held back by it."""
     import fcntl
 
     live = 0
@@ -197,12 +261,12 @@ def _stamp(path: str) -> tuple[int, int]:
 class _Loop:
     """Accept commands, fork a copy per command, report each copy's end to its client."""
 
-    def __init__(self, listener: socket.socket, world: _World, lock: int, key: str, nonce: str) -> None:
+    def __init__(self, listener: socket.socket, world: _World, place: _Place, key: str, nonce: str) -> None:
         self._nonce = nonce
         self._born = time.monotonic()
         self._listener = listener
         self._world = world
-        self._lock = lock
+        self._place = place
         self._key = key
         self._confinement = confinement()
         self._served = 0
@@ -225,7 +289,7 @@ class _Loop:
         listening = self._listener.fileno()
         poller.register(listening, select.POLLIN)
         poller.register(wake_read, select.POLLIN)
-        self._fds = (listening, wake_read, wake_write, self._lock)
+        self._fds = (listening, wake_read, wake_write, self._place.lock)
         try:
             while True:
                 self._reap()
@@ -324,14 +388,18 @@ class _Loop:
             os.close(pidfd)
 
     def _retire(self) -> None:
-        """Take no more commands (the ones running finish), then exit: clients run cold meanwhile."""
+        """Take no more commands, and give up the socket's name and the lock at once: the next
+        command (cold) starts a new server, which serves the ones after it while this one
+        finishes those it runs, then exits."""
         self._stale = True
         self._poller.unregister(self._listener.fileno())
         self._listener.close()
+        self._place.give_up()
 
     def _note(self) -> None:
         """The lock file says who serves and how many commands it has started: "PID COUNT"."""
-        os.pwrite(self._lock, f"{os.getpid()} {self._served}\n".ljust(32).encode(), 0)
+        if self._place.lock >= 0:  # given up: the file is the next server's to write
+            os.pwrite(self._place.lock, f"{os.getpid()} {self._served}\n".ljust(32).encode(), 0)
 
     def _from_client(self, fd: int) -> None:
         pid = self._by_fd[fd]
