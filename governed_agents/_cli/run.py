@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import gc
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"governed-agents run: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return USAGE
     language = args.language or _LANGUAGE_BY_SUFFIX.get(path.suffix.lower(), "python")
+    with tempfile.TemporaryDirectory(prefix="governed-run-") as tmp:
+        work_dir = Path(args.work_dir) if args.work_dir else Path(tmp)
+        return _gate(args, code, language, work_dir)
+
+
+def _gate(args: argparse.Namespace, code: str, language: str, work_dir: Path) -> int:
+    from governed_agents.analysis._prefetch import prefetch
+
+    prefetch(code, language, str(work_dir))  # the analysis runs on the other core while the rest loads
     from governed_agents._cli.check import open_receipts
     from governed_agents.governor import Governor
     from governed_agents.policy import PolicyError, load_policy
@@ -74,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
     governor = Governor(policy, log if log is not None else False,
                         require_isolation=not args.allow_missing_isolation)
     try:
-        return asyncio.run(_gate_and_run(governor, code, language, args))
+        return asyncio.run(_gate_and_run(governor, code, language, work_dir, args))
     finally:
         if log is not None:
             log.close()
@@ -84,15 +94,11 @@ def _run(args: argparse.Namespace) -> int:
         gc.freeze()
 
 
-async def _gate_and_run(governor: Any, code: str, language: str, args: argparse.Namespace) -> int:
+async def _gate_and_run(governor: Any, code: str, language: str, work_dir: Path, args: argparse.Namespace) -> int:
     """The Governor's one gate-then-run path, as every governed executor takes it."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="governed-run-") as tmp:
-        work_dir = Path(args.work_dir) if args.work_dir else Path(tmp)
-        work_dir.mkdir(parents=True, exist_ok=True)
-        execution = await governor.execute([(language, code)], executor=args.agent, suggester=args.suggester,
-                                           work_dir=work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    execution = await governor.execute([(language, code)], executor=args.agent, suggester=args.suggester,
+                                       work_dir=work_dir)
     gate = execution.gate
     where = f" (receipt {gate.receipt_id})" if gate.receipt_id else ""
     if not gate.approved:

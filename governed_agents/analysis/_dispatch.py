@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
+from governed_agents.analysis._prefetch import take
 from governed_agents.ir import SovereignIR, Unresolved
 
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell", "zsh", "console"})
@@ -33,6 +34,9 @@ def _python() -> Any:
 
 def analyze(code: str, language: str = "python", work_dir: str | None = None) -> SovereignIR:
     """Analyse ``code`` into a SovereignIR. Never raises; failures become ``unresolved``."""
+    prefetched = take(code, language, work_dir)  # analysed by a child started early (see _prefetch)
+    if prefetched is not None:
+        return prefetched
     lang = normalise_language(language)
     try:
         if lang == "python":
