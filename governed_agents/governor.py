@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import os
 import time
@@ -354,12 +355,17 @@ class Governor:
         """``execute`` on the local runtime: the sandbox first, held until the decision is approved
         and durably recorded."""
         runtime = self.runtime_plan()
-        approval: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        approval: asyncio.Future[bool] = loop.create_future()
+        launched: asyncio.Future[None] = loop.create_future()
         started = time.monotonic()
-        running = asyncio.ensure_future(self._run_local(code_blocks, limits, work_dir=work_dir, timeout=timeout,
-                                                        cancellation=cancellation, hold=approval))
+        running = asyncio.ensure_future(self._run_local(
+            code_blocks, limits, work_dir=work_dir, timeout=timeout, cancellation=cancellation, hold=approval,
+            launched=functools.partial(launched.set_result, None)))
         try:
-            await asyncio.sleep(0)  # the sandbox's process is started in this step: it boots while the code is judged
+            # the code is judged once the sandbox's process exists (or the runtime gave up): it boots,
+            # and is moved into its cgroups, while the code is judged
+            await asyncio.wait((launched, running), return_when=asyncio.FIRST_COMPLETED)
             decision = self.decide_blocks(code_blocks, executor=executor, suggester=suggester, work_dir=work_dir)
             if decision.outcome != "approved" or decision.limits != limits:
                 approval.set_result(False)  # the waiting sandbox is killed (none of this code ran) while the
@@ -452,6 +458,7 @@ class Governor:
     async def _run_local(
         self, code_blocks: Sequence[tuple[str, str]], limits: RuntimeLimits, *, work_dir: str | os.PathLike[str],
         timeout: float | None, cancellation: asyncio.Event | None, hold: Awaitable[bool] | None = None,
+        launched: Callable[[], None] | None = None,
     ) -> tuple[int, str, list[RunReport]]:
         from governed_agents.runtime import run_code
 
@@ -459,8 +466,8 @@ class Governor:
         for language, code in code_blocks:
             report = await run_code(code, language, limits, work_dir=work_dir,
                                     require_isolation=self.require_isolation, timeout=timeout,
-                                    cancellation=cancellation, hold=hold)
-            hold = None  # only the first block waits for the receipt
+                                    cancellation=cancellation, hold=hold, launched=launched)
+            hold = launched = None  # only the first block waits for the receipt
             reports.append(report)
             # a layer that did not run is named once (the runtime puts the line first in each block's
             # stderr); with every layer active the output is the program's alone, as the stock executor's

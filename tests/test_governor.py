@@ -5,6 +5,8 @@ line of the code runs."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from governed_agents._provenance import ConversationContext
 from governed_agents.governor import Governor
 from governed_agents.policy import RuntimeLimits, parse_policy
 from governed_agents.receipts import ReceiptLog
+from governed_agents.runtime import available_layers
 
 POLICY = """agent "reader" {{ can "code_execution" with constraints {{
     allowed_file_operations: ["read"], max_execution_time: 30_seconds }} }}
@@ -137,3 +140,37 @@ async def test_a_cancelled_execute_leaves_no_sandbox_and_runs_nothing(governor, 
         await task
     await asyncio.sleep(0.5)
     assert working_in(work) == [] and not (work / "ran.txt").exists()
+
+
+def _in_a_run_cgroup() -> bool:
+    """Whether a process of this test's runs is in its run's cgroups (named governed-<our pid>-…)."""
+    mark = f"governed-{os.getpid()}-"
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if mark in (entry / "cgroup").read_text():
+                    return True
+            except OSError:
+                pass
+    return False
+
+
+async def test_the_sandbox_is_moved_into_its_cgroups_while_the_code_is_judged(tmp_path, work):
+    # the move waits for the kernel (an RCU grace period): it is made beside the decision, which holds
+    # the event loop while it analyses, not after it
+    if available_layers()["cgroup"] != "active":
+        pytest.skip(f"no cgroups here: {available_layers()['cgroup']}")
+    seen = []
+
+    class Slow(Governor):
+        def decide_blocks(self, *args, **kwargs):
+            deadline = time.monotonic() + 10
+            while not _in_a_run_cgroup() and time.monotonic() < deadline:
+                time.sleep(0.01)  # a slow analysis, holding the event loop
+            seen.append(_in_a_run_cgroup())
+            return super().decide_blocks(*args, **kwargs)
+
+    governor = Slow(parse_policy(POLICY.format(work=work)), tmp_path / "receipts.db")
+    execution = await governor.execute([("python", "print('ran')\n")], executor="reader", work_dir=work)
+    assert execution.ran and execution.output.strip() == "ran"
+    assert seen == [True]

@@ -27,7 +27,7 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -216,6 +216,7 @@ async def run_code(
     timeout: float | None = None,
     cancellation: asyncio.Event | None = None,
     hold: Awaitable[bool] | None = None,
+    launched: Callable[[], None] | None = None,
 ) -> RunReport:
     """Run ``code`` under ``limits``. Never raises: failures come back as a non-zero report.
 
@@ -223,11 +224,16 @@ async def run_code(
     ``hold`` answers; ``True`` lets the code run, anything else (``False``, an exception) kills the
     waiting sandbox and the code never runs. The gate uses it to start the process while the
     receipt is being made durable.
+
+    ``launched``: called once the sandbox's process exists and its move into the run's cgroups is
+    under way (on a thread of its own). The gate judges the code from then on: judged before, a
+    decision that holds the event loop held the move back with it, and the move (an RCU grace
+    period, 6-16 ms) came after the decision instead of beside it.
     """
     layers = dict(available_layers())
     try:
         return await _run(code, language, limits, Path(work_dir), require_isolation, env, timeout, cancellation,
-                          layers, hold)
+                          layers, hold, launched)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -236,7 +242,8 @@ async def run_code(
 
 async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, require_isolation: bool,
                env: Mapping[str, str] | None, timeout: float | None, cancellation: asyncio.Event | None,
-               layers: dict[str, str], hold: Awaitable[bool] | None = None) -> RunReport:
+               layers: dict[str, str], hold: Awaitable[bool] | None = None,
+               launched: Callable[[], None] | None = None) -> RunReport:
     lang = language.lower()
     if lang not in _PYTHON and lang not in _SHELL:
         return _refusal(f"language {language!r} is not supported by the governed runtime", layers)
@@ -298,6 +305,8 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         info_fd = -1  # _admit closes it
         # read here as well, so that a move still under way when the run is given up never logs its outcome
         admitted.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if launched is not None:
+            launched()
         withheld = await _release(proc, go_fd, admitted, hold, cancellation)
         os.close(go_fd)  # the launcher reads EOF when no go was written
         go_fd = -1
