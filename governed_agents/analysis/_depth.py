@@ -55,8 +55,9 @@ _FIELD_PARTS = re.compile(r"\{\{|\}\}|[{}'\"\\#\r\n]")
 # below would change nothing but where the current line starts, so skipping it gives the same answer;
 # anything else on a line (a backslash, a prefixed or triple-quoted string, a bracket left open) makes
 # the run stop before that line, and the scan reads it token by token. Possessive repeats (``*+``):
-# no backtracking.
-_PLAIN = r"[^()\[\]{}'\"#\\\n]"
+# no backtracking. Plain characters are taken a run at a time (one at a time, each a step of the
+# repeat around the alternatives, was most of the time of the match).
+_PLAIN = r"[^()\[\]{}'\"#\\\n]++"
 _STRING = r"""(?<![A-Za-z])(?:"(?!"")[^"\\\r\n]*"|'(?!'')[^'\\\r\n]*')"""
 
 

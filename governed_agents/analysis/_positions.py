@@ -22,11 +22,20 @@ import libcst as cst
 __all__ = ["Locator", "dotted", "plain_text"]
 
 _IMPORT_KEYWORD = re.compile(r"\bimport\b")
-# String literals (any prefix, triple-quoted or not, escapes) and comments, as Python 3.11's
-# tokenizer reads them; the text is known to parse, so every literal is terminated.
+# String literals (triple-quoted or not, escapes) and comments, as Python 3.11's tokenizer reads
+# them; the text is known to parse, so every literal is terminated. A literal's body is read in runs
+# of plain characters, an escape or a lone quote between them (one step per character was most of
+# the time of the search). A prefix (``rb''``, ``f""``: at most two letters) is not in the pattern:
+# a pattern that may start with a letter is tried at every letter of the code; it is found by
+# looking back from the quote (``_literals``).
 _STRING_OR_COMMENT = re.compile(
-    r"""#[^\r\n]*|[rRbBuUfF]{0,2}(?:'''(?:[^\\]|\\.)*?'''|\"\"\"(?:[^\\]|\\.)*?\"\"\"|'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*")""",
+    r"#[^\r\n]*"
+    r"|'''[^'\\]*+(?:(?:\\.|'(?!''))[^'\\]*+)*+'''"
+    r'|"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+"""'
+    r"|'[^'\\\r\n]*+(?:\\.[^'\\\r\n]*+)*+'"
+    r'|"[^"\\\r\n]*+(?:\\.[^"\\\r\n]*+)*+"',
     re.DOTALL)
+_PREFIX_LETTERS = frozenset("rRbBuUfF")
 
 
 def dotted(node: Any) -> str:
@@ -70,6 +79,23 @@ def _first_quote_or_hash(source: str) -> int:
     text found there follows a letter, so it is the tail of a longer name)."""
     found = [i for i in (source.find("'"), source.find('"'), source.find("#")) if i >= 0]
     return min(found) if found else len(source)
+
+
+def _literals(source: str) -> tuple[list[int], list[int]]:
+    """Where each string literal (its prefix included) and each comment starts, and where it ends."""
+    starts: list[int] = []
+    ends: list[int] = []
+    end = 0  # where the last one ended: a prefix starts after it
+    for match in _STRING_OR_COMMENT.finditer(source):
+        quote, end_here = match.span()
+        start = quote
+        if source[quote] != "#":
+            while start > end and quote - start < 2 and source[start - 1] in _PREFIX_LETTERS:
+                start -= 1
+        starts.append(start)
+        ends.append(end_here)
+        end = end_here
+    return starts, ends
 
 
 class Locator:
@@ -147,12 +173,7 @@ class Locator:
                 self._plain_until = _first_quote_or_hash(self.source)
             if index < self._plain_until:
                 return False  # before any quote or '#': the literals need not be found at all (short snippets)
-            starts: list[int] = []
-            ends: list[int] = []
-            for match in _STRING_OR_COMMENT.finditer(self.source):
-                starts.append(match.start())
-                ends.append(match.end())
-            self._literal_starts, self._literal_ends = starts, ends
+            self._literal_starts, self._literal_ends = _literals(self.source)
         k = bisect.bisect_right(self._literal_starts, index) - 1
         return k >= 0 and self._literal_starts[k] < index < self._literal_ends[k]
 
