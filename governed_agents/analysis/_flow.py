@@ -129,7 +129,7 @@ def _matters(value: Any) -> bool:
 
 
 def _push_body(node: cst.For | cst.While, stack: list[Any]) -> None:
-    if isinstance(node, cst.While):
+    if type(node) is cst.While:
         stack.append(node.body)
         stack.append(node.test)  # evaluated again before each pass
     else:

@@ -200,7 +200,7 @@ def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> 
         for i, element in enumerate(target.elements):
             sub = Const(items[i]) if i < len(items) and items[i] is not UNKNOWN else UNKNOWN
             bind_target(w, element.value, sub)
-    elif isinstance(target, cst.Subscript):
+    elif target_type is cst.Subscript:
         base = w.value(target.value)
         if type(base) is Mod:
             hook = STORE_HOOKS.get(base.name)
@@ -208,7 +208,7 @@ def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> 
                 hook(w, target, base.name)
         elif type(base) is Const and type(target.value) is cst.Name:
             _forget(w, target.value.value)  # paths[0] = "/etc/passwd"
-    elif isinstance(target, cst.Attribute):  # sys.path = […], sys.path += […]
+    elif target_type is cst.Attribute:  # sys.path = […], sys.path += […]
         whole = w.value(target)
         if type(whole) is Mod:
             hook = STORE_HOOKS.get(whole.name)
@@ -252,17 +252,18 @@ def _on_ann_assign(w: Walker, node: cst.AnnAssign, stack: list[Any]) -> None:
 
 def _on_annotation(w: Walker, node: cst.Annotation, stack: list[Any]) -> None:
     """``x: subprocess.Popen`` names a type; it calls nothing (a call inside still counts)."""
-    pending = [node.annotation]
+    pending: list[Any] = [node.annotation]
     while pending:
         item = pending.pop()
-        if isinstance(item, (cst.Name, cst.Attribute)):
+        item_type = type(item)  # not isinstance: on libcst's ABCs a miss is slow
+        if item_type is cst.Name or item_type is cst.Attribute:
             w.no_escape.add(id(item))
-        elif isinstance(item, cst.Subscript):
+        elif item_type is cst.Subscript:
             pending.append(item.value)
-            pending.extend(e.slice.value for e in item.slice if isinstance(e.slice, cst.Index))
-        elif isinstance(item, cst.BinaryOperation):
+            pending.extend(e.slice.value for e in item.slice if type(e.slice) is cst.Index)
+        elif item_type is cst.BinaryOperation:
             pending.extend((item.left, item.right))
-        elif isinstance(item, (cst.Tuple, cst.List)):
+        elif item_type is cst.Tuple or item_type is cst.List:
             pending.extend(e.value for e in item.elements)
 
 
@@ -290,7 +291,7 @@ def _element(w: Walker, iterated_node: Any) -> Any:
     if isinstance(iterated, Const) and isinstance(iterated.value, tuple) and iterated.value \
             and all(type(v) is str for v in iterated.value):
         return Choice(iterated.value)
-    if iterated is UNKNOWN and isinstance(iterated_node, cst.Call):
+    if iterated is UNKNOWN and type(iterated_node) is cst.Call:
         return ITERATION_VALUES.get(w.callee(iterated_node)[0] or "", UNKNOWN)
     return UNKNOWN
 
@@ -325,7 +326,7 @@ def _param_names(params: cst.Parameters) -> Iterator[str]:
         for p in group:
             yield p.name.value
     for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
+        if type(star) is cst.Param:  # not isinstance: on libcst's ABCs a miss (MaybeSentinel) is slow
             yield star.name.value
 
 
@@ -367,7 +368,7 @@ def _on_comp_for(w: Walker, node: cst.CompFor, stack: list[Any]) -> None:
 def _on_comprehension(w: Walker, node: Any, stack: list[Any]) -> None:
     """The element is walked before its ``for``: bind the loop variables first."""
     comp = node.for_in
-    while isinstance(comp, cst.CompFor):
+    while type(comp) is cst.CompFor:
         _consume_targets(w, comp.target)
         bind_target(w, comp.target, _element(w, comp.iter))
         comp = comp.inner_for_in

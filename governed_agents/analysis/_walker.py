@@ -224,11 +224,13 @@ class Walker:
 
     def _fstring(self, node: cst.FormattedString) -> Any:
         out = []
+        part: Any
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
+            part_type = type(part)  # not isinstance: on libcst's ABCs a miss is slow
+            if part_type is cst.FormattedStringText:
                 out.append(part.value)
                 continue
-            if not isinstance(part, cst.FormattedStringExpression) or part.format_spec or part.conversion:
+            if part_type is not cst.FormattedStringExpression or part.format_spec or part.conversion:
                 return UNKNOWN
             v = self.value(part.expression)
             if not isinstance(v, Const) or not isinstance(v.value, (str, int, float)):
