@@ -269,13 +269,15 @@ def _timed(repeat: int, env_note: str, codes: list[str], corpus: Path, one: str,
     (tmp / "stock").mkdir()
     governed_run = [PY, "-m", "governed_agents.cli", "run", "--policy", str(ROOT / "policies" / "seed.policy"),
                     "--agent", "agent_sandbox", str(snippet)]
-    print(f"\nrun, one file as a whole process (best of {rounds} wall, mean cpu)")
+    # a run is short, and its ratio the noisiest here (bubblewrap's start waits for a free core): as
+    # many rounds as the start-up's
+    print(f"\nrun, one file as a whole process (best of {repeat} wall, mean cpu)")
     run = measure({
         "stock LocalCommandLineCodeExecutor": [PY, "-c", STOCK, str(snippet), str(tmp / "stock")],
         "governed-agents run": governed_run,
         "governed-agents run" + WARM: governed_run,
         "check of the same file": [*_check(str(snippet))],
-    }, rounds)
+    }, repeat)
     base_wall, base_cpu = run["stock LocalCommandLineCodeExecutor"]
     for name, (wall, cpu) in run.items():
         print(f"  {name:<36} {wall * 1e3:7.1f} ms wall ({wall / base_wall:4.2f}x)  "
