@@ -1,7 +1,7 @@
 """One input's analysis started early, in a forked process, while a cold command imports the rest.
 
-A cold ``governed-agents run`` or one-file ``check`` spends most of its time importing, and two
-halves of that are independent: the analyser (libcst builds ~260 node dataclasses as it loads) and
+A cold ``governed-agents run`` spends most of its time importing, and two halves of that are
+independent: the analyser (libcst builds ~260 node dataclasses as it loads) and
 everything that judges and runs (policy, decision and receipt models, the runtime). ``prefetch``
 forks once the IR's models are loaded; the child imports the analyser, analyses the text and
 writes its SovereignIR as JSON to a pipe, on the other core, while this process loads the rest.
@@ -10,7 +10,9 @@ writes its SovereignIR as JSON to a pipe, on the other core, while this process 
 It changes where the analysis runs, never what it says: the child runs the same ``analyze`` on the
 same arguments, and what it sends is validated into a SovereignIR here. A child that fails, dies
 or sends anything that does not validate costs only the wait: the text is analysed here, as it
-would have been. A process that has libcst loaded already (the warm server's copies, a library
+would have been (an IR that cannot be sent, a path with a lone surrogate say, is one of those).
+Only ``run`` forks: a one-file ``check`` has too little left to load beside the analyser to gain.
+A process that has libcst loaded already (the warm server's copies, a library
 user) analyses in place: there is nothing to overlap.
 """
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "benchmarks" / "redcode-exec" / "python-dev.json"
 
 # Runs in a fresh interpreter: prefetch each case, optionally sabotage the child, then analyse as the
-# gate does; prints the IRs as JSON lines, and whether the parent ever loaded libcst.
+# gate does; prints each IR's repr in JSON lines, and whether the parent ever loaded libcst.
 _DRIVER = """
 import json, os, signal, sys
 from governed_agents.analysis import _prefetch, analyze
@@ -39,7 +39,7 @@ for code, language, work_dir in cases:
     taken = _prefetch.take(code, language, work_dir)
     ir = taken if taken is not None else analyze(code, language, work_dir)
     print(json.dumps({"forked": pending is not None, "taken": taken is not None,
-                      "libcst_before": loaded_before, "ir": ir.model_dump_json()}))
+                      "libcst_before": loaded_before, "ir": repr(ir.model_dump())}))
     if _prefetch._pending is not None and sabotage != "other-work-dir":
         raise SystemExit("a prefetch was left pending")
 """
@@ -53,7 +53,8 @@ def _drive(cases: list[tuple[str, str, str | None]], sabotage: str = "none") -> 
 
 
 def _expected(code: str, language: str, work_dir: str | None) -> str:
-    return analyze(code, language, work_dir).model_dump_json()
+    """Every field's value and type, as the process builds them (JSON cannot carry every string)."""
+    return repr(analyze(code, language, work_dir).model_dump())
 
 
 CASES = [
@@ -92,6 +93,16 @@ def test_a_child_killed_before_it_answers_means_the_process_analyses_itself():
     (result,) = _drive(CASES[:1], sabotage="kill")
     assert result["forked"] and not result["taken"]
     assert result["ir"] == _expected(*CASES[0])
+
+
+def test_an_ir_the_child_cannot_send_is_built_in_place():
+    # a lone surrogate in a path: JSON cannot carry it, the child's dump fails and the parent
+    # analyses the text itself, keeping the path as the code spells it
+    case = ('import shutil\nshutil.rmtree("/data/\\udc80x")\n', "python", "/tmp/run")
+    (result,) = _drive([case])
+    assert result["forked"] and not result["taken"]
+    assert result["ir"] == _expected(*case)
+    assert "/data/\\udc80x" in result["ir"]
 
 
 def test_other_arguments_are_analysed_in_place_and_the_child_is_not_used():
