@@ -122,6 +122,13 @@ class Governor:
         self.receipts: ReceiptLog | None = _open_receipts(receipts, key_path)
         self.require_isolation = require_isolation
         self.work_dir = Path(work_dir) if work_dir is not None else None
+        self._vouched: dict[str, tuple[str, ...]] = {}
+
+    def vouch(self, executor: str, module: str) -> None:
+        """Take ``module`` as pure in ``executor``'s decisions, as its rule's ``pure_packages`` would:
+        the operator's own code that the executor provides (AutoGen's ``functions=`` module). Each
+        decision records it among the rule's constraints."""
+        self._vouched[executor] = tuple(sorted({*self._vouched.get(executor, ()), module}))
 
     @classmethod
     def from_env(cls) -> Governor:
@@ -149,7 +156,8 @@ class Governor:
         try:
             wd = work_dir if work_dir is not None else self.work_dir
             ir = _analyze_cached(code, language, str(wd) if wd is not None else None)
-            return self.policy.evaluate(ir, executor=executor, suggester=suggester)
+            return self.policy.evaluate(ir, executor=executor, suggester=suggester,
+                                        vouched=self._vouched.get(executor, ()))
         except Exception as exc:
             return _internal_denial(exc, executor=executor, suggester=suggester, code=code, language=language)
 

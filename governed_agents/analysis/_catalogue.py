@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from governed_agents.analysis import _closed
+from governed_agents.analysis._judged import judged_package
 from governed_agents.analysis._outside import outside_default
 from governed_agents.ir import DynamicCodeKind, SystemEffect
 
-__all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "OPS_BY_KIND", "PURE_SPEC",
+__all__ = ["CATALOGUED_ATTRIBUTES", "DUCK_METHODS", "KNOWN_MODULES", "MODULE_ESCAPES", "OPS_BY_KIND", "OWN_SUBMODULES", "PURE_SPEC",
            "UNKNOWN_SPEC", "Kind", "Op", "Spec", "all_specs", "known", "lookup", "module_attribute"]
 
 Kind = Literal["file", "open", "net", "proc", "env", "db", "dyn", "effect", "import", "getattr", "ctor",
@@ -624,6 +625,10 @@ _DYN: dict[str, Spec] = {
     "yaml.unsafe_load": _s("dyn", "deserialization", arg=None),
     "yaml.full_load": _s("dyn", "deserialization", arg=None),
     "jsonpickle.decode": _s("dyn", "deserialization", arg=None),
+    # text parsed into expressions with eval
+    "sympy.sympify": _s("dyn", "eval", arg=None),
+    "sympy.core.sympify.sympify": _s("dyn", "eval", arg=None),
+    "sympy.parsing.*": _s("dyn", "eval", arg=None),
 }
 
 _EFFECTS: dict[str, Spec] = {
@@ -823,6 +828,10 @@ _MONITORING: dict[str, Spec] = {
 # Data-set fetchers download; the local loaders (sklearn.datasets.load_iris) are pure.
 _FETCHERS: dict[str, Spec] = {
     "sklearn.datasets.fetch_*": _s("net", arg=None),
+    # graph readers and writers: read_edgelist(path), write_gml(G, path)
+    "networkx.read_*": _s("file", READ),
+    "networkx.write_*": _s("file", WRITE, arg=1),
+    "networkx.readwrite.*": _s("unknown", arg=None),
     "sklearn.datasets.fetch_openml": _s("net", arg=None),
     "seaborn.load_dataset": _s("net", arg=None),
     "seaborn.get_dataset_names": _s("net", arg=None),
@@ -852,6 +861,9 @@ _PREFIXES: tuple[tuple[str, Spec], ...] = tuple(  # "psutil.*", "sklearn.dataset
     sorted(((k[:-1], v) for k, v in _TABLE.items() if k.endswith("*")), key=lambda kv: -len(kv[0]))
 )
 
+# Packages catalogued whole (psutil.*, yfinance.*): each of their names has the entry's meaning.
+_WHOLE_PACKAGES: frozenset[str] = frozenset(p[:-1] for p, _ in _PREFIXES if p.count(".") == 1)
+
 # Top-level modules the catalogue knows: a free name equal to one of them is taken as that module
 # (AutoGen's Jupyter executor keeps imports from earlier blocks).
 KNOWN_MODULES: frozenset[str] = frozenset(
@@ -860,6 +872,10 @@ KNOWN_MODULES: frozenset[str] = frozenset(
 
 # Modules reachable as attributes of others (``np.os``, ``pd.io.common.os``): the use counts as
 # a use of the module itself. Maps the attribute name to the module it is.
+# Real submodules of judged packages that carry an escape's name: pandas.io.pickle is pandas' own
+# (its read_pickle is pandas.read_pickle), not the standard library's pickle.
+OWN_SUBMODULES: frozenset[str] = frozenset({"pandas.io.pickle", "pandas.compat.pickle_compat"})
+
 MODULE_ESCAPES: frozenset[str] = frozenset(
     {"os", "sys", "subprocess", "socket", "shutil", "ctypes", "ctypeslib", "builtins", "importlib",
      "pickle", "marshal", "pty", "posix", "nt", "_posixsubprocess", "urllib", "requests", "http"}
@@ -1007,11 +1023,16 @@ def _standard_library(top: str) -> bool:
 
 @functools.cache
 def unjudged_module(module: str) -> bool:
-    """A standard-library module nobody judged: not in the closed world, not judged pure, and no
-    parent of a module that is (``xml`` holds ``xml.sax``). Third-party modules are not judged here."""
+    """A module nobody judged. In the standard library: not in the closed world, not judged pure,
+    and no parent of a module that is (``xml`` holds ``xml.sax``). Outside it: a package neither
+    judged to compute (``_judged``), nor reaching outside (``_outside``), nor catalogued whole
+    (``psutil.*``) — one nobody judged, the code's own module, a relative import."""
     parts = module.split(".")
+    if not parts[0]:
+        return True  # from . import helpers: the code's own package
     if not _standard_library(parts[0]):
-        return False
+        return not (judged_package(module) or outside_default(module + ".") is not None
+                    or parts[0] in _WHOLE_PACKAGES)
     for i in range(len(parts), 0, -1):
         prefix = ".".join(parts[:i])
         if prefix in PURE_STDLIB or prefix in _closed.DEFAULT:

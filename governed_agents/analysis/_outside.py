@@ -39,13 +39,18 @@ _DYN = _names(
     "langchain_experimental autogen_ext.code_executors autogen_core.code_executor IPython ipykernel jupyter_client nbclient nbconvert papermill jinja2 mako chameleon genshi numexpr asteval "
     "simpleeval dill cloudpickle jsonpickle marshmallow_dataclass pyximport cffi Cython numba.pycc"
 )
-_UNKNOWN = _names(
+# outside-reaching corners of packages judged to compute (``_judged``)
+_NET += _names("aiohttp.web pyarrow.flight jwt.PyJWKClient torch.distributed nltk.downloader sqlalchemy.ext.asyncio "
+                "sqlalchemy.engine.create_engine sqlalchemy.engine_from_config sqlalchemy.engine.engine_from_config")
+_DYN += _names("torch.utils.cpp_extension")
+_UNKNOWN = _names("pyarrow.fs tensorflow.io ")
+_UNKNOWN += _names(
     "keyring win32api win32con win32com pywinauto pythoncom wmi pyudev evdev usb serial bluetooth pyshark "
     "netifaces pyroute2 iptc nftables python_iptables systemd dbus psycopg_pool sqlalchemy.pool"
 )
 
 # settings libraries: they read the environment (and .env files) when a settings object is made
-_ENV = _names("pydantic_settings environs decouple envparse everett dynaconf environ_config goodconf envier")
+_ENV = _names("pydantic.BaseSettings pydantic.v1.BaseSettings pydantic_settings environs decouple envparse everett dynaconf environ_config goodconf envier")
 
 OUTSIDE_PACKAGES: dict[str, str] = {
     **{m: "net" for m in _NET}, **{m: "proc" for m in _PROC}, **{m: "dyn" for m in _DYN},

@@ -18,6 +18,8 @@ from governed_agents.analysis._build import construct
 from governed_agents.analysis._catalogue import (
     DUCK_METHODS,
     MODULE_ESCAPES,
+    OWN_SUBMODULES,
+    UNKNOWN_SPEC,
     Spec,
     lookup,
     module_attribute,
@@ -210,10 +212,12 @@ class Walker:
             target = module_attribute(qualified)
             if target is not None:
                 return Mod(target)  # shutil.os is os
-            if attr in MODULE_ESCAPES and base.name != attr and lookup(qualified) is None:
+            own = lookup(qualified)
+            own = None if own is UNKNOWN_SPEC else own  # somelib.os: os, whether or not somelib was judged
+            if attr in MODULE_ESCAPES and base.name != attr and own is None and qualified not in OWN_SUBMODULES:
                 return Mod(attr)  # np.os, pd.io.common.os: the module itself
             private = attr.lstrip("_")
-            if attr[0] == "_" and private in MODULE_ESCAPES and lookup(qualified) is None:
+            if attr[0] == "_" and private in MODULE_ESCAPES and own is None:
                 return Mod(private)  # somelib._os, somelib.__subprocess: `import os as _os` in it
             return Mod(qualified)
         if isinstance(base, Obj):

@@ -158,6 +158,7 @@ class GovernedCodeExecutor(CodeExecutor, Component[GovernedCodeExecutorConfig]):
 
         write_new_file(Path(stock.work_dir) / f"{stock._functions_module}.py",
                        build_python_functions_file(stock._functions))
+        self.governor.vouch(self.agent_name, stock._functions_module)  # the operator's own functions
         if any(getattr(f, "python_packages", None) for f in stock._functions):
             await stock._setup_functions(cancellation_token)  # the stock pip install of their requirements
         stock._setup_functions_complete = True

@@ -11,6 +11,7 @@ import fnmatch
 import hashlib
 import json
 import posixpath
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -120,9 +121,17 @@ def _check_dynamic(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[s
 
 def _check_system(op: Any, rule: CodeExecutionRule, agent: str) -> list[tuple[str, str]]:
     allowed = rule.allowed_system_operations
-    if op.effect == "unknown":  # an API of an outside-reaching module the catalogue does not know
+    if op.effect == "unknown":  # an API nobody judged: outside every allow-list
+        module = op.api or op.function
+        if rule.pure_packages and (op.function.startswith("import ") or "." in module) \
+                and import_allowed(module, rule.pure_packages, ())[0]:
+            return []  # a third-party package the operator vouches for
+        third_party = ("." in module.lstrip(".") or op.function.startswith("import ")) \
+            and module.split(".")[0] not in sys.stdlib_module_names  # a bare name is a builtin
+        hint = (f" ({module.split('.')[0] or module} is a third-party package nobody judged; a policy's "
+                f"pure_packages can vouch for it)") if third_party and not module.startswith(".") else ""
         return [("allowed_system_operations",
-                 f"{op.function} is an operation the analyser does not know; no allow-list admits it")]
+                 f"{op.function} is an operation the analyser does not know; no allow-list admits it{hint}")]
     if "*" in allowed or op.effect in allowed:
         return []
     return [("allowed_system_operations",
@@ -194,6 +203,24 @@ def _rules(policy: PolicySet, executor: str, suggester: str | None, action: str
         else:
             rules.append((suggester, other_rule))
     return rules, violations, rule.delegation
+
+
+_VOUCHING: dict[tuple[int, tuple[str, ...]], tuple[Any, Any]] = {}
+
+
+def _vouching(rule: Any, vouched: tuple[str, ...]) -> Any:
+    """``rule`` with the executor's own modules among its ``pure_packages`` (kept: one object per
+    rule and set, so the derived limits stay cached)."""
+    if not isinstance(rule, CodeExecutionRule):
+        return rule
+    hit = _VOUCHING.get((id(rule), vouched))
+    if hit is not None and hit[0] is rule:
+        return hit[1]
+    copy = rule.model_copy(update={"pure_packages": tuple(sorted({*rule.pure_packages, *vouched}))})
+    if len(_VOUCHING) >= _DERIVED_MAX:
+        _VOUCHING.clear()
+    _VOUCHING[(id(rule), vouched)] = (rule, copy)
+    return copy
 
 
 # The runtime limits and the effective constraints depend on the rules alone: computed once per
@@ -335,9 +362,12 @@ def _judge(ir: SovereignIR, rules: list[tuple[str, Any]]) -> tuple[list[Violatio
     return violations, approvals
 
 
-def evaluate(policy: PolicySet, ir: SovereignIR, *, executor: str, suggester: str | None = None) -> Decision:
+def evaluate(policy: PolicySet, ir: SovereignIR, *, executor: str, suggester: str | None = None,
+             vouched: tuple[str, ...] = ()) -> Decision:
     try:
         rules, violations, delegation = _rules(policy, executor, suggester, "code_execution")
+        if vouched:
+            rules = [(name, _vouching(rule, vouched)) for name, rule in rules]
         more, approvals = _judge(ir, rules)
         violations += more
         if not rules and not violations:

@@ -6,6 +6,8 @@ Every key has a closed default: a capability that is not granted is denied.
 from __future__ import annotations
 
 import fnmatch
+import re
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -78,10 +80,11 @@ class CodeExecutionRule(_Rule):
         Literal["process_control", "privilege", "system_info", "system_monitoring", "native_code", "other",
                 "*"], ...] = ()
     allowed_languages: tuple[str, ...] = ("python",)
+    pure_packages: tuple[str, ...] = ()  # third-party packages the operator vouches compute only
 
     @field_validator("allowed_imports", "disallowed_imports", "allowed_file_paths", "allowed_network_destinations",
                      "allowed_commands", "allowed_environment_variables", "allowed_database_operations",
-                     "allowed_system_operations", "allowed_languages", mode="before")
+                     "allowed_system_operations", "allowed_languages", "pure_packages", mode="before")
     @classmethod
     def _listify_constraints(cls, value: Any) -> Any:  # its own name: the same name would replace _Rule's
         return _strings(value)
@@ -118,6 +121,18 @@ class CodeExecutionRule(_Rule):
     @classmethod
     def _count(cls, value: Any) -> Any:
         return None if value == "unlimited" else value
+
+    @field_validator("pure_packages")
+    @classmethod
+    def _third_party_packages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name):
+                raise ValueError(f"{name!r} is not a package name (pure_packages takes names such as "
+                                 "\"acme_utils\", never patterns: what nobody judged stays unknown)")
+            if name.split(".")[0] in sys.stdlib_module_names:
+                raise ValueError(f"{name!r} is in the standard library, which the analyser judges name by name; "
+                                 "pure_packages vouches only for third-party packages")
+        return value
 
     @field_validator("allowed_languages")
     @classmethod
@@ -204,9 +219,11 @@ class PolicySet(BaseModel):
         found, reason = resolve_name(name, list(self.agents))
         return (self.agents[found] if found is not None else None), reason
 
-    def evaluate(self, ir: SovereignIR, *, executor: str, suggester: str | None = None) -> Decision:
-        """The decision for ``executor`` running ``ir`` (∩ ``suggester`` under intersection). Never raises."""
-        return _evaluate(self, ir, executor=executor, suggester=suggester)
+    def evaluate(self, ir: SovereignIR, *, executor: str, suggester: str | None = None,
+                 vouched: tuple[str, ...] = ()) -> Decision:
+        """The decision for ``executor`` running ``ir`` (∩ ``suggester`` under intersection). Never raises.
+        ``vouched``: modules the executor itself provides, taken as its rules' ``pure_packages``."""
+        return _evaluate(self, ir, executor=executor, suggester=suggester, vouched=vouched)
 
     def evaluate_tool(
         self,

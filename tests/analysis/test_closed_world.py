@@ -136,11 +136,42 @@ def test_every_standard_library_module_is_judged_closed_or_unknown():
         assert bool(unknown) == (not parent), module
 
 
-def test_a_name_of_an_unjudged_module_is_unknown_and_third_party_modules_are_not_judged_here():
+def test_a_name_of_an_unjudged_module_is_unknown():
     assert lookup("readline.write_history_file") is UNKNOWN_SPEC
     assert lookup("_xxsubinterpreters.run_string") is UNKNOWN_SPEC  # not listed, but the interpreter's own
     assert lookup("math.sqrt") is None and lookup("json.loads") is None
-    assert lookup("somelib.anything") is None
+    assert lookup("somelib.anything") is UNKNOWN_SPEC  # a third-party package nobody judged
+    assert lookup("tqdm.tqdm") is None and lookup("numpy.linalg.norm") is None  # judged to compute
+
+
+@pytest.mark.parametrize("code, unknown", [
+    ("import send2trash\nsend2trash.send2trash('/etc/passwd')", {"import send2trash", "send2trash.send2trash"}),
+    ("from send2trash import send2trash as s\nlist(map(s, ['/etc/passwd']))", {"import send2trash",
+                                                                               "send2trash.send2trash"}),
+    ("import acme.tools as t\nt.wipe()", {"import acme.tools", "acme.tools.wipe"}),
+    ("from . import helpers\nhelpers.go()", {"import .helpers", ".helpers.go"}),  # the code's own package
+    ("import helpers\nhelpers.go()", {"import helpers", "helpers.go"}),  # a module the work dir may hold
+])
+def test_a_third_party_package_nobody_judged_is_unknown_from_its_import_on(code, unknown):
+    ir = analyze(code)
+    found = {o.function for o in ir.operations if o.type == "function_call" and o.effect == "unknown"}
+    assert found == unknown
+
+
+def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_and_escapes_are_not():
+    def kinds(code: str) -> set[str]:
+        return {o.type if o.type != "function_call" else o.effect for o in analyze(code).operations} - {"module_import"}
+
+    assert kinds("import tqdm, numpy as np\nfor _ in tqdm.tqdm(np.arange(3)): pass") == set()
+    assert kinds("import aiohttp.web\naiohttp.web.run_app(app)") == {"network_call"}  # a server
+    assert kinds("import sqlalchemy.ext.asyncio as a\na.create_async_engine(url)") == {"network_call"}
+    assert kinds("import sympy\nsympy.sympify(text)") == {"dynamic_code"}  # parsed with eval
+    assert kinds("import networkx as nx\nnx.write_gml(g, '/etc/g')") == {"file_operation"}
+    # a standard-library module reached through a package's attribute is that module
+    assert "process_spawn" in kinds("import numpy\nnumpy.os.system('id')")
+    assert {"unknown", "process_spawn"} <= kinds("import somelib\nsomelib._subprocess.run(['id'])")
+    # pandas.io.pickle is pandas' own module: its read_pickle is pandas.read_pickle
+    assert "dynamic_code" in kinds("import pandas as pd\npd.io.pickle.read_pickle('/data/x.pkl')")
 
 
 def test_a_package_that_reaches_outside_is_never_pure_but_its_catalogued_names_keep_their_meaning():
@@ -153,4 +184,4 @@ def test_a_package_that_reaches_outside_is_never_pure_but_its_catalogued_names_k
     get = next(o for o in analyze("import requests\nrequests.get('https://example.org/x')").operations
                if o.type == "network_call")
     assert get.destination == "example.org"
-    assert lookup("tqdm.tqdm") is None  # a package not listed stays open
+    assert lookup("tqdm.tqdm") is None  # a package judged to compute stays open

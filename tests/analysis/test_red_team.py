@@ -582,7 +582,6 @@ BENIGN = [
     "pd.eval('(df1 + df2) / (df3 - 1)')\ndf.eval('D = sin(A) + log(B)', inplace=True)",
     "import tqdm, pytz, dateutil.parser\nfor _ in tqdm.tqdm(range(3)):\n    pass\npytz.timezone('UTC')\n"
     "dateutil.parser.parse('2020-01-01')",
-    "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return jsonify(a=1)",
     "import numpy as np\nm = np.ma.zeros(3)\nprint(m.sum())",
     "import sqlalchemy\nengine = sqlalchemy.create_engine('sqlite://')",
     # the import path read
