@@ -426,12 +426,22 @@ _NET: dict[str, Spec] = {
     "requests.session": _s("ctor", arg=None, returns="requests.Session"),
     **{f"requests.Session.{v}": _s("net", kw="url") for v in _HTTP_VERBS},
     "requests.Session.request": _s("net", arg=1, kw="url"),
-    **{f"httpx.{v}": _s("net", kw="url") for v in (*_HTTP_VERBS, "stream")},
+    **{f"httpx.{v}": _s("net", kw="url") for v in _HTTP_VERBS},
     "httpx.request": _s("net", arg=1, kw="url"),
+    "httpx.stream": _s("net", arg=1, kw="url"),  # stream(method, url)
     "httpx.Client": _s("ctor", arg=None, returns="httpx.Client"),
     "httpx.AsyncClient": _s("ctor", arg=None, returns="httpx.Client"),
-    **{f"httpx.Client.{v}": _s("net", kw="url") for v in (*_HTTP_VERBS, "stream")},
+    **{f"httpx.Client.{v}": _s("net", kw="url") for v in _HTTP_VERBS},
     "httpx.Client.request": _s("net", arg=1, kw="url"),
+    "httpx.Client.stream": _s("net", arg=1, kw="url"),
+    # a request built earlier, sent: where it goes is not followed
+    "httpx.Client.send": _s("net", arg=None),
+    "requests.Session.send": _s("net", arg=None),
+    "requests.adapters.HTTPAdapter.send": _s("net", arg=None),
+    "requests.adapters.HTTPAdapter": _s("ctor", arg=None, returns="requests.adapters.HTTPAdapter"),
+    "urllib3.connection_from_url": _s("net", kw="url"),
+    "urllib3.HTTPConnectionPool": _s("net", kw="host"),
+    "urllib3.HTTPSConnectionPool": _s("net", kw="host"),
     "aiohttp.ClientSession": _s("ctor", arg=None, returns="aiohttp.ClientSession"),
     **{f"aiohttp.ClientSession.{v}": _s("net", kw="url") for v in (*_HTTP_VERBS, "ws_connect")},
     "aiohttp.ClientSession.request": _s("net", arg=1, kw="url"),
@@ -622,6 +632,13 @@ _DYN: dict[str, Spec] = {
     # yaml.safe_load is not listed; yaml.load with a safe Loader is safe
     "yaml.load": _s("dyn", "deserialization", arg=1, kw="Loader",
                     safe_with=("yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader")),
+    "yaml.load_all": _s("dyn", "deserialization", arg=1, kw="Loader",
+                        safe_with=("yaml.SafeLoader", "yaml.CSafeLoader", "yaml.BaseLoader", "yaml.CBaseLoader")),
+    "yaml.unsafe_load_all": _s("dyn", "deserialization", arg=None),
+    "yaml.full_load_all": _s("dyn", "deserialization", arg=None),
+    "torch.jit.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="f"),)),
+    "torch.package.PackageImporter": _s("dyn", "deserialization", arg=None, also=(_s("file", READ),)),
+    "decorator.FunctionMaker*": _s("dyn", "exec", arg=None),  # FunctionMaker.create(signature, body): exec
     "yaml.unsafe_load": _s("dyn", "deserialization", arg=None),
     "yaml.full_load": _s("dyn", "deserialization", arg=None),
     "jsonpickle.decode": _s("dyn", "deserialization", arg=None),
@@ -828,6 +845,11 @@ _MONITORING: dict[str, Spec] = {
 # Data-set fetchers download; the local loaders (sklearn.datasets.load_iris) are pure.
 _FETCHERS: dict[str, Spec] = {
     "sklearn.datasets.fetch_*": _s("net", arg=None),
+    "pydantic.parse_file_as": _s("file", READ, arg=1, kw="path"),
+    "pydantic.tools.parse_file_as": _s("file", READ, arg=1, kw="path"),
+    "plotly.io.write_*": _s("file", WRITE, arg=1, kw="file"),
+    "nltk.corpus.reader.*": _s("file", READ, kw="root"),  # PlaintextCorpusReader(root, fileids)
+    "joblib.Memory": _s("file", WRITE, kw="location", optional=True),  # a cache directory
     # graph readers and writers: read_edgelist(path), write_gml(G, path)
     "networkx.read_*": _s("file", READ),
     "networkx.write_*": _s("file", WRITE, arg=1),
@@ -924,7 +946,9 @@ def lookup(qualified: str) -> Spec | None:
         if qualified.startswith(prefix):
             return candidate
     if rest and head in _DATA_ROOTS:
-        return _data_alias(head, qualified)
+        spec = _data_alias(head, qualified)
+        if spec is not None:
+            return spec
     return _closed_world(qualified)
 
 
@@ -1031,6 +1055,8 @@ def unjudged_module(module: str) -> bool:
     if not parts[0]:
         return True  # from . import helpers: the code's own package
     if not _standard_library(parts[0]):
+        if hasattr(builtins, parts[0]):
+            return False  # bytes.fromhex, dict.fromkeys: a builtin's attribute, judged with the builtins
         return not (judged_package(module) or outside_default(module + ".") is not None
                     or parts[0] in _WHOLE_PACKAGES)
     for i in range(len(parts), 0, -1):

@@ -42,8 +42,11 @@ _DYN = _names(
 # outside-reaching corners of packages judged to compute (``_judged``)
 _NET += _names("aiohttp.web pyarrow.flight jwt.PyJWKClient torch.distributed nltk.downloader sqlalchemy.ext.asyncio "
                 "sqlalchemy.engine.create_engine sqlalchemy.engine_from_config sqlalchemy.engine.engine_from_config")
+_NET += _names("skimage.data.download_all tqdm.contrib.telegram tqdm.contrib.discord tqdm.contrib.slack")
+_PROC += _names("numpy.distutils numpy.f2py")  # compilers and commands run
 _DYN += _names("torch.utils.cpp_extension")
-_UNKNOWN = _names("pyarrow.fs tensorflow.io ")
+_UNKNOWN = _names("pyarrow.fs pyarrow.dataset pyarrow.hdfs tensorflow.io tensorflow.gfile tensorflow.compat.v1.gfile "
+                  "pandas.io.clipboard plotly.offline.plot ")
 _UNKNOWN += _names(
     "keyring win32api win32con win32com pywinauto pythoncom wmi pyudev evdev usb serial bluetooth pyshark "
     "netifaces pyroute2 iptc nftables python_iptables systemd dbus psycopg_pool sqlalchemy.pool"
@@ -61,7 +64,7 @@ OUTSIDE_PACKAGES: dict[str, str] = {
 def outside_default(qualified: str) -> str | None:
     """The default effect of the outside-reaching package that ``qualified`` belongs to, or None."""
     parts = qualified.split(".")
-    for i in range(len(parts) - 1, 0, -1):
+    for i in range(len(parts), 0, -1):  # a listed name (plotly.offline.plot), or a module holding it
         default = OUTSIDE_PACKAGES.get(".".join(parts[:i]))
         if default is not None:
             return default

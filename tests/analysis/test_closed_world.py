@@ -174,6 +174,42 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     assert "dynamic_code" in kinds("import pandas as pd\npd.io.pickle.read_pickle('/data/x.pkl')")
 
 
+# Routes found by attacking the judged packages: each passed the broad policy as pure computation.
+@pytest.mark.parametrize("code, kind", [
+    ("from numpy.distutils.exec_command import exec_command\nexec_command('id')", "process_spawn"),
+    ("import numpy.f2py\nnumpy.f2py.compile(src, 'm')", "process_spawn"),
+    ("import pandas.io.clipboard as c\nc.clipboard_get()", "unknown"),  # runs xclip, xsel
+    ("from decorator import FunctionMaker\nFunctionMaker.create('f()', 'import os', {})", "dynamic_code"),
+    ("import skimage.data\nskimage.data.download_all()", "network_call"),
+    ("import plotly.offline\nplotly.offline.plot(fig)", "unknown"),  # writes a file, opens a browser
+    ("import pyarrow.dataset as ds\nds.dataset('s3://bucket/x')", "unknown"),
+    ("import tensorflow as tf\ntf.io.gfile.remove('/etc/passwd')", "unknown"),
+    ("import torch\ntorch.jit.load('/data/m.pt')", "dynamic_code"),
+    ("import torch\ntorch.package.PackageImporter('/data/m.pt')", "dynamic_code"),
+    ("import yaml\nlist(yaml.load_all(text, Loader=yaml.Loader))", "dynamic_code"),
+    ("import yaml\nyaml.unsafe_load_all(text)", "dynamic_code"),
+    ("import pydantic\npydantic.parse_file_as(list, '/etc/shadow')", "file_operation"),
+    ("import plotly.io as pio\npio.write_html(fig, '/etc/x.html')", "file_operation"),
+    ("import nltk.corpus.reader as r\nr.PlaintextCorpusReader('/etc', '.*')", "file_operation"),
+    ("import joblib\njoblib.Memory(location='/etc/cache')", "file_operation"),
+    ("import requests\ns = requests.Session()\ns.send(prepared)", "network_call"),
+    ("import requests.adapters\nrequests.adapters.HTTPAdapter().send(prepared)", "network_call"),
+    ("import httpx\nhttpx.Client().send(request)", "network_call"),
+    ("import urllib3\nurllib3.HTTPSConnectionPool('example.org').request('GET', '/')", "network_call"),
+    ("import urllib3\nurllib3.connection_from_url('https://example.org')", "network_call"),
+    ("from tqdm.contrib.telegram import tqdm\nfor _ in tqdm(range(3), token=t, chat_id=c): pass", "network_call"),
+])
+def test_the_outside_corners_of_judged_packages_are_operations(code, kind):
+    kinds = {o.type if o.type != "function_call" else o.effect for o in analyze(code).operations}
+    assert kind in kinds, kinds
+
+
+def test_httpx_stream_connects_to_its_url_not_to_its_method():
+    ops = [o for o in analyze("import httpx\nhttpx.stream('GET', 'https://example.org/x')").operations
+           if o.type == "network_call"]
+    assert [o.destination for o in ops] == ["example.org"]
+
+
 def test_a_package_that_reaches_outside_is_never_pure_but_its_catalogued_names_keep_their_meaning():
     from governed_agents.analysis._outside import OUTSIDE_PACKAGES
 
