@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from governed_agents.analysis import _closed
-from governed_agents.analysis._judged import judged_package
+from governed_agents.analysis._judged import judged_package, tooling_name
 from governed_agents.analysis._outside import outside_default
 from governed_agents.ir import DynamicCodeKind, SystemEffect
 
@@ -1095,7 +1095,9 @@ def _closed_world(qualified: str) -> Spec | None:
     if unjudged_module(owner):
         return UNKNOWN_SPEC
     outside = outside_default(qualified)  # redis.Redis, sh.rm, jinja2.Template: never pure
-    return _DEFAULT_SPECS[outside] if outside is not None else None
+    if outside is not None:
+        return _DEFAULT_SPECS[outside]
+    return UNKNOWN_SPEC if tooling_name(qualified) else None  # numpy.testing.extbuild, cbook._get_…
 
 
 def unbound_method(qualified: str) -> Spec | None:

@@ -10,12 +10,16 @@ outside every allow-list, unless a policy's ``pure_packages`` vouches for it.
 
 Looked up by dotted prefix, so a judged package's submodule is judged too; an outside-reaching
 submodule of a judged package (``aiohttp.web``, a server) is listed in ``_outside`` and found there
-first.
+first. What a package keeps for itself was not judged with it: a private name or module
+(``matplotlib.cbook._get_executable_info`` runs a program) and its tooling — test helpers, command
+lines, build and compile steps (``numpy.testing.extbuild`` compiles and imports C,
+``matplotlib.testing.subprocess_run_for_testing`` runs any command) — are unknown, but for the
+``assert_*`` checks of a ``testing`` module.
 """
 
 from __future__ import annotations
 
-__all__ = ["JUDGED_PACKAGES", "judged_package"]
+__all__ = ["JUDGED_PACKAGES", "judged_package", "tooling_name"]
 
 
 def _names(text: str) -> list[str]:
@@ -44,3 +48,24 @@ def judged_package(module: str) -> bool:
     """``module`` is, or lies within, a package judged to compute."""
     parts = module.split(".")
     return any(".".join(parts[:i]) in JUDGED_PACKAGES for i in range(1, len(parts) + 1))
+
+
+# components naming a package's tooling rather than its computation
+_TOOLING = frozenset(_names(
+    "testing tests conftest cli commands distutils f2py extbuild cpp_extension autowrap codegen hub "
+    "downloader download installer setup build compiler"
+))
+
+
+def _private(component: str) -> bool:
+    return component.startswith("_") and not (component.startswith("__") and component.endswith("__"))
+
+
+def tooling_name(qualified: str) -> bool:
+    """``qualified``, a name within a judged package, is one the package keeps for itself or its tooling."""
+    parts = qualified.split(".")
+    if not judged_package(parts[0]) or len(parts) < 2:
+        return False
+    if len(parts) > 2 and parts[-2] == "testing" and parts[-1].startswith("assert_"):
+        parts = parts[:-2]  # numpy.testing.assert_allclose: a check of a result
+    return any(_private(c) or c in _TOOLING for c in parts[1:])

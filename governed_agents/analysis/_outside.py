@@ -45,8 +45,18 @@ _NET += _names("aiohttp.web pyarrow.flight jwt.PyJWKClient torch.distributed nlt
 _NET += _names("skimage.data.download_all tqdm.contrib.telegram tqdm.contrib.discord tqdm.contrib.slack")
 _PROC += _names("numpy.distutils numpy.f2py")  # compilers and commands run
 _DYN += _names("torch.utils.cpp_extension")
+# found by attacking the judged packages: a graph drawn by a program the code names, a viewer, an
+# animation's encoder; strings parsed with eval (sympy, formulas); native libraries; XSLT extensions
+_PROC += _names("networkx.nx_pydot networkx.nx_agraph networkx.drawing.nx_pydot networkx.drawing.nx_agraph "
+                "PIL.ImageShow PIL.Image.Image.show matplotlib.animation sympy.preview sympy.printing.preview "
+                "torch.multiprocessing tqdm.contrib.concurrent")
+_DYN += _names("sympy.S sympy.lambdify sympy.parsing statsmodels.formula torch.ops.load_library "
+               "torch.classes.load_library")
+_UNKNOWN_CORNERS = _names("lxml.etree.XSLT lxml.etree.XSLTExtension requests.utils.get_netrc_auth "
+                          "requests.utils.get_environ_proxies")
 _UNKNOWN = _names("pyarrow.fs pyarrow.dataset pyarrow.hdfs tensorflow.io tensorflow.gfile tensorflow.compat.v1.gfile "
                   "pandas.io.clipboard plotly.offline.plot ")
+_UNKNOWN += _UNKNOWN_CORNERS
 _UNKNOWN += _names(
     "keyring win32api win32con win32com pywinauto pythoncom wmi pyudev evdev usb serial bluetooth pyshark "
     "netifaces pyroute2 iptc nftables python_iptables systemd dbus psycopg_pool sqlalchemy.pool"

@@ -163,6 +163,7 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
         return {o.type if o.type != "function_call" else o.effect for o in analyze(code).operations} - {"module_import"}
 
     assert kinds("import tqdm, numpy as np\nfor _ in tqdm.tqdm(np.arange(3)): pass") == set()
+    assert kinds("import numpy as np\nnp.testing.assert_allclose(np.ones(2), 1.0)") == set()  # a check
     assert kinds("import aiohttp.web\naiohttp.web.run_app(app)") == {"network_call"}  # a server
     assert kinds("import sqlalchemy.ext.asyncio as a\na.create_async_engine(url)") == {"network_call"}
     assert kinds("import sympy\nsympy.sympify(text)") == {"dynamic_code"}  # parsed with eval
@@ -198,6 +199,22 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     ("import urllib3\nurllib3.HTTPSConnectionPool('example.org').request('GET', '/')", "network_call"),
     ("import urllib3\nurllib3.connection_from_url('https://example.org')", "network_call"),
     ("from tqdm.contrib.telegram import tqdm\nfor _ in tqdm(range(3), token=t, chat_id=c): pass", "network_call"),
+    # a package's own tooling and private names were not judged with it
+    ("from numpy.testing._private.extbuild import build_and_import_extension\nbuild_and_import_extension('m', [])",
+     "unknown"),
+    ("from matplotlib.testing import subprocess_run_for_testing\nsubprocess_run_for_testing(['id'])", "unknown"),
+    ("import matplotlib.cbook\nmatplotlib.cbook._get_executable_info('gs')", "unknown"),
+    ("from sympy.utilities.autowrap import autowrap\nautowrap(expr)", "unknown"),
+    ("import networkx as nx\nnx.nx_pydot.graphviz_layout(G, prog='/bin/sh')", "process_spawn"),
+    ("from PIL import ImageShow\nImageShow.show(img)", "process_spawn"),
+    ("import sympy\nsympy.S(\"__import__('os').system('id')\")", "dynamic_code"),
+    ("import sympy\nsympy.lambdify([], text)", "dynamic_code"),
+    ("from sympy.parsing.sympy_parser import parse_expr\nparse_expr(text)", "dynamic_code"),
+    ("import statsmodels.formula.api as smf\nsmf.ols(\"y ~ I(__import__('os').system('id'))\", df)", "dynamic_code"),
+    ("import torch\ntorch.ops.load_library('/data/analysis/x.so')", "dynamic_code"),
+    ("import lxml.etree as et\net.XSLT(et.parse('/data/analysis/x.xsl'))(doc)", "unknown"),
+    ("import requests\nrequests.utils.get_netrc_auth('https://x')", "unknown"),
+    ("import tqdm.contrib.concurrent as c\nc.process_map(f, range(3))", "process_spawn"),
 ])
 def test_the_outside_corners_of_judged_packages_are_operations(code, kind):
     kinds = {o.type if o.type != "function_call" else o.effect for o in analyze(code).operations}
