@@ -645,6 +645,13 @@ _DYN: dict[str, Spec] = {
     # text parsed into expressions with eval
     "sympy.sympify": _s("dyn", "eval", arg=None),
     "sympy.core.sympify.sympify": _s("dyn", "eval", arg=None),
+    # called, S is sympify (S("…") evaluates the text); its attributes are constants (S.Half, S.Zero)
+    "sympy.S": _s("dyn", "eval", arg=None),
+    "sympy.core.singleton.S": _s("dyn", "eval", arg=None),
+    "sympy.lambdify": _s("dyn", "exec", arg=None),  # writes a function's source and execs it
+    "sympy.utilities.lambdify.lambdify": _s("dyn", "exec", arg=None),
+    "torch.ops.load_library": _s("dyn", "native_code", arg=None),
+    "torch.classes.load_library": _s("dyn", "native_code", arg=None),
     "sympy.parsing.*": _s("dyn", "eval", arg=None),
 }
 

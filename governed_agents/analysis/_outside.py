@@ -50,13 +50,10 @@ _DYN += _names("torch.utils.cpp_extension")
 _PROC += _names("networkx.nx_pydot networkx.nx_agraph networkx.drawing.nx_pydot networkx.drawing.nx_agraph "
                 "PIL.ImageShow PIL.Image.Image.show matplotlib.animation sympy.preview sympy.printing.preview "
                 "torch.multiprocessing tqdm.contrib.concurrent")
-_DYN += _names("sympy.S sympy.lambdify sympy.parsing statsmodels.formula torch.ops.load_library "
-               "torch.classes.load_library")
-_UNKNOWN_CORNERS = _names("lxml.etree.XSLT lxml.etree.XSLTExtension requests.utils.get_netrc_auth "
-                          "requests.utils.get_environ_proxies")
+_DYN += _names("statsmodels.formula")  # patsy's formulas are evaluated as Python
 _UNKNOWN = _names("pyarrow.fs pyarrow.dataset pyarrow.hdfs tensorflow.io tensorflow.gfile tensorflow.compat.v1.gfile "
-                  "pandas.io.clipboard plotly.offline.plot ")
-_UNKNOWN += _UNKNOWN_CORNERS
+                  "pandas.io.clipboard plotly.offline.plot lxml.etree.XSLT lxml.etree.XSLTExtension "
+                  "requests.utils.get_netrc_auth requests.utils.get_environ_proxies")
 _UNKNOWN += _names(
     "keyring win32api win32con win32com pywinauto pythoncom wmi pyudev evdev usb serial bluetooth pyshark "
     "netifaces pyroute2 iptc nftables python_iptables systemd dbus psycopg_pool sqlalchemy.pool"

@@ -164,6 +164,8 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
 
     assert kinds("import tqdm, numpy as np\nfor _ in tqdm.tqdm(np.arange(3)): pass") == set()
     assert kinds("import numpy as np\nnp.testing.assert_allclose(np.ones(2), 1.0)") == set()  # a check
+    # sympy's constants hang off S; only calling S parses text
+    assert kinds("from sympy import S, Symbol\nx = Symbol('x')\ny = S.Half * x + S.Zero") == set()
     assert kinds("import aiohttp.web\naiohttp.web.run_app(app)") == {"network_call"}  # a server
     assert kinds("import sqlalchemy.ext.asyncio as a\na.create_async_engine(url)") == {"network_call"}
     assert kinds("import sympy\nsympy.sympify(text)") == {"dynamic_code"}  # parsed with eval
@@ -209,6 +211,8 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     ("from PIL import ImageShow\nImageShow.show(img)", "process_spawn"),
     ("import sympy\nsympy.S(\"__import__('os').system('id')\")", "dynamic_code"),
     ("import sympy\nsympy.lambdify([], text)", "dynamic_code"),
+    ("from sympy import S as Sym\nSym(text)", "dynamic_code"),
+    ("from numpy.testing import _private\n_private.extbuild.build_and_import_extension('m', [])", "unknown"),
     ("from sympy.parsing.sympy_parser import parse_expr\nparse_expr(text)", "dynamic_code"),
     ("import statsmodels.formula.api as smf\nsmf.ols(\"y ~ I(__import__('os').system('id'))\", df)", "dynamic_code"),
     ("import torch\ntorch.ops.load_library('/data/analysis/x.so')", "dynamic_code"),
