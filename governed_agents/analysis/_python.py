@@ -25,6 +25,7 @@ import libcst as cst
 
 from governed_agents.analysis._build import construct
 from governed_agents.analysis._depth import may_overflow
+from governed_agents.analysis._parse import parse
 from governed_agents.analysis._walker import Walker
 from governed_agents.ir import SovereignIR, Unresolved
 
@@ -121,7 +122,7 @@ def analyze_python(code: str, work_dir: str | None = None) -> SovereignIR:
         if refused is not None:
             return SovereignIR(language="python", code_signature=_raw(code), unresolved=(refused,))
     try:
-        module = cst.parse_module(code)
+        module = parse(code)
     except cst.ParserSyntaxError as exc:
         return SovereignIR(language="python", code_signature=_raw(code), unresolved=(_syntax_error(code, exc),))
     except cst.CSTValidationError as exc:  # libcst builds a node Python would not (a name that is no identifier)
