@@ -845,6 +845,8 @@ _MONITORING: dict[str, Spec] = {
     "pandas.DataFrame.to_clipboard": _s("effect", "system_monitoring", arg=None),
     # expressions pandas evaluates from text: judged by _special._pandas_expression
     **{name: _s("pure") for name in ("pandas.eval", "pandas.DataFrame.eval", "pandas.DataFrame.query")},
+    # a backend named "module://name" is imported: judged by _special._matplotlib_backend
+    **{name: _s("pure") for name in ("matplotlib.use", "matplotlib.pyplot.switch_backend")},
     "cv2.VideoCapture": _s("effect", "system_monitoring", arg=None),
     "tkinter.Tk.clipboard_get": _s("effect", "system_monitoring", arg=None),
 }

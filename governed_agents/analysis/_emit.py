@@ -36,7 +36,6 @@ from governed_agents.ir import (
     EnvironmentAccess,
     FileOperation,
     FunctionCall,
-    ModuleImport,
     NetworkCall,
     ProcessSpawn,
     SovereignIR,
@@ -270,8 +269,8 @@ def _effect_unknown(w: Walker, call: cst.Call, api: str, spec: Spec, carried: An
 
 
 def _import(w: Walker, call: cst.Call, api: str, spec: Spec, carried: Any) -> None:
-    if isinstance(carried, str):
-        w.emit(call, ModuleImport, module=carried, api=api)
+    if isinstance(carried, str):  # importing runs the module: one nobody judged is unknown, as a statement's
+        w.imports(call, carried, api=api)
     else:
         w.emit(call, DynamicCode, kind="dynamic_import", detail=f"{api} of a module name computed at run time",
                api=api)

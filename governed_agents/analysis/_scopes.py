@@ -5,7 +5,8 @@ where a branch may not have run or a loop may run again (``_flow``). A class bod
 invisible to the methods defined in it; ``global``/``nonlocal`` send bindings to the outer scope.
 A name read from outside its scope is recorded (``unbound``): an alias made later there is no alias.
 A free name is looked up in the star imports, then the builtins, then the modules the catalogue
-knows (Jupyter keeps the imports of earlier blocks).
+knows (Jupyter keeps the imports of earlier blocks); one still free after ``from sympy import *``
+is sympy's (a package with a hook for every call, ``_special.PACKAGE_HOOKS``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from governed_agents.analysis._catalogue import KNOWN_MODULES, known
+from governed_agents.analysis._special import PACKAGE_HOOKS
 from governed_agents.analysis._values import UNKNOWN, Const, Mod, join
 
 __all__ = ["BUILTINS", "LEAVE", "MISSING", "OUTER", "ClassScope", "Scopes"]
@@ -106,4 +108,7 @@ class Scopes:
             return Mod(name)
         if name in KNOWN_MODULES:  # imported in an earlier block (Jupyter keeps state): assume so
             return Mod(name)
+        for module in reversed(self.star_modules):
+            if module.partition(".")[0] in PACKAGE_HOOKS:  # from sympy import *; simplify("…")
+                return Mod(f"{module}.{name}")
         return UNKNOWN

@@ -9,7 +9,9 @@ have a handler here, keyed by qualified name, the way bandit registers one check
 * ``BARE_HOOKS``: the object used whole (``dict(os.environ)``);
 * ``SUBSCRIPT_VALUES``: what ``base[key]`` is (``sys.modules["os"]`` is the module ``os``);
 * ``ITERATION_VALUES``: what iterating a call's result yields (``psutil.process_iter()``);
-* ``RESULT_HOOKS``: what a call returns, computed (pathlib's constructors, ``joinpath``, ``with_name``…).
+* ``RESULT_HOOKS``: what a call returns, computed (pathlib's constructors, ``joinpath``, ``with_name``…);
+* ``PACKAGE_HOOKS``: run for every call into a package the catalogue judged pure, by the package's
+  name (sympy's functions parse a string argument with eval).
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ import libcst as cst
 
 from governed_agents.analysis._fold import join_path, path_text
 from governed_agents.analysis._sql import sqlite_database_files
-from governed_agents.analysis._values import UNKNOWN, Const, Mod, Obj, host_port, normalise_path
+from governed_agents.analysis._values import UNKNOWN, Choice, Const, Mod, Obj, host_port, normalise_path
 from governed_agents.ir import DynamicCode, EnvironmentAccess, FileOperation, ModuleImport, NetworkCall
 
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
 
-__all__ = ["BARE_HOOKS", "CALL_HOOKS", "ITERATION_VALUES", "RESULT_HOOKS", "STORE_HOOKS", "SUBSCRIPT_HOOKS",
-           "SUBSCRIPT_VALUES"]
+__all__ = ["BARE_HOOKS", "CALL_HOOKS", "ITERATION_VALUES", "PACKAGE_HOOKS", "RESULT_HOOKS", "STORE_HOOKS",
+           "SUBSCRIPT_HOOKS", "SUBSCRIPT_VALUES"]
 
 CallHook = Callable[["Walker", cst.Call, str], None]
 NodeHook = Callable[["Walker", Any, str], None]
@@ -44,6 +46,7 @@ BARE_HOOKS: dict[str, NodeHook] = {}
 SUBSCRIPT_VALUES: dict[str, Callable[[Walker, cst.Subscript], Any]] = {}
 ITERATION_VALUES: dict[str, Any] = {"psutil.process_iter": Obj("psutil.Process")}
 RESULT_HOOKS: dict[str, Callable[[Walker, cst.Call, Any], Any]] = {}
+PACKAGE_HOOKS: dict[str, CallHook] = {}
 
 
 def _register(table: dict[str, Any], *names: str) -> Callable[[Any], Any]:
@@ -141,6 +144,46 @@ def _pandas_expression(w: Walker, call: cst.Call, api: str) -> None:
     else:
         detail = f"{api} of text not known before the run"
     w.emit(call, DynamicCode, kind="eval", detail=detail, api=api)
+
+
+@_register(CALL_HOOKS, "matplotlib.use", "matplotlib.pyplot.switch_backend")
+def _matplotlib_backend(w: Walker, call: cst.Call, api: str) -> None:
+    """``matplotlib.use("module://name")`` imports the module ``name`` (any module on the path, the
+    work directory's too); a backend not known here may be one."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("backend") or keywords.get("newbackend") or (positional[0] if positional else None)
+    if node is None:
+        return
+    backend = w.value(node)
+    if isinstance(backend, Const) and isinstance(backend.value, str):
+        if backend.value.startswith("module://"):
+            w.imports(call, backend.value[len("module://"):], api=api)
+        return
+    w.emit(call, DynamicCode, kind="dynamic_import", detail=f"{api} of a backend computed at run time", api=api)
+
+
+# sympy's callables that read a string as a name or a number, not as an expression
+_SYMPY_NAMES = frozenset(("Symbol", "symbols", "Dummy", "Wild", "var", "Function", "IndexedBase", "Idx",
+                          "MatrixSymbol", "Integer", "Rational", "Float"))
+
+
+@_register(PACKAGE_HOOKS, "sympy")
+def _sympy_text(w: Walker, call: cst.Call, api: str) -> None:
+    """``sympy.expand("(x + 1)**2")``: sympy turns a string argument into an expression with
+    ``sympify``, which evals it (``sympy.simplify("__import__('os').system('id')")`` runs the
+    command). A positional argument known to be text is eval; one whose value is not known here is
+    judged an expression, as sympy code passes one."""
+    if api.rsplit(".", 1)[-1] in _SYMPY_NAMES:
+        return
+    for argument in call.args:
+        if argument.keyword is not None or argument.star:
+            continue
+        value = w.value(argument.value)
+        text = value.values[0] if type(value) is Choice else value.value if type(value) is Const else None
+        if isinstance(text, str):
+            w.emit(call, DynamicCode, kind="eval", detail=f"{api} parses {text[:60]!r} with eval (sympify)",
+                   api=api)
+            return
 
 
 @_register(CALL_HOOKS, "fileinput.input", "fileinput.FileInput")

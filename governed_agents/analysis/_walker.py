@@ -39,7 +39,13 @@ from governed_agents.analysis._fold import (
 from governed_agents.analysis._nodes import KINDS, SKIP_CHILDREN, on_name
 from governed_agents.analysis._positions import Locator, dotted
 from governed_agents.analysis._scopes import LEAVE, OUTER, Scopes
-from governed_agents.analysis._special import BARE_HOOKS, CALL_HOOKS, RESULT_HOOKS, SUBSCRIPT_VALUES
+from governed_agents.analysis._special import (
+    BARE_HOOKS,
+    CALL_HOOKS,
+    PACKAGE_HOOKS,
+    RESULT_HOOKS,
+    SUBSCRIPT_VALUES,
+)
 from governed_agents.analysis._values import UNKNOWN, Const, Method, Mod, Obj, normalise_path
 from governed_agents.ir import DynamicCode, FileOperation, FunctionCall, ModuleImport, Unresolved
 
@@ -356,6 +362,10 @@ class Walker:
     def on_call(self, call: cst.Call) -> None:
         qualified, spec, receiver = self.callee(call)
         if spec is None:
+            if qualified is not None:  # judged pure: its package may still read an argument as code
+                package = PACKAGE_HOOKS.get(qualified.partition(".")[0])
+                if package is not None:
+                    package(self, call, qualified)
             return
         api = qualified or "?"
         emit_call(self, call, api, spec, receiver)
@@ -450,20 +460,21 @@ class Walker:
     def on_import(self, node: cst.Import) -> None:
         self.bind_import(node)
         for alias in node.names:
-            self._import(alias, dotted(alias.name))
+            self.imports(alias, dotted(alias.name))
 
     def on_import_from(self, node: cst.ImportFrom) -> None:
         if type(node.names) is cst.ImportStar:
             base = "." * len(node.relative) + (dotted(node.module) if node.module is not None else "")
             self.scopes.star_modules.append(base)
-            self._import(node, base)
+            self.imports(node, base)
             return
         module = dotted(node.module) if node.module is not None and not node.relative else None
         for alias, full in self.bind_import_from(node):
-            self._import(alias, full, module)
+            self.imports(alias, full, module)
 
-    def _import(self, node: Any, module: str, parent: str | None = None) -> None:
-        self.emit(node, ModuleImport, module=module)
+    def imports(self, node: Any, module: str, parent: str | None = None, api: str | None = None) -> None:
+        """``module`` is imported at ``node`` (a statement, or ``importlib.import_module("m")``)."""
+        self.emit(node, ModuleImport, module=module, api=api)
         # importing runs the module's code: a standard-library module nobody judged is an unknown operation
         # (from m import name: m is imported whether or not name is a module of its own)
         name = parent if parent is not None and unjudged_module(parent) else (

@@ -151,6 +151,9 @@ def test_a_name_of_an_unjudged_module_is_unknown():
     ("import acme.tools as t\nt.wipe()", {"import acme.tools", "acme.tools.wipe"}),
     ("from . import helpers\nhelpers.go()", {"import .helpers", ".helpers.go"}),  # the code's own package
     ("import helpers\nhelpers.go()", {"import helpers", "helpers.go"}),  # a module the work dir may hold
+    # imported by name: importing runs the module's code, as a statement's import does
+    ("__import__('send2trash')", {"import send2trash"}),
+    ("import importlib\nimportlib.import_module('helpers')", {"import helpers"}),
 ])
 def test_a_third_party_package_nobody_judged_is_unknown_from_its_import_on(code, unknown):
     ir = analyze(code)
@@ -164,6 +167,7 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
 
     assert kinds("import tqdm, numpy as np\nfor _ in tqdm.tqdm(np.arange(3)): pass") == set()
     assert kinds("import numpy as np\nnp.testing.assert_allclose(np.ones(2), 1.0)") == set()  # a check
+    assert kinds("import matplotlib\nmatplotlib.use('Agg')") == set()  # a backend matplotlib has
     # sympy's constants hang off S; only calling S parses text
     assert kinds("from sympy import S, Symbol\nx = Symbol('x')\ny = S.Half * x + S.Zero") == set()
     assert kinds("import aiohttp.web\naiohttp.web.run_app(app)") == {"network_call"}  # a server
@@ -219,10 +223,29 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     ("import lxml.etree as et\net.XSLT(et.parse('/data/analysis/x.xsl'))(doc)", "unknown"),
     ("import requests\nrequests.utils.get_netrc_auth('https://x')", "unknown"),
     ("import tqdm.contrib.concurrent as c\nc.process_map(f, range(3))", "process_spawn"),
+    ("import matplotlib\nmatplotlib.use('module://helpers')", "unknown"),  # imports the work dir's helpers.py
+    ("import matplotlib.pyplot as plt\nplt.switch_backend(name)", "dynamic_code"),
 ])
 def test_the_outside_corners_of_judged_packages_are_operations(code, kind):
     kinds = {o.type if o.type != "function_call" else o.effect for o in analyze(code).operations}
     assert kind in kinds, kinds
+
+
+def test_a_sympy_function_given_text_evals_it_and_one_given_names_or_expressions_does_not():
+    def evals(code: str) -> list[str]:
+        return [o.detail for o in analyze("import sympy\n" + code).operations if o.type == "dynamic_code"]
+
+    assert evals("sympy.simplify(\"__import__('os').system('id')\")") == [
+        "sympy.simplify parses \"__import__('os').system('id')\" with eval (sympify)"]
+    assert evals("from sympy import expand as e\ne('(x + 1)**2')")  # under another name
+    assert evals("f = sympy.solve\nf(eq, 'x')")  # through an alias, any position
+    assert evals("for t in ['x + 1', 'x']:\n    sympy.factor(t)")  # one of several literals
+    assert evals("from sympy import *\nprint(simplify('x'))")  # a star import's free name is sympy's
+    assert evals("from sympy import *\ndef simplify(t): pass\nprint(simplify('x'))") == []  # the code's own
+    # names and numbers, expressions built in code, keyword text (a plot's title): no eval
+    assert evals("x, y = sympy.symbols('x y')\nz = sympy.Symbol('z')\nr = sympy.Rational('1/3')") == []
+    assert evals("sympy.expand((x + 1)**2)\nsympy.plot(x**2, title='square')") == []
+    assert evals("sympy.expand(expr)") == []  # a value not known here: judged an expression
 
 
 def test_httpx_stream_connects_to_its_url_not_to_its_method():
