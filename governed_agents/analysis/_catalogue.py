@@ -572,6 +572,13 @@ _DYN: dict[str, Spec] = {
     "importlib.machinery.*": _s("dyn", "dynamic_import", arg=None),
     "zipimport.*": _s("dyn", "dynamic_import", arg=None),
     "imp.*": _s("dyn", "dynamic_import", arg=None),
+    # unittest imports the modules it is told to test, and every test*.py under a directory
+    **{f"unittest.{f}": _s("import", kw="module", optional=True) for f in ("main", "TestProgram")},
+    **{f"unittest.{c}": _s("ctor", arg=None, returns="unittest.TestLoader")
+       for c in ("TestLoader", "loader.TestLoader")},
+    **{f"{owner}.{m}": _s("dyn", "dynamic_import", arg=None)
+       for owner in ("unittest.TestLoader", "unittest.defaultTestLoader", "unittest.loader.defaultTestLoader")
+       for m in ("discover", "loadTestsFromName", "loadTestsFromNames")},
     # they run code given as text
     **{f"timeit.{f}": _s("dyn", "exec", arg=None) for f in ("timeit", "repeat", "Timer")},
     **{f"{m}.{f}": _s("dyn", "exec", arg=None)
@@ -847,6 +854,9 @@ _MONITORING: dict[str, Spec] = {
     **{name: _s("pure") for name in ("pandas.eval", "pandas.DataFrame.eval", "pandas.DataFrame.query")},
     # a backend named "module://name" is imported: judged by _special._matplotlib_backend
     **{name: _s("pure") for name in ("matplotlib.use", "matplotlib.pyplot.switch_backend")},
+    # text evaluated as a type: judged by _special._forward_text
+    **{name: _s("pure") for name in ("typing.ForwardRef", "typing.TypeVar", "typing_extensions.TypeVar",
+                                     "typing_extensions.ForwardRef")},
     "cv2.VideoCapture": _s("effect", "system_monitoring", arg=None),
     "tkinter.Tk.clipboard_get": _s("effect", "system_monitoring", arg=None),
 }

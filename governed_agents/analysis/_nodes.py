@@ -15,6 +15,7 @@ from governed_agents.analysis._catalogue import lookup
 from governed_agents.analysis._emit import DUNDER_ESCAPES
 from governed_agents.analysis._flow import Mark, conditional, loop
 from governed_agents.analysis._fold import string_value
+from governed_agents.analysis._forward import forward_reference, value_arguments
 from governed_agents.analysis._positions import dotted
 from governed_agents.analysis._special import ITERATION_VALUES, STORE_HOOKS, SUBSCRIPT_HOOKS
 from governed_agents.analysis._values import UNKNOWN, Choice, Const, Mod
@@ -251,7 +252,8 @@ def _on_ann_assign(w: Walker, node: cst.AnnAssign, stack: list[Any]) -> None:
 
 
 def _on_annotation(w: Walker, node: cst.Annotation, stack: list[Any]) -> None:
-    """``x: subprocess.Popen`` names a type; it calls nothing (a call inside still counts)."""
+    """``x: subprocess.Popen`` names a type; it calls nothing (a call inside still counts). Its text
+    (``x: "Node"``) is evaluated by typing.get_type_hints and pydantic: more than a type is code."""
     pending: list[Any] = [node.annotation]
     while pending:
         item = pending.pop()
@@ -260,11 +262,16 @@ def _on_annotation(w: Walker, node: cst.Annotation, stack: list[Any]) -> None:
             w.no_escape.add(id(item))
         elif item_type is cst.Subscript:
             pending.append(item.value)
-            pending.extend(e.slice.value for e in item.slice if type(e.slice) is cst.Index)
+            kind = value_arguments(item.value)  # Literal["a"], Annotated[T, "doc"]: values, not types
+            if kind != "Literal":
+                items = [e.slice.value for e in item.slice if type(e.slice) is cst.Index]
+                pending.extend(items[:1] if kind == "Annotated" else items)
         elif item_type is cst.BinaryOperation:
             pending.extend((item.left, item.right))
         elif item_type is cst.Tuple or item_type is cst.List:
             pending.extend(e.value for e in item.elements)
+        elif item_type is cst.SimpleString or item_type is cst.ConcatenatedString:
+            forward_reference(w, item, "an annotation")
 
 
 def _on_aug_assign(w: Walker, node: cst.AugAssign, stack: list[Any]) -> None:

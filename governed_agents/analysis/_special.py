@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from governed_agents.analysis._fold import join_path, path_text
+from governed_agents.analysis._forward import forward_reference
 from governed_agents.analysis._sql import sqlite_database_files
 from governed_agents.analysis._values import UNKNOWN, Choice, Const, Mod, Obj, host_port, normalise_path
 from governed_agents.ir import DynamicCode, EnvironmentAccess, FileOperation, ModuleImport, NetworkCall
@@ -144,6 +145,18 @@ def _pandas_expression(w: Walker, call: cst.Call, api: str) -> None:
     else:
         detail = f"{api} of text not known before the run"
     w.emit(call, DynamicCode, kind="eval", detail=detail, api=api)
+
+
+@_register(CALL_HOOKS, "typing.ForwardRef", "typing.TypeVar", "typing_extensions.TypeVar",
+           "typing_extensions.ForwardRef")
+def _forward_text(w: Walker, call: cst.Call, api: str) -> None:
+    """``TypeVar("T", bound="Node")``, ``ForwardRef("Node")``: text evaluated as a type (_forward)."""
+    positional, keywords, _ = w.args(call)
+    for node in (positional[1:] if api.endswith("TypeVar") else positional[:1]) + list(keywords.values()):
+        if type(node) is cst.SimpleString or type(node) is cst.ConcatenatedString:
+            forward_reference(w, node, f"a {api} argument")
+        elif not isinstance(w.value(node), Const) and api.endswith("ForwardRef"):
+            w.emit(call, DynamicCode, kind="eval", detail=f"{api} of text not known before the run", api=api)
 
 
 @_register(CALL_HOOKS, "matplotlib.use", "matplotlib.pyplot.switch_backend")
