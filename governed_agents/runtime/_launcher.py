@@ -142,6 +142,17 @@ def _audit_hook(config, observed):
     network = audit.get("network", False)
     writable = tuple(os.path.realpath(p) for p in audit.get("writable", ()))
     commands = audit.get("commands", ())
+    # a program is allowed by an entry's first word, a glob on its name, as the view binds it
+    programs = tuple(os.path.basename(entry.split()[0]) for entry in commands if entry.split())
+    globbed = tuple(p for p in programs if "*" in p or "?" in p or "[" in p)
+    if globbed:
+        import fnmatch  # here, not in the hook: an import there is an event of its own
+
+        def program_allowed(name: str) -> bool:
+            return name in programs or any(fnmatch.fnmatchcase(name, p) for p in globbed)
+    else:
+        def program_allowed(name: str) -> bool:
+            return name in programs
     # the filesystem view: what exists inside the sandbox. A path outside it does not exist there;
     # the hook says which constraint made it so (the view, not the hook, is what refuses it)
     visible = tuple(audit.get("visible", ()))  # () = the whole root is visible (read-only)
@@ -230,7 +241,7 @@ def _audit_hook(config, observed):
                 program = program[0] if program else ""
             command = fsdecode(program) if isinstance(program, (str, bytes)) else str(program)
             name = os.path.basename(command.split()[0]) if command.split() else ""
-            if "*" not in commands and name not in commands:
+            if not program_allowed(name):
                 observed.add("process", command, "allowed_commands")
                 refuse("starting a process (" + event + " " + name + "): not in allowed_commands")
             observed.add("process", command)

@@ -77,8 +77,9 @@ def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, s
     return env
 
 
-def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, info_fd: int | None = None) -> tuple[list[str], View]:
-    view = build_view(limits, work_dir, interpreter=interpreter_roots())
+def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, info_fd: int | None = None, *,
+                programs: bool = True) -> tuple[list[str], View]:
+    view = build_view(limits, work_dir, interpreter=interpreter_roots(), programs=programs)
     # --as-pid-1: no bubblewrap init beside the code (it ran unfiltered, outside the cgroups, and could be
     # ptraced); no capabilities and no user namespaces of its own inside
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--disable-userns",
@@ -276,7 +277,9 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         go_read, go_fd = os.pipe()  # the launcher waits for the go before the code
         argv_prefix: list[str] = []
         if bwrap is not None:
-            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write)
+            # Python without allowed_commands cannot execve (seccomp): no program needs hiding then
+            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write,
+                                            programs=lang != "python" or bool(limits.allowed_commands) or not seccomp)
         code_fd = _code_memfd(code, lang)
         report_fd = os.memfd_create("governed-observed", 0)
         config = _launcher_config(code_fd, lang, limits, work_dir, seccomp, view, report_fd)

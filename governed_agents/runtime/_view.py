@@ -9,10 +9,16 @@ allows ``write``/``delete``. Everything else does not exist (ENOENT). A policy w
 
 A glob binds what it matches when the run starts (a directory covers its subtree); an entry that
 does not exist yet is not bound, so the code cannot create it — allow its directory instead.
+
+Programs too: unless ``allowed_commands`` holds ``"*"``, each program directory (:data:`PROGRAM_DIRECTORIES`)
+holds only the programs it allows, the shells (``os.system`` and shell blocks run in one) and the
+interpreter; ``ctypes``' ``system("id")`` finds no ``id``. Programs elsewhere (``/usr/lib*``,
+``/usr/libexec``: helpers that libraries and allowed programs run) are still there.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import glob
 import os
@@ -40,6 +46,10 @@ SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/et
 # only when the policy grants network: name resolution and the certificate store
 NETWORK_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/host.conf", "/etc/gai.conf", "/etc/services",
                  "/etc/protocols", "/etc/ssl", "/etc/ca-certificates", "/etc/pki")
+# where programs are found on PATH; a symlink among them (/bin -> usr/bin) is hidden with its target
+PROGRAM_DIRECTORIES = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/games",
+                       "/usr/local/games")
+SHELLS = ("sh", "bash", "dash")  # os.system and subprocess's shell=True run /bin/sh; shell blocks /bin/bash
 MAX_BINDS = 512  # a glob that matches more is refused rather than widened
 _GLOB = set("*?[")
 
@@ -62,7 +72,9 @@ class View:
             os.close(self.fds.pop())
 
 
-def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[str] = ()) -> View:
+def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[str] = (), programs: bool = True) -> View:
+    """The view for ``limits``; ``programs=False`` leaves the program directories whole (for code that
+    cannot start a program anyway: Python under seccomp without ``allowed_commands``)."""
     readable = [_entry(p) for p in limits.readable_paths]
     writable = [_entry(p) for p in limits.writable_paths]
     whole_read, whole_write = "/" in readable, "/" in writable
@@ -86,6 +98,8 @@ def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[s
         for path in _covering([p for p in interpreter if not p.startswith("/tmp/")]):
             argv += ["--ro-bind", path, path]
         view.system = [path for _, path, _ in roots] + list(interpreter)
+    if programs and not any(entry.split()[:1] == ["*"] for entry in limits.allowed_commands):
+        argv += _programs(tuple(limits.allowed_commands))
     argv += ["--dev", "/dev", "--proc", "/proc", *tmpfs_size, "--tmpfs", "/tmp", *tmpfs_size, "--tmpfs", "/dev/shm"]
     # the private /tmp hides what lies under it: bring back an interpreter there (a clone in mktemp -d)
     for path in _covering([p for p in interpreter if p.startswith("/tmp/")]):
@@ -110,6 +124,52 @@ def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[s
         argv += ["--remount-ro", "/"]  # the view's own root is a tmpfs: nothing new appears in it
         view.visible = sorted({*view.system, *binds, "/dev", "/proc"})
     return view
+
+
+def _programs(allowed: tuple[str, ...]) -> list[str]:
+    """bubblewrap's arguments that leave in each program directory only the programs ``allowed``
+    names (by their first word, a glob on the file name), the shells and the interpreter. The
+    directories are listed once per ``allowed`` (a program installed later is missing: refused, not
+    let through); each program is checked to exist at every run."""
+    argv: list[str] = []
+    for directory, kept in _programs_kept(allowed):
+        argv += ["--tmpfs", directory]
+        for path in kept:
+            if os.path.exists(path):  # a bind follows a symlink: /usr/bin/awk is the program it names
+                argv += ["--ro-bind", path, path]
+        argv += ["--remount-ro", directory]
+    return argv
+
+
+@functools.lru_cache(maxsize=64)
+def _programs_kept(allowed: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(program directory, the paths of the programs kept in it) for each program directory."""
+    names = [os.path.basename(entry.split()[0]) for entry in allowed if entry.split()]
+    keep = {os.path.realpath(sys.executable), sys.executable}
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for directory in _program_directories():
+        try:
+            present = os.listdir(directory)
+        except OSError:
+            continue
+        wanted = [f for f in present if f in SHELLS or any(fnmatch.fnmatchcase(f, name) for name in names)]
+        wanted += [f for f in present if os.path.join(directory, f) in keep and f not in wanted]
+        if len(wanted) > MAX_BINDS:
+            raise ViewError(f"allowed_commands match {len(wanted)} programs in {directory}; the runtime binds at "
+                            f"most {MAX_BINDS} (allow them all with \"*\" instead)")
+        found.append((directory, tuple(os.path.join(directory, name) for name in sorted(wanted))))
+    return tuple(found)
+
+
+@functools.cache
+def _program_directories() -> tuple[str, ...]:
+    """The program directories present here, each once (a symlink counts as its target)."""
+    found: list[str] = []
+    for directory in PROGRAM_DIRECTORIES:
+        real = os.path.realpath(directory)
+        if os.path.isdir(real) and real not in found:
+            found.append(real)
+    return tuple(found)
 
 
 def _entry(pattern: str) -> str:

@@ -115,6 +115,28 @@ async def test_bash_commands_still_find_their_programs_and_libraries(tmp_path):
     assert "etc" in names and "usr" in names
 
 
+PROGRAMS_BY_THE_KERNEL = """
+import ctypes, os, subprocess
+libc = ctypes.CDLL(None)  # no audit hook on system(): only what exists can run
+print('ls', subprocess.run(['ls', '/'], capture_output=True, text=True).returncode)
+print('id', libc.system(b'id >/dev/null 2>&1') >> 8)
+print('system', os.system('ls / >/dev/null'))
+"""
+
+
+@pytest.mark.parametrize(("allowed", "found"), [(("ls",), "127"), (("ls -l",), "127"), (("l?",), "127"),
+                                                  (("*",), "0")])
+async def test_only_the_allowed_programs_exist(tmp_path, allowed, found):
+    python = await run_code(PROGRAMS_BY_THE_KERNEL, "python",
+                            RuntimeLimits(allowed_commands=allowed, allow_dynamic_code=True), work_dir=tmp_path)
+    assert python.stdout.split() == ["ls", "0", "id", found, "system", "0"], python.output
+    # a shell block runs no audit hook at all: the view alone holds it
+    bash = await run_code("ls / >/dev/null && echo listed\nid >/dev/null 2>&1\necho $?\n", "bash",
+                          RuntimeLimits(allowed_commands=allowed, readable_paths=(str(tmp_path / "none"),)),
+                          work_dir=tmp_path)
+    assert bash.stdout.split() == ["listed", found], bash.output
+
+
 ETC_BY_THE_KERNEL = """
 import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)     # no audit hook on these: the kernel answers
