@@ -474,7 +474,8 @@ class Governor:
         for language, code in code_blocks:
             report = await run_code(code, language, limits, work_dir=work_dir,
                                     require_isolation=self.require_isolation, timeout=timeout,
-                                    cancellation=cancellation, hold=hold, launched=launched)
+                                    cancellation=cancellation, hold=hold, launched=launched,
+                                    hidden=self.receipts.private_files() if self.receipts is not None else ())
             hold = launched = None  # only the first block waits for the receipt
             reports.append(report)
             # a layer that did not run is named once (the runtime puts the line first in each block's

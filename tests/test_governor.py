@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 import governed_agents.runtime
-from governed_agents._provenance import ConversationContext
 from governed_agents.governor import Governor
 from governed_agents.policy import RuntimeLimits, parse_policy
 from governed_agents.receipts import ReceiptLog
 from governed_agents.runtime import available_layers
 
+ROOT = Path(__file__).resolve().parents[1]
 POLICY = """agent "reader" {{ can "code_execution" with constraints {{
     allowed_file_operations: ["read"], max_execution_time: 30_seconds }} }}
 agent "asker" {{ can "code_execution" with constraints {{
@@ -67,25 +69,58 @@ async def test_a_denied_block_is_never_run_by_the_sandbox_started_before_its_ana
 
 
 async def test_the_code_runs_once_its_decision_is_in_the_log(tmp_path, work, runs):
-    # the receipt log lies in the work dir, which the sandbox sees: the code reads the log's files and
-    # finds its own decision there, committed before its first line ran (a slow log: the sandbox is
-    # ready long before the receipt is)
+    # a slow log: the sandbox is ready long before the receipt is, and its first line runs after the
+    # decision was committed (the host's clock is the sandbox's)
+    committed: list[float] = []
+
     class Slow(ReceiptLog):
         async def aappend(self, receipt):
             await asyncio.sleep(0.5)
-            return await super().aappend(receipt)
+            appended = await super().aappend(receipt)
+            committed.append(time.time())
+            return appended
 
-    governor = Governor(parse_policy(POLICY.format(work=work)), Slow(work / "receipts.db"))
-    context = ConversationContext(message_from_suggester="token-5f1c2a")
-    code = ("import glob\n"
-            "data = b''.join(open(p, 'rb').read() for p in glob.glob('receipts.db*'))\n"
-            "print('found' if b'token-5f1c2a' in data else 'missing')\n")
-    execution = await governor.execute([("python", code)], executor="reader", work_dir=work, context=context)
-    assert execution.ran and execution.output.strip() == "found", execution.output
+    governor = Governor(parse_policy(POLICY.format(work=work)), Slow(tmp_path / "receipts.db"))
+    execution = await governor.execute([("python", "import time\nprint(time.time())\n")], executor="reader",
+                                       work_dir=work)
+    assert execution.ran, execution.output
     [(held, _)] = runs
     assert held
+    assert float(execution.output) >= committed[0]
     assert [(r.outcome, r.is_execution) for r in governor.receipts.receipts()] == [("approved", False),
                                                                                   ("executed", True)]
+
+
+TOUCH_THE_LOG = "".join(f"""try:
+    open({{directory!r}} + '/{name}', '{mode}').close()
+    print('{name}', '{mode}', 'done')
+except OSError as exc:
+    print('{name}', '{mode}', type(exc).__name__)
+""" for name in ("receipts.db", "receipts.db-wal", "receipts.db.key") for mode in ("rb", "ab"))
+
+
+@pytest.fixture
+def outside_tmp():
+    """A directory the sandbox's root shows (its /tmp is a private tmpfs): under /var/tmp, removed after."""
+    path = Path(tempfile.mkdtemp(prefix="governed-test-", dir="/var/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["beside the work dir", "in the work dir"])
+async def test_the_code_can_neither_read_nor_change_the_receipt_log_or_its_key(outside_tmp, inside):
+    # agent_admin may read and write anywhere ("/"), and the work dir is always writable
+    work = outside_tmp / "work"
+    work.mkdir()
+    logs = work if inside else outside_tmp
+    governor = Governor(ROOT / "policies" / "seed.policy", logs / "receipts.db")
+    assert (await governor.execute([("python", "print(1)\n")], executor="agent_admin", work_dir=work)).ran
+    execution = await governor.execute([("python", TOUCH_THE_LOG.format(directory=str(logs)))],
+                                       executor="agent_admin", work_dir=work)
+    assert execution.ran, execution.output
+    assert [line.split()[-1] for line in execution.output.splitlines()] == ["PermissionError"] * 6, execution.output
+    assert governor.receipts.verify().ok
+    assert len(list(governor.receipts.receipts())) == 4
 
 
 async def test_a_block_needing_approval_runs_once_approved_and_only_then(governor, work, runs):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -91,6 +92,20 @@ class ReceiptLog:
         self._pending: list[tuple[Receipt, asyncio.Future[Receipt]]] = []
         self._flushing = False
         self._parts: dict[str, bytes] = {}  # analyses and rules known to be in the log, by hash
+
+    def private_files(self) -> tuple[Path, ...]:
+        """The host files that code must neither read nor write: the signing key, and for an SQLite
+        log the file with its WAL, shared-memory and journal files (the runtime hides them). A key
+        not made yet is made now: made once the code runs, it would appear inside unhidden."""
+        if self._create and self._signing_key is None:
+            # a key that cannot be loaded cannot sign the receipt either: the append fails, and the gate with it
+            with contextlib.suppress(ReceiptStoreError):
+                self._key  # noqa: B018 - loaded (or made) for its side effect
+        files = [self.key_path.absolute()]
+        if self.path is not None:
+            db = self.path.absolute()
+            files += [db, *(Path(f"{db}{suffix}") for suffix in ("-wal", "-shm", "-journal"))]
+        return tuple(files)
 
     @property
     def public_key_path(self) -> Path:

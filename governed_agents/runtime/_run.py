@@ -27,7 +27,7 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -40,7 +40,7 @@ from governed_agents.runtime._layers import available_layers, bwrap_path
 from governed_agents.runtime._observed import read_observed
 from governed_agents.runtime._report import RunReport, layers_note
 from governed_agents.runtime._seccomp import seccomp_program
-from governed_agents.runtime._view import View, build_view, interpreter_roots
+from governed_agents.runtime._view import View, ViewError, build_view, interpreter_roots
 
 __all__ = ["DEFAULT_MAX_PROCESSES", "run_code", "run_code_sync"]
 
@@ -78,8 +78,8 @@ def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, s
 
 
 def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, info_fd: int | None = None, *,
-                programs: bool = True) -> tuple[list[str], View]:
-    view = build_view(limits, work_dir, interpreter=interpreter_roots(), programs=programs)
+                programs: bool = True, hidden: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[str], View]:
+    view = build_view(limits, work_dir, interpreter=interpreter_roots(), programs=programs, hidden=hidden)
     # --as-pid-1: no bubblewrap init beside the code (it ran unfiltered, outside the cgroups, and could be
     # ptraced); no capabilities and no user namespaces of its own inside
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--disable-userns",
@@ -218,8 +218,12 @@ async def run_code(
     cancellation: asyncio.Event | None = None,
     hold: Awaitable[bool] | None = None,
     launched: Callable[[], None] | None = None,
+    hidden: Sequence[str | os.PathLike[str]] = (),
 ) -> RunReport:
     """Run ``code`` under ``limits``. Never raises: failures come back as a non-zero report.
+
+    ``hidden``: host files the code must neither read nor write (the receipt log, its signing key):
+    empty inside the sandbox; a run that would leave one in a directory the code may write is refused.
 
     ``hold``: the sandbox starts at once but the launcher waits, before the user's code, until
     ``hold`` answers; ``True`` lets the code run, anything else (``False``, an exception) kills the
@@ -234,9 +238,11 @@ async def run_code(
     layers = dict(available_layers())
     try:
         return await _run(code, language, limits, Path(work_dir), require_isolation, env, timeout, cancellation,
-                          layers, hold, launched)
+                          layers, hold, launched, hidden)
     except asyncio.CancelledError:
         raise
+    except ViewError as exc:
+        return _refusal(str(exc), layers)
     except Exception as exc:
         return _refusal(f"the runtime layer failed ({type(exc).__name__}: {exc})", layers)
 
@@ -244,7 +250,7 @@ async def run_code(
 async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, require_isolation: bool,
                env: Mapping[str, str] | None, timeout: float | None, cancellation: asyncio.Event | None,
                layers: dict[str, str], hold: Awaitable[bool] | None = None,
-               launched: Callable[[], None] | None = None) -> RunReport:
+               launched: Callable[[], None] | None = None, hidden: Sequence[str | os.PathLike[str]] = ()) -> RunReport:
     lang = language.lower()
     if lang not in _PYTHON and lang not in _SHELL:
         return _refusal(f"language {language!r} is not supported by the governed runtime", layers)
@@ -278,7 +284,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         argv_prefix: list[str] = []
         if bwrap is not None:
             # Python without allowed_commands cannot execve (seccomp): no program needs hiding then
-            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write,
+            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write, hidden=hidden,
                                             programs=lang != "python" or bool(limits.allowed_commands) or not seccomp)
         code_fd = _code_memfd(code, lang)
         report_fd = os.memfd_create("governed-observed", 0)

@@ -72,9 +72,12 @@ class View:
             os.close(self.fds.pop())
 
 
-def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[str] = (), programs: bool = True) -> View:
+def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[str] = (), programs: bool = True,
+               hidden: Sequence[str | os.PathLike[str]] = ()) -> View:
     """The view for ``limits``; ``programs=False`` leaves the program directories whole (for code that
-    cannot start a program anyway: Python under seccomp without ``allowed_commands``)."""
+    cannot start a program anyway: Python under seccomp without ``allowed_commands``). ``hidden``
+    host files (the receipt log and its signing key) are empty inside; one in a directory the code
+    may write is refused (:class:`ViewError`): the code could replace it, or plant its WAL."""
     readable = [_entry(p) for p in limits.readable_paths]
     writable = [_entry(p) for p in limits.writable_paths]
     whole_read, whole_write = "/" in readable, "/" in writable
@@ -120,10 +123,26 @@ def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[s
         argv += ["--bind" if binds[path] else "--ro-bind", path, path]
     view.readable = [p for p, w in binds.items() if not w and p != str(work_dir)]
     view.writable = [p for p, w in binds.items() if w and p != str(work_dir)]
+    argv += _hidden(hidden, None if whole_read or whole_write else [*view.system, *binds])
     if not (whole_read or whole_write):
         argv += ["--remount-ro", "/"]  # the view's own root is a tmpfs: nothing new appears in it
         view.visible = sorted({*view.system, *binds, "/dev", "/proc"})
     return view
+
+
+def _hidden(files: Sequence[str | os.PathLike[str]], roots: list[str] | None) -> list[str]:
+    """/dev/null bound over each of ``files`` that exists, after every other bind: the code can
+    neither read it (a device on a nodev mount), nor write, truncate, unlink or rename it (a mount
+    point). A file it may create beside it (a journal, where the directory is writable) can at most
+    spoil the log, which ``verify`` then reports: without the key nothing can be signed. ``roots``:
+    what the view binds (None: the whole root); a file outside them is not there anyway."""
+    argv: list[str] = []
+    for file in files:
+        path = os.path.realpath(file)
+        shown = roots is None or any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+        if shown and os.path.isfile(path):
+            argv += ["--ro-bind", "/dev/null", path]
+    return argv
 
 
 def _programs(allowed: tuple[str, ...]) -> list[str]:

@@ -200,3 +200,18 @@ def test_only_world_readable_regular_files_are_copied_from_etc(tmp_path):
     assert _open_copy(str(tmp_path / "to-secret")) is None  # followed, as a bind would, and still refused
     assert _open_copy(str(fifo)) is None  # and it did not block
     assert _open_copy(str(tmp_path / "missing")) is None
+
+
+def test_the_receipt_log_and_its_key_are_covered_where_the_view_shows_them(tmp_path):
+    from governed_agents.runtime._view import build_view
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("r.db", "r.db.key"):
+        (data / name).write_text("secret")
+    (tmp_path / "elsewhere.key").write_text("secret")
+    hidden = [data / "r.db", data / "r.db.key", data / "r.db-journal", tmp_path / "elsewhere.key"]
+    argv = build_view(RuntimeLimits(readable_paths=(str(data),)), tmp_path / "w", hidden=hidden).argv
+    covered = [argv[i + 2] for i, word in enumerate(argv) if word == "--ro-bind" and argv[i + 1] == "/dev/null"]
+    assert covered == [str(data / "r.db"), str(data / "r.db.key")]  # elsewhere.key is not in the view at all
+    assert argv.index(str(data / "r.db")) > argv.index(str(data))  # on top of the bind that shows it
