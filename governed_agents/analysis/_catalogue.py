@@ -292,6 +292,17 @@ _DATA: dict[str, Spec] = {
     "tensorflow.saved_model.load": _s("file", READ, kw="export_dir", also=(_s("dyn", "deserialization", arg=None),)),
     **{f"statsmodels.{m}.datasets.get_rdataset": _s("net", arg=None) for m in ("api", "datasets")[:1]},
     "statsmodels.datasets.get_rdataset": _s("net", arg=None),
+    # pickles read back: statsmodels' load and results' load, networkx's gpickle (2.x)
+    **{name: _s("file", READ, kw="fname", also=(_s("dyn", "deserialization", arg=None),))
+       for name in ("statsmodels.api.load", "statsmodels.iolib.smpickle.load_pickle", "statsmodels.iolib.load_pickle",
+                    "statsmodels.base.wrapper.ResultsWrapper.load", "statsmodels.base.model.Results.load")},
+    **{name: _s("file", READ, kw="path", also=(_s("dyn", "deserialization", arg=None),))
+       for name in ("networkx.read_gpickle", "networkx.readwrite.gpickle.read_gpickle")},
+    **{name: _s("file", WRITE, arg=1, kw="path") for name in ("networkx.write_gpickle",
+                                                              "networkx.readwrite.gpickle.write_gpickle")},
+    # an interactive session: it runs what it reads
+    **{name: _s("dyn", "exec", arg=None) for name in ("sympy.init_session", "sympy.interactive.session.*")},
+    "dateutil.tz.tzfile": _s("file", READ, kw="fileobj"),
     "get_ipython": _s("ctor", arg=None, returns="IPython.InteractiveShell"),  # in a Jupyter kernel
     # model hubs: a download, and code from the hub run here (torch.hub runs the repository's hubconf)
     "torch.hub.*": _s("net", arg=None, also=(_s("dyn", "dynamic_import", arg=None),)),

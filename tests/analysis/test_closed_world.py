@@ -223,7 +223,11 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     ("import lxml.etree as et\net.XSLT(et.parse('/data/analysis/x.xsl'))(doc)", "unknown"),
     ("import requests\nrequests.utils.get_netrc_auth('https://x')", "unknown"),
     ("import tqdm.contrib.concurrent as c\nc.process_map(f, range(3))", "process_spawn"),
-    ("import matplotlib\nmatplotlib.use('module://helpers')", "unknown"),  # imports the work dir's helpers.py
+    ("import matplotlib\nmatplotlib.use('module://helpers')", "unknown"),
+    ("import statsmodels.api as sm\nsm.load('/data/analysis/m.pickle')", "dynamic_code"),  # a pickle
+    ("import networkx as nx\nnx.read_gpickle('/data/analysis/g')", "dynamic_code"),
+    ("import sympy\nsympy.init_session()", "dynamic_code"),  # runs what it reads
+    ("import dateutil.tz\ndateutil.tz.tzfile('/etc/shadow')", "file_operation"),  # imports the work dir's helpers.py
     ("import matplotlib.pyplot as plt\nplt.switch_backend(name)", "dynamic_code"),
 ])
 def test_the_outside_corners_of_judged_packages_are_operations(code, kind):
