@@ -206,7 +206,7 @@ def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> 
         if type(base) is Mod:
             hook = STORE_HOOKS.get(base.name)
             if hook is not None:
-                hook(w, target, base.name)
+                hook(w, target, base.name, value)
         elif type(base) is Const and type(target.value) is cst.Name:
             _forget(w, target.value.value)  # paths[0] = "/etc/passwd"
     elif target_type is cst.Attribute:  # sys.path = […], sys.path += […]
@@ -214,7 +214,7 @@ def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> 
         if type(whole) is Mod:
             hook = STORE_HOOKS.get(whole.name)
             if hook is not None:
-                hook(w, target, whole.name)
+                hook(w, target, whole.name, value)
 
 
 def _assign_targets(w: Walker, targets: list[Any], value_node: Any) -> None:

@@ -42,7 +42,7 @@ NodeHook = Callable[["Walker", Any, str], None]
 
 CALL_HOOKS: dict[str, CallHook] = {}
 SUBSCRIPT_HOOKS: dict[str, NodeHook] = {}
-STORE_HOOKS: dict[str, NodeHook] = {}
+STORE_HOOKS: dict[str, Callable[[Walker, Any, str, Any], None]] = {}  # (walker, target, api, value stored)
 BARE_HOOKS: dict[str, NodeHook] = {}
 SUBSCRIPT_VALUES: dict[str, Callable[[Walker, cst.Subscript], Any]] = {}
 ITERATION_VALUES: dict[str, Any] = {"psutil.process_iter": Obj("psutil.Process")}
@@ -173,6 +173,26 @@ def _matplotlib_backend(w: Walker, call: cst.Call, api: str) -> None:
             w.imports(call, backend.value[len("module://"):], api=api)
         return
     w.emit(call, DynamicCode, kind="dynamic_import", detail=f"{api} of a backend computed at run time", api=api)
+
+
+@_register(STORE_HOOKS, "matplotlib.rcParams", "matplotlib.pyplot.rcParams")
+def _matplotlib_backend_store(w: Walker, target: Any, api: str, value: Any) -> None:
+    """``rcParams["backend"] = "module://name"`` imports ``name`` when pyplot next needs a backend."""
+    if type(target) is not cst.Subscript:
+        return
+    key = w.subscript_key(target)
+    if key is not None and key != "backend":
+        return
+    if key is None and len(target.slice) == 1 and type(target.slice[0].slice) is cst.Index:
+        keys = w.value(target.slice[0].slice.value)  # for k, v in {"lines.linewidth": 2}.items(): …
+        if type(keys) is Choice and "backend" not in keys.values:
+            return
+    if isinstance(value, Const):  # a number, or a backend's name
+        if isinstance(value.value, str) and value.value.startswith("module://"):
+            w.imports(target, value.value[len("module://"):], api=f"{api}['backend']")
+        return
+    w.emit(target, DynamicCode, kind="dynamic_import", api=api,
+           detail=f"{api}[{key!r}] set to a backend computed at run time" if key else f"{api} set by a computed key")
 
 
 # sympy's callables that read a string as a name or a number, not as an expression
@@ -313,7 +333,7 @@ def _environ_read(w: Walker, node: cst.Subscript, api: str) -> None:
 
 
 @_register(STORE_HOOKS, *_ENVIRONS)
-def _environ_write(w: Walker, target: cst.Subscript, api: str) -> None:
+def _environ_write(w: Walker, target: cst.Subscript, api: str, value: Any) -> None:
     w.consumed.add(id(target))
     w.consumed.add(id(target.value))
     w.emit(target, EnvironmentAccess, names=(w.subscript_key(target),), access="write", api=api)
@@ -326,7 +346,7 @@ def _environ_whole(w: Walker, node: Any, api: str) -> None:
 
 
 @_register(STORE_HOOKS, "sys.path")
-def _import_path_store(w: Walker, target: Any, api: str) -> None:
+def _import_path_store(w: Walker, target: Any, api: str, value: Any) -> None:
     """``sys.path = […]``, ``sys.path += […]``, ``sys.path[0:0] = […]``: directories put on the import
     path, from which the next import reads (and runs) code. Which ones is not followed here: a read
     of an unknown path (``sys.path.append(p)`` names its path: the catalogue)."""

@@ -168,6 +168,9 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     assert kinds("import tqdm, numpy as np\nfor _ in tqdm.tqdm(np.arange(3)): pass") == set()
     assert kinds("import numpy as np\nnp.testing.assert_allclose(np.ones(2), 1.0)") == set()  # a check
     assert kinds("import matplotlib\nmatplotlib.use('Agg')") == set()  # a backend matplotlib has
+    assert kinds("import matplotlib as m\nm.rcParams['backend'] = 'Agg'\nm.rcParams['font.size'] = 9\n"
+                 "for k in ['lines.linewidth', 'axes.linewidth']:\n    m.rcParams[k] = 2\n"
+                 "for k, v in settings.items():\n    m.rcParams[k] = 2") == set()
     # sympy's constants hang off S; only calling S parses text
     assert kinds("from sympy import S, Symbol\nx = Symbol('x')\ny = S.Half * x + S.Zero") == set()
     assert kinds("import aiohttp.web\naiohttp.web.run_app(app)") == {"network_call"}  # a server
@@ -229,6 +232,8 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     ("import sympy\nsympy.init_session()", "dynamic_code"),  # runs what it reads
     ("import dateutil.tz\ndateutil.tz.tzfile('/etc/shadow')", "file_operation"),  # imports the work dir's helpers.py
     ("import matplotlib.pyplot as plt\nplt.switch_backend(name)", "dynamic_code"),
+    ("import matplotlib\nmatplotlib.rcParams['backend'] = 'module://helpers'", "unknown"),
+    ("import matplotlib.pyplot as plt\nfor k, v in settings.items():\n    plt.rcParams[k] = v", "dynamic_code"),
 ])
 def test_the_outside_corners_of_judged_packages_are_operations(code, kind):
     kinds = {o.type if o.type != "function_call" else o.effect for o in analyze(code).operations}
