@@ -49,7 +49,9 @@ NETWORK_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/host.conf", "/etc/gai.c
 # where programs are found on PATH; a symlink among them (/bin -> usr/bin) is hidden with its target
 PROGRAM_DIRECTORIES = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/games",
                        "/usr/local/games")
-SHELLS = ("sh", "bash", "dash")  # os.system and subprocess's shell=True run /bin/sh; shell blocks /bin/bash
+# os.system and subprocess's shell=True run /bin/sh, shell blocks /bin/bash; scripts start with
+# #!/usr/bin/env (which, like a shell, finds only the programs that exist here)
+SHELLS = ("sh", "bash", "dash", "env")
 MAX_BINDS = 512  # a glob that matches more is refused rather than widened
 _GLOB = set("*?[")
 

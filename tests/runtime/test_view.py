@@ -121,6 +121,7 @@ libc = ctypes.CDLL(None)  # no audit hook on system(): only what exists can run
 print('ls', subprocess.run(['ls', '/'], capture_output=True, text=True).returncode)
 print('id', libc.system(b'id >/dev/null 2>&1') >> 8)
 print('system', os.system('ls / >/dev/null'))
+print('env', libc.system(b'env ls / >/dev/null') >> 8, libc.system(b'env id >/dev/null 2>&1') >> 8)
 """
 
 
@@ -129,7 +130,7 @@ print('system', os.system('ls / >/dev/null'))
 async def test_only_the_allowed_programs_exist(tmp_path, allowed, found):
     python = await run_code(PROGRAMS_BY_THE_KERNEL, "python",
                             RuntimeLimits(allowed_commands=allowed, allow_dynamic_code=True), work_dir=tmp_path)
-    assert python.stdout.split() == ["ls", "0", "id", found, "system", "0"], python.output
+    assert python.stdout.split() == ["ls", "0", "id", found, "system", "0", "env", "0", found], python.output
     # a shell block runs no audit hook at all: the view alone holds it
     bash = await run_code("ls / >/dev/null && echo listed\nid >/dev/null 2>&1\necho $?\n", "bash",
                           RuntimeLimits(allowed_commands=allowed, readable_paths=(str(tmp_path / "none"),)),
