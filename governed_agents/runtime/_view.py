@@ -173,6 +173,8 @@ def _programs_kept(allowed: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]
             present = os.listdir(directory)
         except OSError:
             continue
+        if not present:  # nothing to hide (/usr/games): a mount less
+            continue
         wanted = [f for f in present if f in SHELLS or any(fnmatch.fnmatchcase(f, name) for name in names)]
         wanted += [f for f in present if os.path.join(directory, f) in keep and f not in wanted]
         if len(wanted) > MAX_BINDS:
