@@ -150,8 +150,9 @@ def _hidden(files: Sequence[str | os.PathLike[str]], roots: list[str] | None) ->
 def _programs(allowed: tuple[str, ...]) -> list[str]:
     """bubblewrap's arguments that leave in each program directory only the programs ``allowed``
     names (by their first word, a glob on the file name), the shells and the interpreter. The
-    directories are listed once per ``allowed`` (a program installed later is missing: refused, not
-    let through); each program is checked to exist at every run."""
+    directories are listed once per ``allowed`` (a program installed later is missing, but for one
+    put in a directory that was empty then, which is left as it is); each program is checked to exist
+    at every run."""
     argv: list[str] = []
     for directory, kept in _programs_kept(allowed):
         argv += ["--tmpfs", directory]
