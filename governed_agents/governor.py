@@ -369,7 +369,7 @@ class Governor:
         started = time.monotonic()
         running = asyncio.ensure_future(self._run_local(
             code_blocks, limits, work_dir=work_dir, timeout=timeout, cancellation=cancellation, hold=approval,
-            launched=functools.partial(launched.set_result, None)))
+            launched=functools.partial(launched.set_result, None), executor=executor))
         try:
             # the code is judged once the sandbox's process exists (or the runtime gave up): it boots,
             # and is moved into its cgroups, while the code is judged
@@ -450,6 +450,7 @@ class Governor:
         if inner is not None:
             return await self._run_inner(gate, inner, inner_name or "the inner executor", timeout, started)
         exit_code, output, reports = await self._run_local(code_blocks, gate.decision.limits, work_dir=work_dir,
+                                                           executor=gate.decision.executor,
                                                            timeout=timeout, cancellation=cancellation)
         return await self._executed(gate, exit_code, output, reports, time.monotonic() - started)
 
@@ -466,16 +467,21 @@ class Governor:
     async def _run_local(
         self, code_blocks: Sequence[tuple[str, str]], limits: RuntimeLimits, *, work_dir: str | os.PathLike[str],
         timeout: float | None, cancellation: asyncio.Event | None, hold: Awaitable[bool] | None = None,
-        launched: Callable[[], None] | None = None,
+        launched: Callable[[], None] | None = None, executor: str | None = None,
     ) -> tuple[int, str, list[RunReport]]:
         from governed_agents.runtime import run_code
+        from governed_agents.runtime._host_write import vouched_files
 
+        hidden = self.receipts.private_files() if self.receipts is not None else ()
+        # the modules vouched for in the work dir (AutoGen's functions=): read-only inside, so that a
+        # run cannot change what the next one takes as pure
+        frozen = vouched_files(work_dir, self._vouched.get(executor or "", ()))
         output, exit_code, reports = "", 0, []
         for language, code in code_blocks:
             report = await run_code(code, language, limits, work_dir=work_dir,
                                     require_isolation=self.require_isolation, timeout=timeout,
                                     cancellation=cancellation, hold=hold, launched=launched,
-                                    hidden=self.receipts.private_files() if self.receipts is not None else ())
+                                    hidden=hidden, frozen=frozen)
             hold = launched = None  # only the first block waits for the receipt
             reports.append(report)
             # a layer that did not run is named once (the runtime puts the line first in each block's

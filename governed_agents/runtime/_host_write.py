@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["write_new_file"]
+__all__ = ["vouched_files", "write_new_file"]
 
 
 def write_new_file(path: str | os.PathLike[str], text: str) -> None:
@@ -39,3 +39,23 @@ def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         raise IsADirectoryError(f"{path} is a directory")
     path.unlink()
+
+
+def vouched_files(work_dir: str | os.PathLike[str], modules: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """What the runtime binds read-only for the modules vouched for in ``work_dir`` (AutoGen's
+    ``functions``): each one's source, and the work dir's ``__pycache__`` — made a real directory
+    here, without any compiled copy of those modules (one a run planted there, with the source's
+    size and time in its header, would be imported in place of the source)."""
+    if not modules:
+        return ()
+    work = Path(work_dir)
+    files = [str(work / f"{module}.py") for module in modules
+             if (work / f"{module}.py").is_file() and not (work / f"{module}.py").is_symlink()]
+    cache = work / "__pycache__"
+    if cache.is_symlink() or (cache.exists() and not cache.is_dir()):
+        _remove(cache)
+    cache.mkdir(exist_ok=True)
+    for module in modules:
+        for compiled in cache.glob(f"{module}.*.pyc"):
+            compiled.unlink()
+    return (*files, str(cache))

@@ -78,8 +78,10 @@ def _environment(work_dir: Path, extra: Mapping[str, str] | None) -> dict[str, s
 
 
 def _bwrap_argv(bwrap: str, work_dir: Path, limits: RuntimeLimits, info_fd: int | None = None, *,
-                programs: bool = True, hidden: Sequence[str | os.PathLike[str]] = ()) -> tuple[list[str], View]:
-    view = build_view(limits, work_dir, interpreter=interpreter_roots(), programs=programs, hidden=hidden)
+                programs: bool = True, hidden: Sequence[str | os.PathLike[str]] = (),
+                frozen: Sequence[str] = ()) -> tuple[list[str], View]:
+    view = build_view(limits, work_dir, interpreter=interpreter_roots(), programs=programs, hidden=hidden,
+                      frozen=frozen)
     # --as-pid-1: no bubblewrap init beside the code (it ran unfiltered, outside the cgroups, and could be
     # ptraced); no capabilities and no user namespaces of its own inside
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--unshare-user", "--disable-userns",
@@ -219,11 +221,13 @@ async def run_code(
     hold: Awaitable[bool] | None = None,
     launched: Callable[[], None] | None = None,
     hidden: Sequence[str | os.PathLike[str]] = (),
+    frozen: Sequence[str] = (),
 ) -> RunReport:
     """Run ``code`` under ``limits``. Never raises: failures come back as a non-zero report.
 
     ``hidden``: host files the code must neither read nor write (the receipt log, its signing key):
-    empty inside the sandbox; a run that would leave one in a directory the code may write is refused.
+    unreadable and unchangeable inside the sandbox. ``frozen``: paths in the work dir bound read-only
+    (the modules the executor vouched for, and the work dir's ``__pycache__``).
 
     ``hold``: the sandbox starts at once but the launcher waits, before the user's code, until
     ``hold`` answers; ``True`` lets the code run, anything else (``False``, an exception) kills the
@@ -238,7 +242,7 @@ async def run_code(
     layers = dict(available_layers())
     try:
         return await _run(code, language, limits, Path(work_dir), require_isolation, env, timeout, cancellation,
-                          layers, hold, launched, hidden)
+                          layers, hold, launched, hidden, frozen)
     except asyncio.CancelledError:
         raise
     except ViewError as exc:
@@ -250,7 +254,8 @@ async def run_code(
 async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, require_isolation: bool,
                env: Mapping[str, str] | None, timeout: float | None, cancellation: asyncio.Event | None,
                layers: dict[str, str], hold: Awaitable[bool] | None = None,
-               launched: Callable[[], None] | None = None, hidden: Sequence[str | os.PathLike[str]] = ()) -> RunReport:
+               launched: Callable[[], None] | None = None, hidden: Sequence[str | os.PathLike[str]] = (),
+               frozen: Sequence[str] = ()) -> RunReport:
     lang = language.lower()
     if lang not in _PYTHON and lang not in _SHELL:
         return _refusal(f"language {language!r} is not supported by the governed runtime", layers)
@@ -284,7 +289,7 @@ async def _run(code: str, language: str, limits: RuntimeLimits, work_dir: Path, 
         argv_prefix: list[str] = []
         if bwrap is not None:
             # Python without allowed_commands cannot execve (seccomp): no program needs hiding then
-            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write, hidden=hidden,
+            argv_prefix, view = _bwrap_argv(bwrap, work_dir, limits, info_write, hidden=hidden, frozen=frozen,
                                             programs=lang != "python" or bool(limits.allowed_commands) or not seccomp)
         code_fd = _code_memfd(code, lang)
         report_fd = os.memfd_create("governed-observed", 0)

@@ -75,7 +75,7 @@ class View:
 
 
 def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[str] = (), programs: bool = True,
-               hidden: Sequence[str | os.PathLike[str]] = ()) -> View:
+               hidden: Sequence[str | os.PathLike[str]] = (), frozen: Sequence[str] = ()) -> View:
     """The view for ``limits``; ``programs=False`` leaves the program directories whole (for code that
     cannot start a program anyway: Python under seccomp without ``allowed_commands``). ``hidden``
     host files (the receipt log and its signing key) are empty inside; one in a directory the code
@@ -125,6 +125,9 @@ def build_view(limits: RuntimeLimits, work_dir: Path, *, interpreter: Sequence[s
         argv += ["--bind" if binds[path] else "--ro-bind", path, path]
     view.readable = [p for p, w in binds.items() if not w and p != str(work_dir)]
     view.writable = [p for p, w in binds.items() if w and p != str(work_dir)]
+    for path in frozen:
+        if os.path.lexists(path):
+            argv += ["--ro-bind", path, path]
     argv += _hidden(hidden, None if whole_read or whole_write else [*view.system, *binds])
     if not (whole_read or whole_write):
         argv += ["--remount-ro", "/"]  # the view's own root is a tmpfs: nothing new appears in it

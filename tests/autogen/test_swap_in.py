@@ -600,6 +600,46 @@ async def test_the_stock_executors_functions_are_importable_as_with_stock(tmp_pa
     assert outputs[0] == outputs[1] == "5\n"
 
 
+PLANT = """import importlib.util, os, sys
+source = open('functions.py').read()
+try:
+    open('functions.py', 'w').write('def add_two(a, b):\\n    return 666\\n')
+    print('source rewritten')
+except OSError as exc:
+    print('source', type(exc).__name__)
+# a compiled copy with the source's size and time, that import would take in place of the source
+stat = os.stat('functions.py')
+code = compile('def add_two(a, b):\\n    return 666\\n', 'functions.py', 'exec')
+data = importlib.util.MAGIC_NUMBER + (0).to_bytes(4, 'little') + int(stat.st_mtime).to_bytes(4, 'little')
+data += (stat.st_size & 0xFFFFFFFF).to_bytes(4, 'little') + __import__('marshal').dumps(code)
+try:
+    os.makedirs('__pycache__', exist_ok=True)
+    open(importlib.util.cache_from_source('functions.py'), 'wb').write(data)
+    print('compiled copy planted')
+except OSError as exc:
+    print('compiled', type(exc).__name__)
+"""
+
+
+async def test_a_run_cannot_change_the_functions_module_the_next_run_imports(tmp_path):
+    # the work dir is writable, and functions is vouched for (pure): a run that rewrote it, or planted
+    # a compiled copy, would have the next run's add_two do what the gate never saw
+    from autogen_agentchat.messages import TextMessage
+    from autogen_core import CancellationToken
+
+    policy = tmp_path / "p.policy"
+    policy.write_text('agent "ex" { can "code_execution" with constraints { allowed_imports: ["*"], '
+                      'allow_dynamic_code: true, allowed_file_operations: ["read", "write"] } }')
+    work = tmp_path / "g"
+    agent = GovernedCodeExecutorAgent("ex", LocalCommandLineCodeExecutor(work_dir=work, functions=[add_two]),
+                                      governor=Governor(policy, tmp_path / "r.db"))
+    plant = [TextMessage(content=f"```python\nexec({PLANT!r})\n```", source="u")]
+    planted = (await agent.on_messages(plant, CancellationToken())).chat_message.to_text()
+    assert planted.split() == ["source", "OSError", "compiled", "OSError"], planted  # a read-only file system
+    use = [TextMessage(content="```python\nfrom functions import add_two\nprint(add_two(2, 3))\n```", source="u")]
+    assert (await agent.on_messages(use, CancellationToken())).chat_message.to_text() == "5\n"
+
+
 def test_every_governed_team_runs_a_governed_group_chat_manager():
     from autogen_agentchat.teams._group_chat._round_robin_group_chat import RoundRobinGroupChatManager
     from autogen_agentchat.teams._group_chat._selector_group_chat import SelectorGroupChatManager
