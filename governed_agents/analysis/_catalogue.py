@@ -385,6 +385,9 @@ DUCK_METHODS: dict[str, Spec] = {
         "sink_parquet", "sink_csv", "sink_ipc", "to_netcdf", "to_zarr", "to_file")},
     "save": _s("file", WRITE, kw="fp", optional=True),  # image.save(path), model.save(path), wb.save(path)
     "savefig": _s("file", WRITE, kw="fname"),
+    # plotly's figures (write_image also starts kaleido or orca)
+    "write_image": _s("file", WRITE, kw="file", also=(_s("proc", arg=None),)),
+    "write_html": _s("file", WRITE, kw="file"),
     # a matplotlib canvas writes a figure with print_figure and one print_<format> per backend
     "print_figure": _s("file", WRITE, kw="filename"),
     **{f"print_{f}": _s("file", WRITE, kw="filename_or_obj") for f in (
@@ -646,6 +649,10 @@ _DYN: dict[str, Spec] = {
     "cloudpickle.load": _s("dyn", "deserialization", arg=None),
     "cloudpickle.loads": _s("dyn", "deserialization", arg=None),
     "joblib.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="filename"),)),
+    # scikit-learn's old copy of joblib, and nltk's loader (a .pickle resource is unpickled)
+    "sklearn.externals.joblib.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="filename"),)),
+    "sklearn.externals.joblib.dump": _s("file", WRITE, arg=1, kw="filename"),
+    "nltk.data.load": _s("file", READ, kw="resource_url", also=(_s("dyn", "deserialization", arg=None),)),
     "torch.load": _s("dyn", "deserialization", arg=None, also=(_s("file", READ, kw="f"),)),
     # yaml.safe_load is not listed; yaml.load with a safe Loader is safe
     "yaml.load": _s("dyn", "deserialization", arg=1, kw="Loader",

@@ -29,7 +29,14 @@ from governed_agents.analysis._fold import join_path, path_text
 from governed_agents.analysis._forward import forward_reference
 from governed_agents.analysis._sql import sqlite_database_files
 from governed_agents.analysis._values import UNKNOWN, Choice, Const, Mod, Obj, host_port, normalise_path
-from governed_agents.ir import DynamicCode, EnvironmentAccess, FileOperation, ModuleImport, NetworkCall
+from governed_agents.ir import (
+    DynamicCode,
+    EnvironmentAccess,
+    FileOperation,
+    ModuleImport,
+    NetworkCall,
+    ProcessSpawn,
+)
 
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
@@ -58,12 +65,22 @@ def _register(table: dict[str, Any], *names: str) -> Callable[[Any], Any]:
     return register
 
 
-@_register(CALL_HOOKS, "numpy.load")
+@_register(CALL_HOOKS, "numpy.load", "numpy.lib.npyio.load", "numpy.lib._npyio_impl.load")
 def _numpy_allow_pickle(w: Walker, call: cst.Call, api: str) -> None:
-    _, keywords, _ = w.args(call)
-    flag = w.value(keywords["allow_pickle"]) if "allow_pickle" in keywords else Const(False)
+    """``numpy.load(file, mmap_mode=None, allow_pickle=False, …)``: a pickle when ``allow_pickle``
+    is not False, by keyword or by position; a write of the file when mapped ``r+`` or ``w+``."""
+    positional, keywords, _ = w.args(call)
+    pickle = keywords.get("allow_pickle") or (positional[2] if len(positional) > 2 else None)
+    flag = w.value(pickle) if pickle is not None else Const(False)
     if not (isinstance(flag, Const) and flag.value is False):
-        w.emit(call, DynamicCode, kind="deserialization", detail="numpy.load(allow_pickle=True)", api=api)
+        w.emit(call, DynamicCode, kind="deserialization", detail=f"{api}(allow_pickle=True)", api=api)
+    mapped = keywords.get("mmap_mode") or (positional[1] if len(positional) > 1 else None)
+    mode = w.value(mapped) if mapped is not None else Const(None)
+    if not (isinstance(mode, Const) and mode.value in (None, "r", "c")):
+        where = keywords.get("file") or (positional[0] if positional else None)
+        path = w.value(where) if where is not None else UNKNOWN
+        text = path.value if isinstance(path, Const) and isinstance(path.value, str) else None
+        w.emit_files(call, [(text, ("write",))], f"{api}(mmap_mode=…)")
 
 
 _SQLITE_URI_POSITION = 7  # connect(database, timeout, detect_types, isolation_level, check_same_thread,
@@ -177,10 +194,15 @@ def _matplotlib_backend(w: Walker, call: cst.Call, api: str) -> None:
 
 @_register(STORE_HOOKS, "matplotlib.rcParams", "matplotlib.pyplot.rcParams")
 def _matplotlib_backend_store(w: Walker, target: Any, api: str, value: Any) -> None:
-    """``rcParams["backend"] = "module://name"`` imports ``name`` when pyplot next needs a backend."""
+    """``rcParams["backend"] = "module://name"`` imports ``name`` when pyplot next needs a backend;
+    ``rcParams["text.usetex"] = True`` has every text drawn run latex (and dvipng or ghostscript)."""
     if type(target) is not cst.Subscript:
         return
     key = w.subscript_key(target)
+    if key == "text.usetex":
+        if not (isinstance(value, Const) and not value.value):
+            w.emit(target, ProcessSpawn, command="latex", program="latex", api=f"{api}['text.usetex']")
+        return
     if key is not None and key != "backend":
         return
     if key is None and len(target.slice) == 1 and type(target.slice[0].slice) is cst.Index:

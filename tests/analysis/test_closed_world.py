@@ -168,6 +168,7 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     assert kinds("import tqdm, numpy as np\nfor _ in tqdm.tqdm(np.arange(3)): pass") == set()
     assert kinds("import numpy as np\nnp.testing.assert_allclose(np.ones(2), 1.0)") == set()  # a check
     assert kinds("import matplotlib\nmatplotlib.use('Agg')") == set()  # a backend matplotlib has
+    assert kinds("import matplotlib\nmatplotlib.rcParams['text.usetex'] = False") == set()
     assert kinds("import matplotlib as m\nm.rcParams['backend'] = 'Agg'\nm.rcParams['font.size'] = 9\n"
                  "for k in ['lines.linewidth', 'axes.linewidth']:\n    m.rcParams[k] = 2\n"
                  "for k, v in settings.items():\n    m.rcParams[k] = 2") == set()
@@ -230,7 +231,13 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     ("import statsmodels.api as sm\nsm.load('/data/analysis/m.pickle')", "dynamic_code"),  # a pickle
     ("import networkx as nx\nnx.read_gpickle('/data/analysis/g')", "dynamic_code"),
     ("import sympy\nsympy.init_session()", "dynamic_code"),  # runs what it reads
-    ("import dateutil.tz\ndateutil.tz.tzfile('/etc/shadow')", "file_operation"),  # imports the work dir's helpers.py
+    ("import dateutil.tz\ndateutil.tz.tzfile('/etc/shadow')", "file_operation"),
+    ("import numpy as np\nnp.load('/data/analysis/x.npy', None, True)", "dynamic_code"),  # allow_pickle by position
+    ("import numpy as np\nnp.lib.npyio.load('/data/analysis/x.npy', allow_pickle=True)", "dynamic_code"),
+    ("import nltk\nnltk.data.load('nltk:x.pickle')", "dynamic_code"),
+    ("import sklearn.externals.joblib as j\nj.load('/data/analysis/m')", "dynamic_code"),
+    ("import matplotlib\nmatplotlib.rcParams['text.usetex'] = True", "process_spawn"),  # runs latex
+    ("import plotly.express as px\npx.line([1]).write_image('/data/analysis/x.png')", "process_spawn"),  # kaleido  # imports the work dir's helpers.py
     ("import matplotlib.pyplot as plt\nplt.switch_backend(name)", "dynamic_code"),
     ("import matplotlib\nmatplotlib.rcParams['backend'] = 'module://helpers'", "unknown"),
     ("import matplotlib.pyplot as plt\nfor k, v in settings.items():\n    plt.rcParams[k] = v", "dynamic_code"),
@@ -255,6 +262,17 @@ def test_a_sympy_function_given_text_evals_it_and_one_given_names_or_expressions
     assert evals("x, y = sympy.symbols('x y')\nz = sympy.Symbol('z')\nr = sympy.Rational('1/3')") == []
     assert evals("sympy.expand((x + 1)**2)\nsympy.plot(x**2, title='square')") == []
     assert evals("sympy.expand(expr)") == []  # a value not known here: judged an expression
+
+
+def test_numpy_load_writes_a_file_it_maps_for_writing():
+    def writes(code: str) -> list[str | None]:
+        return [p for o in analyze("import numpy as np\n" + code).operations
+                if o.type == "file_operation" and o.operation == "write" for p in o.paths]
+
+    assert writes("np.load('/data/analysis/x.npy', mmap_mode='r+')") == ["/data/analysis/x.npy"]
+    assert writes("np.load('/data/analysis/x.npy', 'w+')") == ["/data/analysis/x.npy"]
+    assert writes("np.load('/data/analysis/x.npy', mmap_mode=mode)") == ["/data/analysis/x.npy"]  # not known here
+    assert writes("np.load('/data/analysis/x.npy', mmap_mode='r')\nnp.load('/data/analysis/y.npy')") == []
 
 
 def test_httpx_stream_connects_to_its_url_not_to_its_method():
