@@ -307,6 +307,7 @@ _DATA: dict[str, Spec] = {
     # model hubs: a download, and code from the hub run here (torch.hub runs the repository's hubconf)
     "torch.hub.*": _s("net", arg=None, also=(_s("dyn", "dynamic_import", arg=None),)),
     "spacy.cli.*": _s("proc", arg=None),  # spacy.cli.download runs pip
+    "spacy.load": _s("pure"),  # a package's name is imported, a path read: judged by _special._spacy_load
     # numpy's masked arrays pickle to and from files
     "numpy.ma.dump": _s("file", WRITE, arg=1, kw="F", also=(_s("dyn", "deserialization", arg=None),)),
     "numpy.ma.load": _s("file", READ, kw="F", also=(_s("dyn", "deserialization", arg=None),)),

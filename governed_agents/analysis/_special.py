@@ -176,6 +176,21 @@ def _forward_text(w: Walker, call: cst.Call, api: str) -> None:
             w.emit(call, DynamicCode, kind="eval", detail=f"{api} of text not known before the run", api=api)
 
 
+@_register(CALL_HOOKS, "spacy.load")
+def _spacy_load(w: Walker, call: cst.Call, api: str) -> None:
+    """``spacy.load("en_core_web_sm")`` imports the package of that name; ``spacy.load("./model")``
+    reads the directory; a name not known here may be either."""
+    positional, keywords, _ = w.args(call)
+    node = keywords.get("name") or (positional[0] if positional else None)
+    name = w.value(node) if node is not None else UNKNOWN
+    if not (isinstance(name, Const) and isinstance(name.value, str)):
+        w.emit(call, DynamicCode, kind="dynamic_import", detail=f"{api} of a model named at run time", api=api)
+    elif "/" in name.value or name.value.startswith(".") or not name.value.isidentifier():
+        w.emit_files(call, [(name.value, ("read",))], api)
+    else:
+        w.imports(call, name.value, api=api)
+
+
 @_register(CALL_HOOKS, "matplotlib.use", "matplotlib.pyplot.switch_backend")
 def _matplotlib_backend(w: Walker, call: cst.Call, api: str) -> None:
     """``matplotlib.use("module://name")`` imports the module ``name`` (any module on the path, the

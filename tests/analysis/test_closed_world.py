@@ -237,7 +237,9 @@ def test_a_judged_package_is_open_beyond_the_catalogue_but_its_outside_corners_a
     ("import nltk\nnltk.data.load('nltk:x.pickle')", "dynamic_code"),
     ("import sklearn.externals.joblib as j\nj.load('/data/analysis/m')", "dynamic_code"),
     ("import matplotlib\nmatplotlib.rcParams['text.usetex'] = True", "process_spawn"),  # runs latex
-    ("import plotly.express as px\npx.line([1]).write_image('/data/analysis/x.png')", "process_spawn"),  # kaleido  # imports the work dir's helpers.py
+    ("import plotly.express as px\npx.line([1]).write_image('/data/analysis/x.png')", "process_spawn"),  # kaleido
+    ("import spacy\nspacy.load('en_core_web_sm')", "unknown"),  # imports a package nobody judged
+    ("import spacy\nspacy.load(name)", "dynamic_code"),  # imports the work dir's helpers.py
     ("import matplotlib.pyplot as plt\nplt.switch_backend(name)", "dynamic_code"),
     ("import matplotlib\nmatplotlib.rcParams['backend'] = 'module://helpers'", "unknown"),
     ("import matplotlib.pyplot as plt\nfor k, v in settings.items():\n    plt.rcParams[k] = v", "dynamic_code"),
@@ -262,6 +264,11 @@ def test_a_sympy_function_given_text_evals_it_and_one_given_names_or_expressions
     assert evals("x, y = sympy.symbols('x y')\nz = sympy.Symbol('z')\nr = sympy.Rational('1/3')") == []
     assert evals("sympy.expand((x + 1)**2)\nsympy.plot(x**2, title='square')") == []
     assert evals("sympy.expand(expr)") == []  # a value not known here: judged an expression
+
+
+def test_spacy_load_reads_a_model_directory():
+    ops = [o for o in analyze("import spacy\nspacy.load('/data/analysis/model')").operations if o.type != "module_import"]
+    assert [(o.type, o.operation, o.paths) for o in ops] == [("file_operation", "read", ("/data/analysis/model",))]
 
 
 def test_numpy_load_writes_a_file_it_maps_for_writing():
