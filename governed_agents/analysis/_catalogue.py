@@ -874,6 +874,7 @@ _MONITORING: dict[str, Spec] = {
     # a backend named "module://name" is imported: judged by _special._matplotlib_backend
     **{name: _s("pure") for name in ("matplotlib.use", "matplotlib.pyplot.switch_backend")},
     # text evaluated as a type: judged by _special._forward_text
+    "pydantic.create_model": _s("pure"),  # its fields' text types: _special._pydantic_fields
     **{name: _s("pure") for name in ("typing.ForwardRef", "typing.TypeVar", "typing_extensions.TypeVar",
                                      "typing_extensions.ForwardRef")},
     "cv2.VideoCapture": _s("effect", "system_monitoring", arg=None),

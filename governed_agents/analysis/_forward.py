@@ -11,6 +11,7 @@ evaluated: it runs nothing.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from governed_agents.ir import DynamicCode
 if TYPE_CHECKING:
     from governed_agents.analysis._walker import Walker
 
-__all__ = ["forward_reference", "reaches", "value_arguments"]
+__all__ = ["GENERICS", "forward_reference", "generic_arguments", "reaches", "value_arguments"]
 
 # Most forward references are a dotted name, perhaps subscripted by others: no parse needed.
 _PLAIN = re.compile(r"[A-Za-z_][\w.]*(?:\[[\w.\[\], |]*\])?")
@@ -33,10 +34,34 @@ _NAMES = frozenset((cst.Name, cst.Ellipsis, cst.Integer, cst.Float, cst.Imaginar
 
 def forward_reference(w: Walker, node: Any, where: str) -> None:
     """``node``'s text is evaluated as a type: text that is more than one is code (eval)."""
+    if id(node) in w.forward:  # an annotation's subscript is reached as an annotation and as a subscript
+        return
+    w.forward.add(id(node))
     text = w.value(node)
     if isinstance(text, Const) and isinstance(text.value, str) and reaches(text.value):
         w.emit(node, DynamicCode, kind="eval", api=None,
                detail=f"{where} whose text typing.get_type_hints and pydantic evaluate: {text.value[:60]!r}")
+
+
+# what a subscript turns into a forward reference when given text (a type alias: list["Node"])
+GENERICS = frozenset(("list", "dict", "tuple", "set", "frozenset", "type"))
+_GENERIC_MODULES = ("typing.", "typing_extensions.", "collections.abc.")
+
+
+def generic_arguments(w: Walker, node: cst.Subscript, name: str) -> None:
+    """``typing.Optional["…"]``, ``list["…"]`` outside an annotation (a type alias, which
+    ``get_type_hints`` evaluates where it is used): each text argument is judged as a type."""
+    if name not in GENERICS and not name.startswith(_GENERIC_MODULES):
+        return
+    last = name.rsplit(".", 1)[-1]
+    if last == "Literal":
+        return
+    items = [element.slice.value for element in node.slice if type(element.slice) is cst.Index]
+    for item in items[:1] if last == "Annotated" else items:
+        for text in item.elements if type(item) is cst.List else (item,):  # Callable[["…"], …]
+            value = text.value if type(text) is cst.Element else text
+            if type(value) is cst.SimpleString or type(value) is cst.ConcatenatedString:
+                forward_reference(w, value, f"a {name}[…] argument")
 
 
 def value_arguments(subscripted: Any) -> str | None:
@@ -61,7 +86,11 @@ def reaches(text: str) -> bool:
     try:
         expression = cst.parse_expression(text.strip())
     except (cst.ParserSyntaxError, cst.CSTValidationError, RecursionError, ValueError):
-        return False  # eval raises SyntaxError before anything runs
+        try:  # eval raises SyntaxError before anything runs; text only Python reads is code not read here
+            ast.parse(text.strip(), mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+        return True
     return not _type_expression(expression)
 
 

@@ -15,7 +15,7 @@ from governed_agents.analysis._catalogue import lookup
 from governed_agents.analysis._emit import DUNDER_ESCAPES
 from governed_agents.analysis._flow import Mark, conditional, loop
 from governed_agents.analysis._fold import string_value
-from governed_agents.analysis._forward import forward_reference, value_arguments
+from governed_agents.analysis._forward import forward_reference, generic_arguments, value_arguments
 from governed_agents.analysis._positions import dotted
 from governed_agents.analysis._special import ITERATION_VALUES, STORE_HOOKS, SUBSCRIPT_HOOKS
 from governed_agents.analysis._values import UNKNOWN, Choice, Const, Mod
@@ -190,6 +190,7 @@ def _on_subscript(w: Walker, node: cst.Subscript, stack: list[Any]) -> None:
         hook = SUBSCRIPT_HOOKS.get(base.name)
         if hook is not None:
             hook(w, node, base.name)
+        generic_arguments(w, node, base.name)
 
 
 def bind_target(w: Walker, target: Any, value: Any, *, joined: bool = False) -> None:

@@ -201,10 +201,15 @@ def _matplotlib_backend(w: Walker, call: cst.Call, api: str) -> None:
         return
     backend = w.value(node)
     if isinstance(backend, Const) and isinstance(backend.value, str):
-        if backend.value.startswith("module://"):
-            w.imports(call, backend.value[len("module://"):], api=api)
+        _backend_module(w, call, backend.value, api)
         return
     w.emit(call, DynamicCode, kind="dynamic_import", detail=f"{api} of a backend computed at run time", api=api)
+
+
+def _backend_module(w: Walker, node: Any, backend: str, api: str) -> None:
+    """A matplotlib backend named ``module://name`` is the module ``name``, imported."""
+    if backend.startswith("module://"):
+        w.imports(node, backend[len("module://"):], api=api)
 
 
 @_register(STORE_HOOKS, "matplotlib.rcParams", "matplotlib.pyplot.rcParams")
@@ -225,8 +230,8 @@ def _matplotlib_backend_store(w: Walker, target: Any, api: str, value: Any) -> N
         if type(keys) is Choice and "backend" not in keys.values:
             return
     if isinstance(value, Const):  # a number, or a backend's name
-        if isinstance(value.value, str) and value.value.startswith("module://"):
-            w.imports(target, value.value[len("module://"):], api=f"{api}['backend']")
+        if isinstance(value.value, str):
+            _backend_module(w, target, value.value, f"{api}['backend']")
         return
     w.emit(target, DynamicCode, kind="dynamic_import", api=api,
            detail=f"{api}[{key!r}] set to a backend computed at run time" if key else f"{api} set by a computed key")
@@ -248,12 +253,38 @@ def _sympy_text(w: Walker, call: cst.Call, api: str) -> None:
     for argument in call.args:
         if argument.keyword is not None or argument.star:
             continue
-        value = w.value(argument.value)
-        text = value.values[0] if type(value) is Choice else value.value if type(value) is Const else None
-        if isinstance(text, str):
+        text = _text_within(w, argument.value)
+        if text is not None:
             w.emit(call, DynamicCode, kind="eval", detail=f"{api} parses {text[:60]!r} with eval (sympify)",
                    api=api)
             return
+
+
+def _text_within(w: Walker, node: Any) -> str | None:
+    """A string ``node`` holds, itself or inside the literal lists, tuples and sets it is made of
+    (``Matrix([["x + 1"]])`` sympifies each entry)."""
+    node_type = type(node)
+    if node_type is cst.List or node_type is cst.Tuple or node_type is cst.Set:
+        for element in node.elements:
+            text = _text_within(w, element.value)
+            if text is not None:
+                return text
+        return None
+    value = w.value(node)
+    text = value.values[0] if type(value) is Choice else value.value if type(value) is Const else None
+    return text if isinstance(text, str) else None
+
+
+@_register(CALL_HOOKS, "pydantic.create_model")
+def _pydantic_fields(w: Walker, call: cst.Call, api: str) -> None:
+    """``create_model("M", x=("Node", ...))``: a field's type given as text is a forward reference."""
+    _, keywords, _ = w.args(call)
+    for name, node in keywords.items():
+        if name.startswith("__"):
+            continue
+        first = node.elements[0].value if type(node) is cst.Tuple and node.elements else node
+        if type(first) is cst.SimpleString or type(first) is cst.ConcatenatedString:
+            forward_reference(w, first, f"the type of {api}'s field {name!r}")
 
 
 @_register(CALL_HOOKS, "fileinput.input", "fileinput.FileInput")

@@ -71,6 +71,7 @@ class Walker:
         self.consumed: set[int] = set()  # nodes already accounted for (assignment targets, call funcs)
         self.no_escape: set[int] = set()  # API references that go nowhere: plain local aliases, annotations
         self.aliases: dict[str, Any] = {}  # name → the value node of its alias binding (f = os.remove)
+        self.forward: set[int] = set()  # text already judged as a type (_forward)
         self._args: dict[int, tuple[list[Any], dict[str, Any], bool]] = {}
         self.bind = self.scopes.bind  # bound once: the walk calls them for every name
         self.lookup_name = self.scopes.lookup

@@ -258,12 +258,14 @@ def test_a_sympy_function_given_text_evals_it_and_one_given_names_or_expressions
     assert evals("from sympy import expand as e\ne('(x + 1)**2')")  # under another name
     assert evals("f = sympy.solve\nf(eq, 'x')")  # through an alias, any position
     assert evals("for t in ['x + 1', 'x']:\n    sympy.factor(t)")  # one of several literals
+    assert evals("sympy.Matrix([['x + 1', 2], [3, 4]])")  # each entry is sympified
     assert evals("from sympy import *\nprint(simplify('x'))")  # a star import's free name is sympy's
     assert evals("from sympy import *\ndef simplify(t): pass\nprint(simplify('x'))") == []  # the code's own
     # names and numbers, expressions built in code, keyword text (a plot's title): no eval
     assert evals("x, y = sympy.symbols('x y')\nz = sympy.Symbol('z')\nr = sympy.Rational('1/3')") == []
     assert evals("sympy.expand((x + 1)**2)\nsympy.plot(x**2, title='square')") == []
     assert evals("sympy.expand(expr)") == []  # a value not known here: judged an expression
+    assert evals("sympy.Matrix([[1, 2], [x, 3]])") == []
 
 
 def test_spacy_load_reads_a_model_directory():

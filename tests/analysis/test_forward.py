@@ -25,10 +25,19 @@ def _evals(code: str) -> list[tuple[int, str]]:
     f'import typing\nT = typing.TypeVar("T", bound="{RUN_ID}")\n',
     f'from typing import ForwardRef\nForwardRef("{RUN_ID}")\n',
     'from typing import ForwardRef\nForwardRef(text)\n',
+    # a type alias: get_type_hints evaluates the forward reference where the alias is used
+    f'import typing\nAlias = typing.Optional["{RUN_ID}"]\ndef f(x: Alias): pass\ntyping.get_type_hints(f)\n',
+    f'Alias = list["{RUN_ID}"]\n',
+    f'from collections.abc import Callable\nAlias = Callable[["{RUN_ID}"], int]\n',
+    f'import pydantic\npydantic.create_model("M", x=("{RUN_ID}", ...))\n',
 ])
 def test_type_text_that_runs_code_is_eval_and_denied_under_the_broad_policy(code):
     assert _evals(code), code
     assert BROAD.evaluate(analyze(code), executor="broad").outcome == "denied"
+
+
+def test_a_subscript_in_an_annotation_is_judged_once():
+    assert len(_evals(f'from typing import List\ndef f(x: List["{RUN_ID}"]): pass\n')) == 1
 
 
 def test_the_operation_is_where_the_text_is():
@@ -46,3 +55,5 @@ def test_text_that_names_a_type_is_no_operation(annotation):
     # a Literal's or an Annotated's strings in a real annotation are values, not types
     assert _evals("from typing import Literal, Annotated\ndef f(m: Literal['r+w', 'a b'], "
                   "n: Annotated[int, 'more than (a type)']): pass\n") == []
+    assert _evals("from typing import Literal, Optional\nA = Optional['Node']\nB = Literal['a-b']\nC = list['x.Y']\n"
+                  "import pydantic\npydantic.create_model('M', x=(int, 1), y=('Node', None))\n") == []

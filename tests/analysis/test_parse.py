@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from pathlib import Path
 
 import libcst as cst
 import pytest
 
 from governed_agents import analyze
 from governed_agents.analysis._parse import parse
+from tests.analysis._corpus import CORPUS, dev_snippets
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "redcode-exec" / "python-dev.json"
 SNIPPETS = [
     "import os\nos.system('ls')\n",
     "async def f(x: int = 1, *a, **k) -> None:\n    async with g() as h:\n        await h\n",
@@ -25,8 +23,8 @@ SNIPPETS = [
 
 def _codes() -> list[str]:
     codes = list(SNIPPETS)
-    if CORPUS.exists():  # RedCode-Exec (AI-secure/RedCode, CC BY 4.0)
-        codes += [case["code"] for case in json.loads(CORPUS.read_text())]
+    if CORPUS.exists():
+        codes += dev_snippets()
     return codes
 
 

@@ -3,17 +3,14 @@ they all come first, the walk binds them before anything can read a name: the sa
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import libcst as cst
 import pytest
 
 from governed_agents import analyze
 from governed_agents.analysis import _python
 from governed_agents.analysis._walker import Walker
+from tests.analysis._corpus import CORPUS, dev_snippets
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "redcode-exec" / "python-dev.json"
 CASES = [
     'import os\nos.remove("/etc/passwd")',
     'def f():\n    o.system("ls")\nimport os as o\n',
@@ -44,7 +41,7 @@ class _AlwaysPrebind(Walker):
 def _codes() -> list[str]:
     codes = list(CASES)
     if CORPUS.exists():
-        codes += [c["code"] for c in json.loads(CORPUS.read_text())]
+        codes += dev_snippets()
     return codes
 
 
